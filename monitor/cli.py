@@ -1,0 +1,241 @@
+"""The ``monitor`` command line.
+
+Domain errors become CLI errors only here: a :class:`MonitorError` is printed as one
+clear message and a non-zero exit code, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from monitor import __version__
+from monitor import config as cfg
+from monitor.exceptions import ConfigError, MonitorError, UnknownTargetError
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+
+
+def _errors(function: F) -> F:
+    """Turn domain errors into a message and an exit code."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except ConfigError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_CONFIG)
+        except MonitorError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_FAILURE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="config.yaml",
+    envvar="MONITOR_CONFIG",
+    show_default=True,
+    help="The YAML config file (env MONITOR_CONFIG).",
+)
+db_option = click.option(
+    "--db",
+    "database",
+    envvar="MONITOR_DATABASE",
+    help="Database URL; overrides the config's 'database' (env MONITOR_DATABASE).",
+)
+
+
+def _database_url(config_path: Path, database: str | None) -> str:
+    if database:
+        return database
+    if not config_path.exists():
+        raise ConfigError(
+            f"{config_path}: no such config file; pass -c CONFIG or --db DATABASE_URL"
+        )
+    return cfg.load(config_path).database
+
+
+def _open_store(url: str) -> Any:
+    from monitor.store import Store
+
+    return Store(url)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="monitor")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def main(verbose: int) -> None:
+    """Watch official web pages and report, with proof, when they change.
+
+    Example: monitor check -c config.yaml
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@config_option
+@db_option
+@click.option("--target", "names", multiple=True, help="Only this target (repeatable).")
+@click.option("--tag", "tags", multiple=True, help="Only targets with this tag (repeatable).")
+@click.option("--verbose-results", "-l", "listing", is_flag=True, help="One line per page.")
+@_errors
+def check(
+    config_path: Path, database: str | None, names: tuple[str, ...], tags: tuple[str, ...],
+    listing: bool,
+) -> None:
+    """Check every target once (or the chosen ones) and print a summary.
+
+    Example: monitor check -c config.yaml --tag russia
+    """
+    from monitor.check import run_check
+
+    config = cfg.load(config_path)
+    targets = config.select(names, tags)
+    if not targets:
+        click.echo("no targets to check")
+        return
+    store = _open_store(database or config.database)
+    summary = run_check(config, store, targets)
+    if listing:
+        for item in summary.outcomes:
+            detail = f" v{item.version_seq}" if item.version_seq else ""
+            problem = f" ({item.error})" if item.error and item.outcome != "new" else ""
+            click.echo(f"{item.outcome:9} {item.status or '-':>3} {item.key.url}{detail}{problem}")
+    click.echo(format_summary(summary))
+
+
+def format_summary(summary: Any) -> str:
+    return (
+        f"checked {summary.checked}: {summary.unchanged} unchanged, "
+        f"{summary.new_versions} new versions, {summary.first_versions} first captures, "
+        f"{summary.errors} errors"
+        + (f", {summary.discovered} new pages discovered" if summary.discovered else "")
+    )
+
+
+@main.command()
+@click.argument("target")
+@config_option
+@db_option
+@_errors
+def history(target: str, config_path: Path, database: str | None) -> None:
+    """List the versions of a page (TARGET is a target name or a URL).
+
+    Example: monitor history mfa-statements
+    """
+    store = _open_store(_database_url(config_path, database))
+    pages = store.resolve(target)
+    for page in pages:
+        versions = store.versions(page.id)
+        captures = store.captures(page.id, limit=1)
+        last = captures[0] if captures else None
+        state = f"last checked {last.started_at:%Y-%m-%d %H:%M:%S}Z ({last.outcome})" if last else "never checked"
+        click.echo(f"{page.url}  [{page.role}, {state}]")
+        if not versions:
+            click.echo("  no versions yet")
+        for version in versions:
+            click.echo(
+                f"  v{version.seq:<4} {version.captured_at:%Y-%m-%d %H:%M:%S}Z  "
+                f"{version.status or '-'}  {version.content_sha256[:12]}  {version.title or ''}"
+            )
+
+
+@main.command()
+@click.argument("target")
+@click.argument("from_version", required=False, type=int)
+@click.argument("to_version", required=False, type=int)
+@config_option
+@db_option
+@_errors
+def diff(
+    target: str, from_version: int | None, to_version: int | None, config_path: Path,
+    database: str | None,
+) -> None:
+    """Show what changed between two versions of a page (the latest two by default).
+
+    Example: monitor diff mfa-statements 3 5
+    """
+    from monitor.differ import unified
+
+    store = _open_store(_database_url(config_path, database))
+    page = store.page(target)
+    versions = {version.seq: version for version in store.versions(page.id)}
+    if len(versions) < 2 and (from_version is None or to_version is None):
+        raise UnknownTargetError(f"{page.url} has {len(versions)} version(s); nothing to compare")
+    seqs = sorted(versions)
+    to_seq = to_version if to_version is not None else seqs[-1]
+    from_seq = from_version if from_version is not None else (
+        max((seq for seq in seqs if seq < to_seq), default=seqs[0])
+    )
+    for seq in (from_seq, to_seq):
+        if seq not in versions:
+            raise UnknownTargetError(f"{page.url} has no version {seq} (versions: {seqs[0]}-{seqs[-1]})")
+    a, b = versions[from_seq], versions[to_seq]
+    text_a = f"{a.title or ''}\n{a.text}"
+    text_b = f"{b.title or ''}\n{b.text}"
+    result = unified(
+        text_a, text_b,
+        labels=(f"v{a.seq} {a.captured_at:%Y-%m-%d %H:%M:%S}Z", f"v{b.seq} {b.captured_at:%Y-%m-%d %H:%M:%S}Z"),
+    )
+    click.echo(result or f"v{a.seq} and v{b.seq} have the same content")
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@config_option
+@db_option
+@_errors
+def db_upgrade(config_path: Path, database: str | None) -> None:
+    """Bring the database to the current schema (done automatically on first use).
+
+    Example: monitor db upgrade -c config.yaml
+    """
+    from monitor import db as database_module
+    from monitor.store import Store
+
+    store = Store(_database_url(config_path, database), upgrade=False)
+    before, after = database_module.upgrade(store.engine)
+    if before == after:
+        click.echo(f"database is current (revision {after})")
+    else:
+        click.echo(f"database upgraded from {before or 'empty'} to {after}")
+
+
+@main.command()
+@click.option("--db", "database", default=None,
+              help="Database URL for the demo (default: a new SQLite file in a temp folder).")
+@click.option("--rounds", type=int, default=None, help="How many rounds of changes to show.")
+@_errors
+def demo(database: str | None, rounds: int | None) -> None:
+    """Run the monitor against a local embassy-like site that changes between rounds.
+
+    Offline and self-contained: starts the site on 127.0.0.1, checks it, changes it,
+    checks again and prints what changed, through the same code as real monitoring.
+
+    Example: monitor demo
+    """
+    from monitor.demo.run import run_demo
+
+    run_demo(database=database, rounds=rounds, echo=click.echo)

@@ -1,0 +1,185 @@
+"""Running the spiders in-process and feeding their results into the store.
+
+A check cycle is one Scrapy crawl per spider kind, run by ``AsyncCrawlerRunner`` on the
+process's shared reactor (see :mod:`monitor.reactor`). Each FetchResult goes through
+:class:`RecordPipeline` into a :class:`Sink`, which observes it (decode, extract,
+normalise) and records observations in batches, one transaction each.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from scrapy.crawler import AsyncCrawlerRunner, Crawler
+
+from monitor import __version__
+from monitor import config as cfg
+from monitor.exceptions import StorageError
+from monitor.process import ProcessRules, observe
+from monitor.records import (
+    CheckSummary,
+    FetchResult,
+    Observation,
+    PageKey,
+    PageState,
+    RecordedCapture,
+)
+from monitor.store import Store
+from spiders import ListingJob, ListingSpider, PageJob, PageSpider
+
+logger = logging.getLogger(__name__)
+
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
+
+def scrapy_settings(fetch: cfg.Fetch, *, obey_robots: bool) -> dict[str, Any]:
+    """Scrapy settings from the ``fetch`` section: polite by default."""
+    return {
+        "BOT_NAME": "monitor",
+        "USER_AGENT": fetch.user_agent.format(version=__version__, contact=fetch.contact),
+        "ROBOTSTXT_OBEY": obey_robots,
+        "CONCURRENT_REQUESTS": fetch.concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": fetch.per_domain_concurrency,
+        "DOWNLOAD_DELAY": fetch.delay,
+        "RANDOMIZE_DOWNLOAD_DELAY": True,
+        "DOWNLOAD_TIMEOUT": fetch.timeout,
+        "DOWNLOAD_MAXSIZE": fetch.max_body_size,
+        "DOWNLOAD_WARNSIZE": 0,
+        "RETRY_ENABLED": fetch.retries > 0,
+        "RETRY_TIMES": fetch.retries,
+        "RETRY_HTTP_CODES": RETRY_HTTP_CODES,
+        "HTTPERROR_ALLOW_ALL": True,
+        "REDIRECT_MAX_TIMES": 10,
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        # Scrapy 2.19 opens a remote-control port by default: never in a monitor.
+        "REMOTE_CONTROL_ENABLED": False,
+        "AUTOTHROTTLE_ENABLED": fetch.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": max(fetch.delay, 1.0),
+        "HTTPCACHE_ENABLED": False,
+        "LOG_ENABLED": False,
+        "ITEM_PIPELINES": {"monitor.crawl.RecordPipeline": 100},
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        "STATS_DUMP": False,
+        "LOGSTATS_INTERVAL": 0,
+    }
+
+
+class Sink:
+    """Turns FetchResults into recorded captures, batching the database writes."""
+
+    def __init__(
+        self,
+        store: Store,
+        states: dict[PageKey, PageState],
+        rules: dict[str, ProcessRules],
+        target_ids: dict[str, int],
+        *,
+        batch_size: int = 200,
+        on_recorded: Callable[[RecordedCapture, Observation], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.states = states
+        self.rules = rules
+        self.target_ids = target_ids
+        self.batch_size = batch_size
+        self.on_recorded = on_recorded
+        self.summary = CheckSummary()
+        self.listed: dict[str, set[str]] = {}
+        self.listing_failed: set[str] = set()
+        self._pending: list[Observation] = []
+        self.failures: list[str] = []
+
+    def state_for(self, key: PageKey, role: str) -> PageState:
+        state = self.states.get(key)
+        if state is None:
+            state = PageState(page_id=None, target_id=self.target_ids[key.target],
+                              role=role)  # type: ignore[arg-type]
+            self.states[key] = state
+            self.summary.discovered += 1
+        return state
+
+    def accept(self, fetch: FetchResult) -> None:
+        state = self.state_for(fetch.key, fetch.role)
+        if fetch.role == "listing":
+            if fetch.article_links is not None:
+                self.listed.setdefault(fetch.key.target, set()).update(
+                    url for url, _text in fetch.article_links
+                )
+            else:
+                self.listing_failed.add(fetch.key.target)
+        try:
+            observation = observe(fetch, self.rules[fetch.key.target], state)
+        except Exception as exc:  # one bad page never stops the others
+            logger.exception("processing %s failed", fetch.key.url)
+            observation = Observation(fetch=fetch, body_sha256=None, quality="error",
+                                      outcome_hint="error", note=f"processing failed: {exc}")
+        self._pending.append(observation)
+        if len(self._pending) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            recorded = self.store.record(batch, self.states)
+        except StorageError as exc:
+            logger.error("recording %d captures failed: %s", len(batch), exc)
+            self.failures.append(str(exc))
+            return
+        for item, observation in zip(recorded, batch, strict=True):
+            self.summary.add(item)
+            if self.on_recorded is not None:
+                self.on_recorded(item, observation)
+
+    def finish(self, started: datetime) -> None:
+        """Flush what is left and record which articles each listing showed."""
+        self.flush()
+        for target, urls in self.listed.items():
+            if target not in self.listing_failed:
+                self.store.mark_listed(self.target_ids[target], urls, started)
+
+
+class RecordPipeline:
+    """Scrapy item pipeline handing every FetchResult to the crawl's Sink."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
+        return cls(crawler)
+
+    @property
+    def sink(self) -> Sink:
+        return self.crawler.spider.sink  # type: ignore[union-attr, no-any-return]
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, FetchResult):
+            self.sink.accept(item)
+        return item
+
+    def close_spider(self) -> None:
+        self.sink.flush()
+
+
+async def crawl(
+    fetch: cfg.Fetch,
+    sink: Sink,
+    page_jobs: list[PageJob],
+    listing_jobs: list[ListingJob],
+) -> None:
+    """Run the page and listing spiders concurrently until both are done."""
+    obey = fetch.obey_robots or any(job.obey_robots for job in page_jobs) or any(
+        job.obey_robots for job in listing_jobs
+    )
+    runner = AsyncCrawlerRunner(scrapy_settings(fetch, obey_robots=obey))
+    if page_jobs:
+        runner.crawl(PageSpider, jobs=page_jobs, sink=sink)
+    if listing_jobs:
+        runner.crawl(ListingSpider, jobs=listing_jobs, sink=sink)
+    await runner.join()

@@ -1,0 +1,95 @@
+"""Opening the database: engine settings per backend and automatic Alembic upgrades.
+
+SQLite gets WAL, ``synchronous=NORMAL``, foreign keys on and a busy timeout; PostgreSQL
+is used as is. A database is upgraded to the current schema when it is opened, so a
+new user never runs a migration by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.exceptions import StorageError
+
+logger = logging.getLogger(__name__)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create(url: str) -> Engine:
+    """An engine for ``url`` with the monitor's per-backend settings."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        engine = create_engine(parsed, pool_pre_ping=True)
+    return engine
+
+
+def migrations_path() -> str:
+    """Where the Alembic scripts are: shipped as the ``migrations`` package."""
+    return str(resources.files("migrations"))
+
+
+def alembic_config(engine: Engine) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", migrations_path())
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    config.attributes["engine"] = engine
+    return config
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision(engine: Engine) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Bring the database to ``revision``; returns (before, after) revisions."""
+    try:
+        before = current_revision(engine)
+        command.upgrade(alembic_config(engine), revision)
+        after = current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot upgrade the database {engine.url!r}: {exc}") from exc
+    if before != after:
+        logger.info("database upgraded from %s to %s", before or "empty", after)
+    return before, after
+
+
+def ensure_current(engine: Engine) -> None:
+    """Upgrade the database if it is behind; cheap when it is current."""
+    try:
+        current = current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot open the database {engine.url!r}: {exc}") from exc
+    if current != head_revision(engine):
+        upgrade(engine)

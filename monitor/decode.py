@@ -1,0 +1,84 @@
+"""Turning response bytes into text with the right character set.
+
+Order: a per-target override, then the BOM, the HTTP ``Content-Type`` charset, the
+document's own ``<meta charset>``, and detection. Official sites often serve legacy
+encodings (windows-1251, windows-1256, ISO-8859-x) and sometimes mislabel them; a
+declared charset that decodes with many errors loses to detection.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+
+from charset_normalizer import from_bytes
+from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_content_type_encoding
+
+from monitor.exceptions import UndecodableContentError
+
+logger = logging.getLogger(__name__)
+
+# Bytes that never occur in text documents: NUL and most C0 controls.
+_BINARY_BYTES = bytes(range(0, 9)) + b"\x0e\x0f" + bytes(range(0x10, 0x1B)) + b"\x1c\x1d\x1e\x1f"
+_BINARY_SIGNATURES = (
+    b"%PDF-",
+    b"\x89PNG",
+    b"GIF8",
+    b"\xff\xd8\xff",
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"Rar!",
+    b"7z\xbc\xaf",
+)
+_TEXT_TYPES = ("text/", "application/xhtml", "application/xml", "application/json", "+xml")
+
+
+def detect(body: bytes) -> str | None:
+    """Best guess of the encoding of ``body`` by statistical detection."""
+    match = from_bytes(body[:65536]).best()
+    return match.encoding if match is not None else None
+
+
+def looks_binary(body: bytes, content_type: str | None) -> bool:
+    """True for bodies that are not text: images, PDFs, archives, raw binary."""
+    if content_type:
+        mime = content_type.split(";")[0].strip().lower()
+        if mime and not any(kind in mime for kind in _TEXT_TYPES) and mime != "application/octet-stream":
+            return True
+    if body.startswith(_BINARY_SIGNATURES):
+        return True
+    sample = body[:4096]
+    if not sample:
+        return False
+    controls = sum(1 for byte in sample if byte in _BINARY_BYTES)
+    return controls / len(sample) > 0.01
+
+
+def decode(body: bytes, content_type: str | None, override: str | None = None) -> tuple[str, str]:
+    """Decode an HTML body; returns (text, encoding name)."""
+    if looks_binary(body, content_type):
+        mime = (content_type or "unknown type").split(";")[0]
+        raise UndecodableContentError(f"the body is not text ({mime}, {len(body)} bytes)")
+    if override:
+        return body.decode(override, errors="replace"), codecs.lookup(override).name
+    declared = http_content_type_encoding(content_type) if content_type else None
+    declared = declared or html_body_declared_encoding(body[:4096])
+    encoding, text = html_to_unicode(content_type, body, auto_detect_fun=detect)
+    if declared and "\ufffd" in text and not encoding.startswith("utf-16"):
+        # The declared charset does not fit the bytes: a mislabelled page. Trust detection
+        # when it decodes cleanly; this is what stops a charset flip from being a "change".
+        bad = text.count("\ufffd")
+        guess = detect(body)
+        if guess:
+            alternative = body.decode(guess, errors="replace")
+            if alternative.count("\ufffd") < bad:
+                logger.debug("declared charset %s decodes badly; detected %s", declared, guess)
+                return alternative, codecs.lookup(guess).name
+    return text, _canonical(encoding)
+
+
+def _canonical(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return name

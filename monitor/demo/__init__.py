@@ -1,0 +1,1 @@
+"""A local embassy-like fixture website for ``monitor demo``, the tests and the benchmarks."""

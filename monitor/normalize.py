@@ -1,0 +1,73 @@
+"""Normalising extracted text and URLs so that only real edits make a difference.
+
+Typography (curly quotes, dashes, non-breaking spaces), Unicode composition and
+whitespace never count as changes; neither do tracking or cache-busting parameters
+in link URLs. User ignore patterns remove the text they match.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+_TRANSLATE = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+        "\u00ab": '"', "\u00bb": '"',
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+        "\u2015": "-", "\u2212": "-",
+        "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u2009": " ", "\u200a": " ",
+        "\u2002": " ", "\u2003": " ", "\u3000": " ",
+        "\u200b": None, "\u200c": None, "\u200d": None, "\u2060": None, "\ufeff": None,
+        "\u00ad": None,
+        "\u2026": "...",
+    }
+)
+
+# Query parameters that identify a visitor, a campaign or a cache entry, never a page.
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "msclkid", "yclid", "mc_cid", "mc_eid", "igshid",
+        "_ga", "_gl", "_hsenc", "_hsmi", "ref_src",
+        "sessionid", "session_id", "phpsessid", "jsessionid", "aspsessionid",
+        "cfid", "cftoken", "_", "cachebuster", "cache_buster", "nocache",
+    }
+)
+_SESSION_PATH = re.compile(r";(?:jsessionid|phpsessid|sid)=[^/?#]*", re.IGNORECASE)
+
+
+def normalize_line(line: str) -> str:
+    """One line in canonical form: NFC, plain quotes and dashes, single spaces."""
+    line = unicodedata.normalize("NFC", line).translate(_TRANSLATE)
+    return " ".join(line.split())
+
+
+def normalize_lines(lines: Iterable[str], ignore: Iterable[re.Pattern[str]] = ()) -> list[str]:
+    """Canonical lines with the ignored patterns removed; empty lines dropped."""
+    patterns = tuple(ignore)
+    result = []
+    for line in lines:
+        line = normalize_line(line)
+        for pattern in patterns:
+            line = pattern.sub("", line)
+        line = " ".join(line.split())
+        if line:
+            result.append(line)
+    return result
+
+
+def canonical_url(url: str) -> str:
+    """A URL without fragment, tracking/cache-busting parameters or session ids."""
+    parts = urlsplit(url.strip())
+    path = _SESSION_PATH.sub("", parts.path) or "/"
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if key.lower() not in TRACKING_PARAMS and not key.lower().startswith("utm_")
+    ]
+    return urlunsplit(
+        (parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), "")
+    )

@@ -1,0 +1,127 @@
+"""What every monitor spider shares: building requests and turning answers into FetchResults."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Request, Response
+from twisted.python.failure import Failure
+
+from monitor.records import FetchResult, PageKey, Role
+
+logger = logging.getLogger(__name__)
+
+# Network failures by exception class name, from Twisted, Scrapy and OpenSSL.
+_ERROR_KINDS = {
+    "TimeoutError": "timeout",
+    "TCPTimedOutError": "timeout",
+    "DNSLookupError": "dns",
+    "ConnectionRefusedError": "connection",
+    "ConnectError": "connection",
+    "ConnectionLost": "connection",
+    "ConnectionDone": "connection",
+    "ResponseNeverReceived": "connection",
+    "ResponseFailed": "connection",
+    "PotentialDataLoss": "truncated",
+    "SSLError": "tls",
+    "Error": "tls",
+    "CancelledError": "cancelled",
+}
+
+
+def header_dict(response: Response) -> dict[str, str]:
+    """Response headers as a plain dict of lower-case names (repeated values joined)."""
+    headers: dict[str, str] = {}
+    for name, values in response.headers.items():
+        key = name.decode("latin-1").lower()
+        joined = "\n" if key == "set-cookie" else ", "
+        headers[key] = joined.join(value.decode("latin-1") for value in values)
+    return headers
+
+
+class MonitorSpider(scrapy.Spider):
+    """Base spider: requests carry their page key; every outcome yields a FetchResult."""
+
+    name = "monitor-base"
+
+    def make_request(
+        self,
+        key: PageKey,
+        role: Role,
+        url: str,
+        *,
+        obey_robots: bool = True,
+        callback: Any = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Request:
+        meta: dict[str, Any] = {"monitor_key": key, "monitor_role": role, **(extra or {})}
+        if not obey_robots:
+            meta["dont_obey_robotstxt"] = True
+        return Request(
+            url,
+            callback=callback or self.parse,
+            errback=self.failed,
+            dont_filter=True,
+            meta=meta,
+        )
+
+    def result(self, response: Response) -> FetchResult:
+        meta = response.meta
+        latency = float(meta.get("download_latency", 0.0))
+        redirect_urls = meta.get("redirect_urls", [])
+        reasons = meta.get("redirect_reasons", [])
+        redirects = [
+            {"url": url, "status": reasons[index] if index < len(reasons) else None}
+            for index, url in enumerate(redirect_urls)
+        ]
+        requested = redirect_urls[0] if redirect_urls else response.request.url
+        return FetchResult(
+            key=meta["monitor_key"],
+            role=meta["monitor_role"],
+            requested_url=requested,
+            started_at=datetime.now(UTC) - timedelta(seconds=latency),
+            duration_ms=latency * 1000.0,
+            final_url=response.url,
+            redirects=redirects,
+            status=response.status,
+            headers=header_dict(response),
+            body=response.body,
+        )
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        yield self.result(response)
+
+    def failed(self, failure: Failure) -> Iterator[Any]:
+        request: Request = failure.request  # type: ignore[attr-defined]
+        exc = failure.value
+        kind = _ERROR_KINDS.get(type(exc).__name__, "error")
+        message = str(exc) or type(exc).__name__
+        if isinstance(exc, IgnoreRequest):
+            if "robots.txt" in message.lower():
+                kind = "robots"
+                message = "forbidden by the site's robots.txt"
+            elif "redirect" in message.lower():
+                kind = "redirect_loop"
+            else:
+                kind = "ignored"
+        if kind == "cancelled":
+            message = "the download was cancelled (the body exceeded fetch.max_body_size?)"
+        if kind == "timeout":
+            message = f"timed out: {message}"
+        logger.debug("fetch of %s failed: %s (%s)", request.url, message, kind)
+        key: PageKey = request.meta["monitor_key"]
+        yield FetchResult(
+            key=key,
+            role=request.meta["monitor_role"],
+            requested_url=request.meta.get("redirect_urls", [request.url])[0],
+            started_at=datetime.now(UTC),
+            duration_ms=0.0,
+            final_url=request.url,
+            error=f"{type(exc).__name__}: {message}",
+            error_kind=kind,
+        )

@@ -1,0 +1,35 @@
+"""The single-page spider: fetch each watched URL once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from scrapy.http import Request
+
+from monitor.records import PageKey, Role
+from spiders.base import MonitorSpider
+
+
+@dataclass(frozen=True, slots=True)
+class PageJob:
+    """One URL to fetch in this crawl."""
+
+    key: PageKey
+    role: Role = "page"
+    obey_robots: bool = True
+
+
+class PageSpider(MonitorSpider):
+    """Fetches a fixed list of pages; yields one FetchResult per page."""
+
+    name = "page"
+
+    def __init__(self, jobs: list[PageJob] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.jobs = list(jobs or [])
+
+    async def start(self) -> AsyncIterator[Request]:
+        for job in self.jobs:
+            yield self.make_request(job.key, job.role, job.key.url, obey_robots=job.obey_robots)
