@@ -8,6 +8,7 @@ normalise) and records observations in batches, one transaction each.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -44,7 +45,7 @@ def scrapy_settings(fetch: cfg.Fetch, *, obey_robots: bool) -> dict[str, Any]:
         "CONCURRENT_REQUESTS": fetch.concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": fetch.per_domain_concurrency,
         "DOWNLOAD_DELAY": fetch.delay,
-        "RANDOMIZE_DOWNLOAD_DELAY": True,
+        "DOWNLOAD_DELAY_JITTER": 0.5,
         "DOWNLOAD_TIMEOUT": fetch.timeout,
         "DOWNLOAD_MAXSIZE": fetch.max_body_size,
         "DOWNLOAD_WARNSIZE": 0,
@@ -178,8 +179,10 @@ async def crawl(
         job.obey_robots for job in listing_jobs
     )
     runner = AsyncCrawlerRunner(scrapy_settings(fetch, obey_robots=obey))
+    crawls = []
     if page_jobs:
-        runner.crawl(PageSpider, jobs=page_jobs, sink=sink)
+        crawls.append(runner.crawl(PageSpider, jobs=page_jobs, sink=sink))
     if listing_jobs:
-        runner.crawl(ListingSpider, jobs=listing_jobs, sink=sink)
-    await runner.join()
+        crawls.append(runner.crawl(ListingSpider, jobs=listing_jobs, sink=sink))
+    # gather, not runner.join(): a crawl that fails to start must fail the check loudly.
+    await asyncio.gather(*crawls)

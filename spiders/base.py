@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 # Network failures by exception class name, from Twisted, Scrapy and OpenSSL.
 _ERROR_KINDS = {
     "TimeoutError": "timeout",
+    "DownloadTimeoutError": "timeout",
     "TCPTimedOutError": "timeout",
     "DNSLookupError": "dns",
     "ConnectionRefusedError": "connection",
@@ -31,6 +32,8 @@ _ERROR_KINDS = {
     "SSLError": "tls",
     "Error": "tls",
     "CancelledError": "cancelled",
+    "DownloadCancelledError": "too_large",
+    "DownloadFailedError": "connection",
 }
 
 
@@ -109,8 +112,14 @@ class MonitorSpider(scrapy.Spider):
                 kind = "redirect_loop"
             else:
                 kind = "ignored"
-        if kind == "cancelled":
-            message = "the download was cancelled (the body exceeded fetch.max_body_size?)"
+        if "dataloss" in message.lower().replace(" ", "").replace("_", ""):
+            kind = "truncated"
+            message = "the body was truncated: fewer bytes arrived than Content-Length announced"
+        if kind in ("cancelled", "too_large") and "max size" in message:
+            kind = "too_large"
+            message = f"the body is larger than fetch.max_body_size ({message})"
+        if kind == "redirect_loop":
+            message = f"too many redirects, probably a redirect loop ({message})"
         if kind == "timeout":
             message = f"timed out: {message}"
         logger.debug("fetch of %s failed: %s (%s)", request.url, message, kind)

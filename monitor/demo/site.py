@@ -594,8 +594,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "nginx/1.18.0"
-    sys_version = ""
     timeout = 30
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def do_GET(self) -> None:
         self._serve(head=False)
@@ -644,7 +646,7 @@ def main(argv: list[str] | None = None, *, sleep: Callable[[float], None] = time
         help="move to the next round every SECONDS until the last one (default: never)",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         site = DemoSite(args.host, args.port)
         site.set_round(args.round)

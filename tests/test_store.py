@@ -1,0 +1,183 @@
+"""Storage behaviour, identical on SQLite and PostgreSQL (the ``database_url`` fixture)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+import pytest
+from alembic import command
+from sqlalchemy import select, text
+
+from monitor import config as cfg
+from monitor import db
+from monitor.exceptions import StorageError
+from monitor.models import Blob, Capture, Change, Page, Version
+from monitor.process import ProcessRules, observe
+from monitor.extract import Rules
+from monitor.records import FetchResult, PageKey
+from monitor.store import Store
+
+RULES = ProcessRules(extract=Rules())
+
+
+def _target(name: str = "embassy", url: str = "https://embassy.example/statement") -> cfg.Target:
+    return cfg.parse({"targets": [{"name": name, "url": url}]}).targets[0]
+
+
+def _fetch(url: str, body: str, *, target: str = "embassy", status: int = 200) -> FetchResult:
+    return FetchResult(
+        key=PageKey(target, url), role="page", requested_url=url,
+        started_at=datetime.now(UTC), duration_ms=12.5, final_url=url, status=status,
+        headers={"content-type": "text/html; charset=utf-8", "etag": '"abc"'},
+        body=body.encode("utf-8"),
+    )
+
+
+def _page(text: str) -> str:
+    return f"<html><head><title>Statement</title></head><body><p>{text}</p></body></html>"
+
+
+def _record(store: Store, target: cfg.Target, body: str, status: int = 200):  # type: ignore[no-untyped-def]
+    ids = store.sync_targets([target])
+    states = store.states(ids.values())
+    fetch = _fetch(target.url, body, target=target.name, status=status)
+    state = states[PageKey(target.name, target.url)]
+    return store.record([observe(fetch, RULES, state)], states)[0]
+
+
+def test_new_database_is_at_head(store: Store) -> None:
+    assert db.current_revision(store.engine) == db.head_revision(store.engine)
+
+
+def test_models_and_migrations_agree(store: Store) -> None:
+    """`alembic check`: autogenerate finds nothing to add on a database at head."""
+    command.check(db.alembic_config(store.engine))
+
+
+def test_first_capture_is_version_one_with_body(store: Store) -> None:
+    target = _target()
+    body = _page("We stand by our statement.")
+    recorded = _record(store, target, body)
+    assert (recorded.outcome, recorded.version_seq) == ("new", 1)
+    with store.session() as session:
+        capture = session.get(Capture, recorded.capture_id)
+        assert capture is not None
+        assert capture.body_sha256 == hashlib.sha256(body.encode()).hexdigest()
+        assert capture.body_stored and capture.status == 200
+        assert capture.headers["etag"] == '"abc"'
+        assert capture.started_at.tzinfo is not None
+    assert store.body(hashlib.sha256(body.encode()).hexdigest()) == body.encode()
+
+
+def test_unchanged_check_costs_one_capture_and_no_body(store: Store) -> None:
+    target = _target()
+    _record(store, target, _page("Same words."))
+    before = store.counts()
+    # Different bytes (a comment), same content: no version, no new body.
+    recorded = _record(store, target, _page("Same words.") + "<!-- cache 123 -->")
+    after = store.counts()
+    assert recorded.outcome == "unchanged"
+    assert after["captures"] == before["captures"] + 1
+    assert after["blobs"] == before["blobs"]
+    assert after["versions"] == before["versions"]
+
+
+def test_edit_makes_new_version_and_change(store: Store) -> None:
+    target = _target()
+    first = _record(store, target, _page("The embassy is open."))
+    second = _record(store, target, _page("The embassy is closed."))
+    assert second.outcome == "new" and second.version_seq == 2
+    with store.session() as session:
+        change = session.scalar(select(Change))
+        assert change is not None
+        assert (change.kind, change.from_version_id, change.to_version_id) == (
+            "changed", first.version_id, second.version_id)
+    versions = store.versions(store.page("embassy").id)
+    assert [v.text for v in versions] == ["The embassy is open.", "The embassy is closed."]
+
+
+def test_error_capture_keeps_body_but_makes_no_version(store: Store) -> None:
+    target = _target()
+    _record(store, target, _page("Text."))
+    recorded = _record(store, target, "<h1>Not Found</h1>", status=404)
+    assert recorded.outcome == "error" and recorded.version_id is None
+    assert store.counts()["versions"] == 1
+    with store.session() as session:
+        capture = session.get(Capture, recorded.capture_id)
+        assert capture is not None and capture.status == 404 and capture.body_stored
+
+
+def test_bodies_are_stored_once_and_compressed(store: Store) -> None:
+    first, second = _target("a", "https://a.example/"), _target("b", "https://b.example/")
+    body = _page("Shared boilerplate " * 200)
+    _record(store, first, body)
+    _record(store, second, body)
+    with store.session() as session:
+        blobs = session.scalars(select(Blob)).all()
+    assert len(blobs) == 1
+    assert blobs[0].compression == "zstd" and len(blobs[0].data) < blobs[0].size / 5
+
+
+def test_failed_batch_writes_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch is one transaction: a failure half-way leaves no capture, version or body."""
+    target = _target()
+    ids = store.sync_targets([target])
+    states = store.states(ids.values())
+    fetch = _fetch(target.url, _page("Half-written?"))
+    observation = observe(fetch, RULES, states[PageKey(target.name, target.url)])
+    original_add = Version.__init__
+
+    def explode(self: Version, **kwargs: object) -> None:
+        raise RuntimeError("killed mid-write")
+
+    monkeypatch.setattr(Version, "__init__", explode)
+    with pytest.raises(RuntimeError):
+        store.record([observation], states)
+    monkeypatch.setattr(Version, "__init__", original_add)
+    counts = store.counts()
+    assert (counts["captures"], counts["versions"], counts["blobs"]) == (0, 0, 0)
+    # The in-memory state was rolled back too: recording again works.
+    assert store.record([observation], states)[0].version_seq == 1
+
+
+def test_captures_and_versions_are_kept_per_page(store: Store) -> None:
+    target = _target()
+    for word in ("one", "two", "two", "three"):
+        _record(store, target, _page(word))
+    page = store.page("embassy")
+    assert [c.outcome for c in reversed(store.captures(page.id))] == ["new", "new", "unchanged", "new"]
+    assert [v.seq for v in store.versions(page.id)] == [1, 2, 3]
+
+
+def test_resolve_by_name_or_url(store: Store) -> None:
+    target = _target()
+    store.sync_targets([target])
+    assert store.page("embassy").url == target.url
+    assert store.page(target.url).url == target.url
+    with pytest.raises(StorageError, match="no target or page matches 'nothing'"):
+        store.resolve("nothing")
+
+
+def test_target_paused_not_deleted(store: Store) -> None:
+    a, b = _target("a", "https://a.example/"), _target("b", "https://b.example/")
+    _record(store, a, _page("A"))
+    store.sync_targets([b])
+    assert store.deactivate_missing(["b"]) == ["a"]
+    assert len(store.versions(store.page("a").id)) == 1
+
+
+def test_sqlite_pragmas(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    with store.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    store.close()
+
+
+def test_pages_unique_per_target(store: Store) -> None:
+    target = _target()
+    store.sync_targets([target])
+    store.sync_targets([target])
+    with store.session() as session:
+        assert len(session.scalars(select(Page)).all()) == 1
