@@ -98,7 +98,10 @@ def main(verbose: int) -> None:
 @click.option("--verbose-results", "-l", "listing", is_flag=True, help="One line per page.")
 @_errors
 def check(
-    config_path: Path, database: str | None, names: tuple[str, ...], tags: tuple[str, ...],
+    config_path: Path,
+    database: str | None,
+    names: tuple[str, ...],
+    tags: tuple[str, ...],
     listing: bool,
 ) -> None:
     """Check every target once (or the chosen ones) and print a summary.
@@ -147,7 +150,11 @@ def history(target: str, config_path: Path, database: str | None) -> None:
         versions = store.versions(page.id)
         captures = store.captures(page.id, limit=1)
         last = captures[0] if captures else None
-        state = f"last checked {last.started_at:%Y-%m-%d %H:%M:%S}Z ({last.outcome})" if last else "never checked"
+        state = (
+            f"last checked {last.started_at:%Y-%m-%d %H:%M:%S}Z ({last.outcome})"
+            if last
+            else "never checked"
+        )
         click.echo(f"{page.url}  [{page.role}, {state}]")
         if not versions:
             click.echo("  no versions yet")
@@ -166,7 +173,10 @@ def history(target: str, config_path: Path, database: str | None) -> None:
 @db_option
 @_errors
 def diff(
-    target: str, from_version: int | None, to_version: int | None, config_path: Path,
+    target: str,
+    from_version: int | None,
+    to_version: int | None,
+    config_path: Path,
     database: str | None,
 ) -> None:
     """Show what changed between two versions of a page (the latest two by default).
@@ -182,18 +192,26 @@ def diff(
         raise UnknownTargetError(f"{page.url} has {len(versions)} version(s); nothing to compare")
     seqs = sorted(versions)
     to_seq = to_version if to_version is not None else seqs[-1]
-    from_seq = from_version if from_version is not None else (
-        max((seq for seq in seqs if seq < to_seq), default=seqs[0])
+    from_seq = (
+        from_version
+        if from_version is not None
+        else (max((seq for seq in seqs if seq < to_seq), default=seqs[0]))
     )
     for seq in (from_seq, to_seq):
         if seq not in versions:
-            raise UnknownTargetError(f"{page.url} has no version {seq} (versions: {seqs[0]}-{seqs[-1]})")
+            raise UnknownTargetError(
+                f"{page.url} has no version {seq} (versions: {seqs[0]}-{seqs[-1]})"
+            )
     a, b = versions[from_seq], versions[to_seq]
     text_a = f"{a.title or ''}\n{a.text}"
     text_b = f"{b.title or ''}\n{b.text}"
     result = unified(
-        text_a, text_b,
-        labels=(f"v{a.seq} {a.captured_at:%Y-%m-%d %H:%M:%S}Z", f"v{b.seq} {b.captured_at:%Y-%m-%d %H:%M:%S}Z"),
+        text_a,
+        text_b,
+        labels=(
+            f"v{a.seq} {a.captured_at:%Y-%m-%d %H:%M:%S}Z",
+            f"v{b.seq} {b.captured_at:%Y-%m-%d %H:%M:%S}Z",
+        ),
     )
     click.echo(result or f"v{a.seq} and v{b.seq} have the same content")
 
@@ -224,8 +242,12 @@ def db_upgrade(config_path: Path, database: str | None) -> None:
 
 
 @main.command()
-@click.option("--db", "database", default=None,
-              help="Database URL for the demo (default: a new SQLite file in a temp folder).")
+@click.option(
+    "--db",
+    "database",
+    default=None,
+    help="Database URL for the demo (default: a new SQLite file in a temp folder).",
+)
 @click.option("--rounds", type=int, default=None, help="How many rounds of changes to show.")
 @_errors
 def demo(database: str | None, rounds: int | None) -> None:

@@ -145,7 +145,9 @@ class Schedule(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not a known time zone (e.g. UTC, Europe/Paris)") from None
+            raise ValueError(
+                f"{value!r} is not a known time zone (e.g. UTC, Europe/Paris)"
+            ) from None
         return value
 
     @model_validator(mode="after")
@@ -424,7 +426,9 @@ class Config(_Strict):
                 "postgresql+psycopg://user@host/dbname)"
             ) from None
         if url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise ValueError(f"{url.get_backend_name()!r} is not supported; use sqlite or postgresql")
+            raise ValueError(
+                f"{url.get_backend_name()!r} is not supported; use sqlite or postgresql"
+            )
         return value
 
     @model_validator(mode="after")
@@ -463,9 +467,7 @@ class Config(_Strict):
     def ignore_of(self, target: Target) -> tuple[str, ...]:
         return self.defaults.ignore + target.ignore
 
-    def select(
-        self, names: tuple[str, ...] = (), tags: tuple[str, ...] = ()
-    ) -> list[Target]:
+    def select(self, names: tuple[str, ...] = (), tags: tuple[str, ...] = ()) -> list[Target]:
         """Enabled targets, limited to the given names and tags when any are given."""
         unknown = [name for name in names if name not in {t.name for t in self.targets}]
         if unknown:
@@ -553,7 +555,10 @@ def _describe(error: Any) -> tuple[str, str]:
         hint = ""
         key = str(loc[-1])
         if key in ("password", "secret", "token"):
-            hint = f"; secrets are not stored in the config: put it in an environment variable and name it with '{key}_env'"
+            hint = (
+                "; secrets are not stored in the config: put it in an environment variable "
+                f"and name it with '{key}_env'"
+            )
         return _path(loc), f"unknown key{allowed}{hint}"
     if kind == "missing":
         return _path(loc), "required key is missing"
@@ -577,7 +582,9 @@ def parse(data: object, source: str = "<config>") -> Config:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping of keys, not {type(data).__name__}")
+        raise ConfigError(
+            f"{source}: the top level must be a mapping of keys, not {type(data).__name__}"
+        )
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:

@@ -97,8 +97,7 @@ class Sink:
     def state_for(self, key: PageKey, role: str) -> PageState:
         state = self.states.get(key)
         if state is None:
-            state = PageState(page_id=None, target_id=self.target_ids[key.target],
-                              role=role)  # type: ignore[arg-type]
+            state = PageState(page_id=None, target_id=self.target_ids[key.target], role=role)  # type: ignore[arg-type]
             self.states[key] = state
             self.summary.discovered += 1
         return state
@@ -116,8 +115,13 @@ class Sink:
             observation = observe(fetch, self.rules[fetch.key.target], state)
         except Exception as exc:  # one bad page never stops the others
             logger.exception("processing %s failed", fetch.key.url)
-            observation = Observation(fetch=fetch, body_sha256=None, quality="error",
-                                      outcome_hint="error", note=f"processing failed: {exc}")
+            observation = Observation(
+                fetch=fetch,
+                body_sha256=None,
+                quality="error",
+                outcome_hint="error",
+                note=f"processing failed: {exc}",
+            )
         self._pending.append(observation)
         if len(self._pending) >= self.batch_size:
             self.flush()
@@ -157,7 +161,7 @@ class RecordPipeline:
 
     @property
     def sink(self) -> Sink:
-        return self.crawler.spider.sink  # type: ignore[union-attr, no-any-return]
+        return self.crawler.spider.sink  # type: ignore[union-attr]
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, FetchResult):
@@ -175,8 +179,10 @@ async def crawl(
     listing_jobs: list[ListingJob],
 ) -> None:
     """Run the page and listing spiders concurrently until both are done."""
-    obey = fetch.obey_robots or any(job.obey_robots for job in page_jobs) or any(
-        job.obey_robots for job in listing_jobs
+    obey = (
+        fetch.obey_robots
+        or any(job.obey_robots for job in page_jobs)
+        or any(job.obey_robots for job in listing_jobs)
     )
     runner = AsyncCrawlerRunner(scrapy_settings(fetch, obey_robots=obey))
     crawls = []

@@ -43,7 +43,11 @@ def looks_binary(body: bytes, content_type: str | None) -> bool:
     """True for bodies that are not text: images, PDFs, archives, raw binary."""
     if content_type:
         mime = content_type.split(";")[0].strip().lower()
-        if mime and not any(kind in mime for kind in _TEXT_TYPES) and mime != "application/octet-stream":
+        if (
+            mime
+            and not any(kind in mime for kind in _TEXT_TYPES)
+            and mime != "application/octet-stream"
+        ):
             return True
     if body.startswith(_BINARY_SIGNATURES):
         return True

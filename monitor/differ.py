@@ -13,7 +13,11 @@ from diff_match_patch import diff_match_patch
 
 logger = logging.getLogger(__name__)
 
-EQUAL, INSERT, DELETE = diff_match_patch.DIFF_EQUAL, diff_match_patch.DIFF_INSERT, diff_match_patch.DIFF_DELETE
+EQUAL, INSERT, DELETE = (
+    diff_match_patch.DIFF_EQUAL,
+    diff_match_patch.DIFF_INSERT,
+    diff_match_patch.DIFF_DELETE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +50,9 @@ def line_ops(before: str, after: str) -> list[LineOp]:
     return ops
 
 
-def unified(before: str, after: str, *, context: int = 3, labels: tuple[str, str] = ("a", "b")) -> str:
+def unified(
+    before: str, after: str, *, context: int = 3, labels: tuple[str, str] = ("a", "b")
+) -> str:
     """A unified diff of two texts, with ``context`` unchanged lines around each hunk."""
     ops = line_ops(before, after)
     rows: list[tuple[str, str, int, int]] = []  # (op, line, line number in a, in b)

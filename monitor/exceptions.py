@@ -1,14 +1,14 @@
 """Every error the monitor raises on purpose.
 
-    MonitorError                 base of all of them; the CLI turns it into a message
-    ├── ConfigError              the config file is missing, unreadable or invalid
-    ├── StorageError             the database cannot be opened, upgraded or written
-    │   └── UnknownTargetError   a name or URL that matches no target or page
-    ├── FetchError               a page could not be fetched (network, TLS, timeout, size)
-    ├── ExtractionError          content could not be extracted from a capture
-    │   ├── UndecodableContentError  the body is binary or in no text encoding
-    │   └── SelectorNotMatchedError  a configured selector matched nothing
-    └── DemoError                the demo site could not be started
+MonitorError                 base of all of them; the CLI turns it into a message
+├── ConfigError              the config file is missing, unreadable or invalid
+├── StorageError             the database cannot be opened, upgraded or written
+│   └── UnknownTargetError   a name or URL that matches no target or page
+├── FetchError               a page could not be fetched (network, TLS, timeout, size)
+├── ExtractionError          content could not be extracted from a capture
+│   ├── UndecodableContentError  the body is binary or in no text encoding
+│   └── SelectorNotMatchedError  a configured selector matched nothing
+└── DemoError                the demo site could not be started
 """
 
 from __future__ import annotations

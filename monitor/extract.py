@@ -21,13 +21,64 @@ from monitor.exceptions import ExtractionError, SelectorNotMatchedError
 logger = logging.getLogger(__name__)
 
 BLOCK_TAGS = frozenset(
-    "address article aside blockquote body dd details dialog div dl dt fieldset figcaption "
-    "figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary "
-    "table tbody td tfoot th thead tr ul caption center".split()
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "dd",
+        "details",
+        "dialog",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+        "caption",
+        "center",
+    ]
 )
 # Never content: removed from every document before any text is taken.
-INVISIBLE_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "object", "embed",
-                  "canvas", "head")
+INVISIBLE_TAGS = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "iframe",
+    "object",
+    "embed",
+    "canvas",
+    "head",
+)
 
 
 @dataclass(slots=True)
@@ -81,9 +132,11 @@ def select(root: lxml.html.HtmlElement, expression: str) -> list[lxml.html.HtmlE
         found = root.cssselect(query)
     elif kind == "xpath":
         result = root.xpath(query)
-        found = [node for node in result if isinstance(node, etree._Element)] if isinstance(
-            result, list
-        ) else []
+        found = (
+            [node for node in result if isinstance(node, etree._Element)]
+            if isinstance(result, list)
+            else []
+        )
     else:
         raise ExtractionError(f"unknown selector kind in {expression!r}")
     return list(found)
@@ -104,8 +157,9 @@ def title_of(root: lxml.html.HtmlElement) -> str | None:
 
 
 def strip_invisible(root: lxml.html.HtmlElement) -> None:
-    etree.strip_elements(root, *INVISIBLE_TAGS, etree.Comment, etree.ProcessingInstruction,
-                         with_tail=False)
+    etree.strip_elements(
+        root, *INVISIBLE_TAGS, etree.Comment, etree.ProcessingInstruction, with_tail=False
+    )
     for hidden in root.xpath("//*[@hidden or @aria-hidden='true']"):
         hidden.drop_tree()
     for node in root.iter("input", "select", "textarea", "button"):
@@ -166,7 +220,9 @@ def regions(root: lxml.html.HtmlElement, rules: Rules) -> list[lxml.html.HtmlEle
         return [body if body is not None else root]
     found = select(root, rules.selector)
     if not found:
-        raise SelectorNotMatchedError(f"the selector {rules.selector!r} matched nothing on the page")
+        raise SelectorNotMatchedError(
+            f"the selector {rules.selector!r} matched nothing on the page"
+        )
     return found
 
 

@@ -55,12 +55,18 @@ def content_hash(title: str | None, lines: list[str]) -> str:
 def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) -> Observation:
     """Turn one fetch into an observation of the page's content (or of a failure)."""
     if fetch.error is not None or fetch.status is None:
-        return Observation(fetch=fetch, body_sha256=None, quality="error", outcome_hint="error",
-                           note=fetch.error)
+        return Observation(
+            fetch=fetch, body_sha256=None, quality="error", outcome_hint="error", note=fetch.error
+        )
     body_sha = hashlib.sha256(fetch.body).hexdigest()
     if not 200 <= fetch.status < 300:
-        return Observation(fetch=fetch, body_sha256=body_sha, quality="error",
-                           outcome_hint="error", note=f"HTTP {fetch.status}")
+        return Observation(
+            fetch=fetch,
+            body_sha256=body_sha,
+            quality="error",
+            outcome_hint="error",
+            note=f"HTTP {fetch.status}",
+        )
     if (
         state is not None
         and state.last_body_sha256 == body_sha
@@ -68,9 +74,14 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
         and state.last_content_sha256 is not None
     ):
         # Same bytes under the same rules as the last good capture: same content.
-        return Observation(fetch=fetch, body_sha256=body_sha, quality="ok",
-                           outcome_hint="unchanged", content_sha256=state.last_content_sha256,
-                           extract_key=rules.key)
+        return Observation(
+            fetch=fetch,
+            body_sha256=body_sha,
+            quality="ok",
+            outcome_hint="unchanged",
+            content_sha256=state.last_content_sha256,
+            extract_key=rules.key,
+        )
     content_type = fetch.headers.get("content-type")
     base_url = fetch.final_url or fetch.requested_url
     try:
@@ -79,21 +90,34 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
         html, encoding = decode(fetch.body, content_type, rules.encoding)
         extracted = extraction.extract(html, base_url, rules.extract)
     except SelectorNotMatchedError as exc:
-        return Observation(fetch=fetch, body_sha256=body_sha, quality="error",
-                           outcome_hint="error", note=f"target problem: {exc}")
+        return Observation(
+            fetch=fetch,
+            body_sha256=body_sha,
+            quality="error",
+            outcome_hint="error",
+            note=f"target problem: {exc}",
+        )
     except ExtractionError as exc:
-        return Observation(fetch=fetch, body_sha256=body_sha, quality="low",
-                           outcome_hint="error", note=str(exc))
+        return Observation(
+            fetch=fetch, body_sha256=body_sha, quality="low", outcome_hint="error", note=str(exc)
+        )
     title = normalize_line(extracted.title) if extracted.title else None
     lines = normalize_lines(extracted.lines, rules.ignore_patterns)
     links = [(canonical_url(url), normalize_line(text)) for url, text in extracted.links]
     if fetch.role == "listing" and fetch.article_links is not None:
         # A listing is a set of articles: order and pagination are not content.
-        lines = sorted({f"{text} <{canonical_url(url)}>" for url, text in fetch.article_links})
+        lines = sorted(
+            {f"{normalize_line(text)} <{canonical_url(url)}>" for url, text in fetch.article_links}
+        )
     if not lines and not title:
-        return Observation(fetch=fetch, body_sha256=body_sha, quality="low",
-                           outcome_hint="error", encoding=encoding,
-                           note="the page has no text content")
+        return Observation(
+            fetch=fetch,
+            body_sha256=body_sha,
+            quality="low",
+            outcome_hint="error",
+            encoding=encoding,
+            note="the page has no text content",
+        )
     return Observation(
         fetch=fetch,
         body_sha256=body_sha,

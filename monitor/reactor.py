@@ -38,7 +38,7 @@ def _install() -> asyncio.AbstractEventLoop:
                 "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
             ) from None
         loop.close()
-        return existing  # type: ignore[no-any-return]
+        return existing
     return loop
 
 
@@ -55,8 +55,9 @@ def loop() -> asyncio.AbstractEventLoop:
             from twisted.internet import reactor
 
             asyncio.set_event_loop(event_loop)
-            reactor.callWhenRunning(started.set)  # type: ignore[attr-defined]
-            reactor.run(installSignalHandlers=False)  # type: ignore[attr-defined]
+            twisted_reactor: Any = reactor
+            twisted_reactor.callWhenRunning(started.set)
+            twisted_reactor.run(installSignalHandlers=False)
 
         _thread = threading.Thread(target=serve, name="monitor-reactor", daemon=True)
         _thread.start()
@@ -74,4 +75,4 @@ def run(factory: Callable[[], Awaitable[T]], timeout: float | None = None) -> T:
         return await factory()
 
     future = asyncio.run_coroutine_threadsafe(call(), event_loop)
-    return future.result(timeout)  # type: ignore[no-any-return]
+    return future.result(timeout)

@@ -80,6 +80,7 @@ class RecordedCapture:
     """The outcome of recording one observation."""
 
     key: PageKey
+    page_id: int
     capture_id: int
     outcome: str  # "new", "unchanged", "error", "low"
     version_id: int | None = None

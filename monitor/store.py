@@ -92,12 +92,21 @@ class Store:
             for target in targets:
                 row = existing.get(target.name)
                 if row is None:
-                    row = Target(name=target.name, kind=target.kind, url=target.url,
-                                 tags=list(target.tags), active=target.enabled, created_at=now,
-                                 updated_at=now)
+                    row = Target(
+                        name=target.name,
+                        kind=target.kind,
+                        url=target.url,
+                        tags=list(target.tags),
+                        active=target.enabled,
+                        created_at=now,
+                        updated_at=now,
+                    )
                     session.add(row)
                 elif (row.kind, row.url, list(row.tags), row.active) != (
-                    target.kind, target.url, list(target.tags), target.enabled
+                    target.kind,
+                    target.url,
+                    list(target.tags),
+                    target.enabled,
                 ):
                     row.kind, row.url, row.tags = target.kind, target.url, list(target.tags)
                     row.active, row.updated_at = target.enabled, now
@@ -108,8 +117,9 @@ class Store:
                     select(Page).where(Page.target_id == row.id, Page.url == target.url)
                 )
                 if page is None:
-                    session.add(Page(target_id=row.id, url=target.url, role=root_role,
-                                     created_at=now))
+                    session.add(
+                        Page(target_id=row.id, url=target.url, role=root_role, created_at=now)
+                    )
         return ids
 
     def deactivate_missing(self, names: Iterable[str]) -> list[str]:
@@ -120,8 +130,9 @@ class Store:
             paused = [row.name for row in rows if row.name not in keep]
             if paused:
                 session.execute(
-                    update(Target).where(Target.name.in_(paused)).values(active=False,
-                                                                         updated_at=utcnow())
+                    update(Target)
+                    .where(Target.name.in_(paused))
+                    .values(active=False, updated_at=utcnow())
                 )
         return paused
 
@@ -142,7 +153,7 @@ class Store:
             states[PageKey(target_name, page.url)] = PageState(
                 page_id=page.id,
                 target_id=page.target_id,
-                role=page.role,
+                role=page.role,  # type: ignore[arg-type]
                 state=page.state,
                 last_body_sha256=page.last_body_sha256,
                 last_extract_key=page.last_extract_key,
@@ -220,8 +231,9 @@ class Store:
                     select(Page).where(Page.target_id == state.target_id, Page.url == key.url)
                 )
                 if page is None:
-                    page = Page(target_id=state.target_id, url=key.url, role=state.role,
-                                created_at=now)
+                    page = Page(
+                        target_id=state.target_id, url=key.url, role=state.role, created_at=now
+                    )
                     session.add(page)
                     session.flush()
                 state.page_id = page.id
@@ -255,15 +267,25 @@ class Store:
         now: datetime,
     ) -> list[RecordedCapture]:
         # 3. Bodies, once per sha256.
-        wanted = {obs.body_sha256: obs.fetch.body for obs, _s, _o, keep in planned
-                  if keep and obs.body_sha256}
+        wanted = {
+            obs.body_sha256: obs.fetch.body
+            for obs, _s, _o, keep in planned
+            if keep and obs.body_sha256
+        }
         if wanted:
             present = set(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(wanted))))
             for sha, body in wanted.items():
                 if sha not in present:
                     compression, data = self._compress(body)
-                    session.add(Blob(sha256=sha, size=len(body), compression=compression,
-                                     data=data, created_at=now))
+                    session.add(
+                        Blob(
+                            sha256=sha,
+                            size=len(body),
+                            compression=compression,
+                            data=data,
+                            created_at=now,
+                        )
+                    )
 
         # 4. Captures.
         captures: list[Capture] = []
@@ -302,17 +324,25 @@ class Store:
             capture = captures[index]
             fetch = observation.fetch
             assert state.page_id is not None
-            recorded = RecordedCapture(key=fetch.key, capture_id=capture.id, outcome=outcome,
-                                       status=fetch.status, error=fetch.error or observation.note)
+            recorded = RecordedCapture(
+                key=fetch.key,
+                page_id=state.page_id,
+                capture_id=capture.id,
+                outcome=outcome,
+                status=fetch.status,
+                error=fetch.error or observation.note,
+            )
             update_row = page_updates.setdefault(state.page_id, {"id": state.page_id})
             update_row["last_checked_at"] = now
             if outcome in ("new", "unchanged"):
                 state.last_body_sha256 = observation.body_sha256
                 state.last_extract_key = observation.extract_key
                 state.consecutive_failures = 0
-                update_row.update(last_body_sha256=observation.body_sha256,
-                                  last_extract_key=observation.extract_key,
-                                  consecutive_failures=0)
+                update_row.update(
+                    last_body_sha256=observation.body_sha256,
+                    last_extract_key=observation.extract_key,
+                    consecutive_failures=0,
+                )
             else:
                 state.consecutive_failures += 1
                 update_row["consecutive_failures"] = state.consecutive_failures
@@ -365,15 +395,19 @@ class Store:
         with self.session() as session:
             target = session.scalar(select(Target).where(Target.name == name_or_url))
             if target is not None:
-                return list(session.scalars(
-                    select(Page).where(Page.target_id == target.id).order_by(Page.id)
-                ))
+                return list(
+                    session.scalars(
+                        select(Page).where(Page.target_id == target.id).order_by(Page.id)
+                    )
+                )
             pages = list(session.scalars(select(Page).where(Page.url == name_or_url)))
             if not pages:
                 normalized = name_or_url.rstrip("/")
-                pages = list(session.scalars(
-                    select(Page).where(Page.url.in_([normalized, normalized + "/"]))
-                ))
+                pages = list(
+                    session.scalars(
+                        select(Page).where(Page.url.in_([normalized, normalized + "/"]))
+                    )
+                )
         if not pages:
             raise UnknownTargetError(f"no target or page matches {name_or_url!r}")
         return pages
@@ -393,10 +427,16 @@ class Store:
             ).all()
         return [
             VersionView(
-                id=version.id, page_id=version.page_id, seq=version.seq,
-                captured_at=version.captured_at, title=version.title, text=version.text,
-                content_sha256=version.content_sha256, capture_id=capture.id,
-                status=capture.status, final_url=capture.final_url,
+                id=version.id,
+                page_id=version.page_id,
+                seq=version.seq,
+                captured_at=version.captured_at,
+                title=version.title,
+                text=version.text,
+                content_sha256=version.content_sha256,
+                capture_id=capture.id,
+                status=capture.status,
+                final_url=capture.final_url,
                 body_sha256=capture.body_sha256,
             )
             for version, capture in rows
@@ -404,8 +444,11 @@ class Store:
 
     def captures(self, page_id: int, limit: int | None = None) -> list[Capture]:
         with self.session() as session:
-            query = (select(Capture).where(Capture.page_id == page_id)
-                     .order_by(Capture.started_at.desc(), Capture.id.desc()))
+            query = (
+                select(Capture)
+                .where(Capture.page_id == page_id)
+                .order_by(Capture.started_at.desc(), Capture.id.desc())
+            )
             if limit:
                 query = query.limit(limit)
             return list(session.scalars(query))

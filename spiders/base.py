@@ -82,7 +82,7 @@ class MonitorSpider(scrapy.Spider):
             {"url": url, "status": reasons[index] if index < len(reasons) else None}
             for index, url in enumerate(redirect_urls)
         ]
-        requested = redirect_urls[0] if redirect_urls else response.request.url
+        requested = redirect_urls[0] if redirect_urls else response.url
         return FetchResult(
             key=meta["monitor_key"],
             role=meta["monitor_role"],

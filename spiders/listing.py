@@ -85,8 +85,12 @@ class ListingSpider(MonitorSpider):
         for job in self.jobs.values():
             key = PageKey(job.target, job.url)
             yield self.make_request(
-                key, "listing", job.url, obey_robots=job.obey_robots,
-                callback=self.parse_listing, extra={"monitor_page_number": 1},
+                key,
+                "listing",
+                job.url,
+                obey_robots=job.obey_robots,
+                callback=self.parse_listing,
+                extra={"monitor_page_number": 1},
             )
             for url in job.known_articles:
                 # Known articles are checked whatever the listing says this time.
@@ -94,8 +98,9 @@ class ListingSpider(MonitorSpider):
 
     def _article(self, job: ListingJob, url: str) -> Request:
         self._fetched.add((job.target, url))
-        return self.make_request(PageKey(job.target, url), "article", url,
-                                 obey_robots=job.obey_robots)
+        return self.make_request(
+            PageKey(job.target, url), "article", url, obey_robots=job.obey_robots
+        )
 
     def parse_listing(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         result = self.result(response)
@@ -117,7 +122,10 @@ class ListingSpider(MonitorSpider):
             if hrefs:
                 url = urljoin(response.url, hrefs[0])
                 yield self.make_request(
-                    PageKey(job.target, canonical_url(url)), "listing", url,
-                    obey_robots=job.obey_robots, callback=self.parse_listing,
+                    PageKey(job.target, canonical_url(url)),
+                    "listing",
+                    url,
+                    obey_robots=job.obey_robots,
+                    callback=self.parse_listing,
                     extra={"monitor_page_number": number + 1},
                 )

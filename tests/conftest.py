@@ -14,7 +14,9 @@ from monitor import config as cfg
 from monitor.store import Store
 from tests.sites import LocalSite
 
-POSTGRES_ADMIN = os.environ.get("MONITOR_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_ADMIN = os.environ.get(
+    "MONITOR_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 def _postgres_available() -> str | None:

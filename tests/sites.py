@@ -15,7 +15,9 @@ class Route:
 
     status: int = 200
     body: bytes = b""
-    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "text/html; charset=utf-8"})
+    headers: dict[str, str] = field(
+        default_factory=lambda: {"Content-Type": "text/html; charset=utf-8"}
+    )
     delay: float = 0.0
     length: int | None = None  # a Content-Length that lies, to simulate truncation
 
@@ -31,13 +33,16 @@ class LocalSite:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 site.hits.append(self.path)
                 route = site.routes.get(self.path)
                 if callable(route):
                     route = route()
                 if route is None:
-                    route = Route(status=404, body=b"<html><title>404 Not Found</title><h1>Not Found</h1></html>")
+                    route = Route(
+                        status=404,
+                        body=b"<html><title>404 Not Found</title><h1>Not Found</h1></html>",
+                    )
                 if route.delay:
                     time.sleep(route.delay)
                 self.send_response(route.status)
@@ -54,7 +59,7 @@ class LocalSite:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -68,11 +73,19 @@ class LocalSite:
     def url(self, path: str) -> str:
         return self.base + path
 
-    def page(self, path: str, html: str | bytes, *, status: int = 200,
-             content_type: str = "text/html; charset=utf-8", **headers: str) -> None:
+    def page(
+        self,
+        path: str,
+        html: str | bytes,
+        *,
+        status: int = 200,
+        content_type: str = "text/html; charset=utf-8",
+        **headers: str,
+    ) -> None:
         body = html.encode("utf-8") if isinstance(html, str) else html
-        self.routes[path] = Route(status=status, body=body,
-                                  headers={"Content-Type": content_type, **headers})
+        self.routes[path] = Route(
+            status=status, body=body, headers={"Content-Type": content_type, **headers}
+        )
 
     def start(self) -> LocalSite:
         self.thread.start()

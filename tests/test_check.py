@@ -24,11 +24,14 @@ def _statement(title: str, body: str) -> str:
 def test_rounds_first_unchanged_edited_404(site: LocalSite, database_url: str) -> None:
     site.page("/statement", _statement("On security guarantees", "We remind you of some facts."))
     site.page("/notice", _statement("Consular notice", "The consular section is open."))
-    config = make_config(database_url, [
-        {"name": "statement", "url": site.url("/statement")},
-        {"name": "notice", "url": site.url("/notice")},
-        {"name": "gone", "url": site.url("/gone")},
-    ])
+    config = make_config(
+        database_url,
+        [
+            {"name": "statement", "url": site.url("/statement")},
+            {"name": "notice", "url": site.url("/notice")},
+            {"name": "gone", "url": site.url("/gone")},
+        ],
+    )
     store = Store(config.database)
 
     first = run_check(config, store, config.targets)
@@ -46,7 +49,9 @@ def test_rounds_first_unchanged_edited_404(site: LocalSite, database_url: str) -
     assert "other facts" in versions[-1].text
 
     with store.session() as session:
-        gone = session.scalars(select(Capture).where(Capture.requested_url == site.url("/gone"))).all()
+        gone = session.scalars(
+            select(Capture).where(Capture.requested_url == site.url("/gone"))
+        ).all()
     assert len(gone) == 3 and all(c.status == 404 and c.outcome == "error" for c in gone)
     counts = store.counts()
     assert counts["captures"] == 9
@@ -63,9 +68,14 @@ def test_windows_1251_pages_decode(site: LocalSite, tmp_path) -> None:  # type: 
     site.page("/none", html.encode("cp1251"), content_type="text/html")
     # Mislabelled: windows-1251 bytes served as UTF-8.
     site.page("/wrong", html.encode("cp1251"), content_type="text/html; charset=utf-8")
-    config = make_config(f"sqlite:///{tmp_path / 'm.db'}", [
-        {"name": name, "url": site.url(f"/{name}")} for name in ("header", "meta", "none", "wrong")
-    ] + [{"name": "forced", "url": site.url("/none"), "encoding": "windows-1251"}])
+    config = make_config(
+        f"sqlite:///{tmp_path / 'm.db'}",
+        [
+            {"name": name, "url": site.url(f"/{name}")}
+            for name in ("header", "meta", "none", "wrong")
+        ]
+        + [{"name": "forced", "url": site.url("/none"), "encoding": "windows-1251"}],
+    )
     store = Store(config.database)
     run_check(config, store, config.targets)
     for name in ("header", "meta", "none", "wrong", "forced"):
@@ -76,8 +86,14 @@ def test_windows_1251_pages_decode(site: LocalSite, tmp_path) -> None:  # type: 
 
 def test_redirect_chain_and_headers_recorded(site: LocalSite, tmp_path) -> None:  # type: ignore[no-untyped-def]
     site.routes["/old"] = Route(status=301, headers={"Location": "/new"})
-    site.page("/new", _statement("Moved", "Here now."), **{"Last-Modified": "Wed, 21 Oct 2026 07:28:00 GMT"})
-    config = make_config(f"sqlite:///{tmp_path / 'm.db'}", [{"name": "moved", "url": site.url("/old")}])
+    site.page(
+        "/new",
+        _statement("Moved", "Here now."),
+        **{"Last-Modified": "Wed, 21 Oct 2026 07:28:00 GMT"},
+    )
+    config = make_config(
+        f"sqlite:///{tmp_path / 'm.db'}", [{"name": "moved", "url": site.url("/old")}]
+    )
     store = Store(config.database)
     run_check(config, store, config.targets)
     capture = store.captures(store.page("moved").id)[0]
@@ -99,9 +115,13 @@ def test_bad_input_is_an_error_not_a_crash(site: LocalSite, tmp_path) -> None:  
     site.routes["/truncated"] = Route(body=b"<html><p>half", length=5000)
     site.routes["/error"] = Route(status=503, body=b"busy")
     names = ["ok", "loop", "slow", "huge", "binary", "broken", "empty", "truncated", "error"]
-    config = make_config(f"sqlite:///{tmp_path / 'm.db'}",
-                         [{"name": n, "url": site.url(f"/{n}")} for n in names],
-                         timeout=1, max_body_size="100KB", retries=0)
+    config = make_config(
+        f"sqlite:///{tmp_path / 'm.db'}",
+        [{"name": n, "url": site.url(f"/{n}")} for n in names],
+        timeout=1,
+        max_body_size="100KB",
+        retries=0,
+    )
     store = Store(config.database)
     summary = run_check(config, store, config.targets)
     assert summary.checked == len(names)
@@ -109,8 +129,13 @@ def test_bad_input_is_an_error_not_a_crash(site: LocalSite, tmp_path) -> None:  
     assert by_url[site.url("/ok")].outcome == "new"
     assert by_url[site.url("/broken")].outcome == "new"
     expectations = {
-        "loop": "redirect", "slow": "timed out", "huge": "max_body_size", "binary": "not text",
-        "empty": "empty", "truncated": "", "error": "HTTP 503",
+        "loop": "redirect",
+        "slow": "timed out",
+        "huge": "max_body_size",
+        "binary": "not text",
+        "empty": "empty",
+        "truncated": "",
+        "error": "HTTP 503",
     }
     for name, words in expectations.items():
         item = by_url[site.url(f"/{name}")]

@@ -40,8 +40,16 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
         stripped = line.lstrip("# ").strip()
         if ":" in stripped:
             documented_keys.add(stripped.split(":", 1)[0].strip("- "))
-    models: list[type[Any]] = [cfg.Config, cfg.Fetch, cfg.Defaults, cfg.Schedule, cfg.Target,
-                               cfg.Follow, cfg.EmailChannel, cfg.WebhookChannel]
+    models: list[type[Any]] = [
+        cfg.Config,
+        cfg.Fetch,
+        cfg.Defaults,
+        cfg.Schedule,
+        cfg.Target,
+        cfg.Follow,
+        cfg.EmailChannel,
+        cfg.WebhookChannel,
+    ]
     missing = []
     for model in models:
         for name, field in model.model_fields.items():
@@ -79,16 +87,27 @@ def test_secret_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MONITOR_TEST_SECRET", "s3cret")
     assert cfg.secret("MONITOR_TEST_SECRET", "channels.hook.secret_env") == "s3cret"
     monkeypatch.delenv("MONITOR_TEST_SECRET")
-    with pytest.raises(ConfigError, match="channels.hook.secret_env: the environment variable "
-                                          "MONITOR_TEST_SECRET is not set"):
+    with pytest.raises(
+        ConfigError,
+        match=r"channels\.hook\.secret_env: the environment variable MONITOR_TEST_SECRET "
+        "is not set",
+    ):
         cfg.secret("MONITOR_TEST_SECRET", "channels.hook.secret_env")
 
 
 def test_selector_shorthands() -> None:
-    config = cfg.parse({"targets": [
-        {"name": "a", "url": "https://example.org/", "selector": "article.main",
-         "exclude": ["xpath://aside", ".share"]},
-    ]})
+    config = cfg.parse(
+        {
+            "targets": [
+                {
+                    "name": "a",
+                    "url": "https://example.org/",
+                    "selector": "article.main",
+                    "exclude": ["xpath://aside", ".share"],
+                },
+            ]
+        }
+    )
     target = config.targets[0]
     assert target.selector is not None and target.selector.expression == "css:article.main"
     assert [s.expression for s in target.exclude] == ["xpath://aside", "css:.share"]
@@ -96,11 +115,15 @@ def test_selector_shorthands() -> None:
 
 
 def test_select_by_name_and_tag() -> None:
-    config = cfg.parse({"targets": [
-        {"name": "a", "url": "https://example.org/a", "tags": ["x"]},
-        {"name": "b", "url": "https://example.org/b", "tags": ["y"]},
-        {"name": "c", "url": "https://example.org/c", "tags": "x", "enabled": False},
-    ]})
+    config = cfg.parse(
+        {
+            "targets": [
+                {"name": "a", "url": "https://example.org/a", "tags": ["x"]},
+                {"name": "b", "url": "https://example.org/b", "tags": ["y"]},
+                {"name": "c", "url": "https://example.org/c", "tags": "x", "enabled": False},
+            ]
+        }
+    )
     assert [t.name for t in config.select()] == ["a", "b"]
     assert [t.name for t in config.select(tags=("x",))] == ["a"]
     assert [t.name for t in config.select(names=("c",))] == ["c"]

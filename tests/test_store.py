@@ -12,9 +12,9 @@ from sqlalchemy import select, text
 from monitor import config as cfg
 from monitor import db
 from monitor.exceptions import StorageError
+from monitor.extract import Rules
 from monitor.models import Blob, Capture, Change, Page, Version
 from monitor.process import ProcessRules, observe
-from monitor.extract import Rules
 from monitor.records import FetchResult, PageKey
 from monitor.store import Store
 
@@ -27,8 +27,13 @@ def _target(name: str = "embassy", url: str = "https://embassy.example/statement
 
 def _fetch(url: str, body: str, *, target: str = "embassy", status: int = 200) -> FetchResult:
     return FetchResult(
-        key=PageKey(target, url), role="page", requested_url=url,
-        started_at=datetime.now(UTC), duration_ms=12.5, final_url=url, status=status,
+        key=PageKey(target, url),
+        role="page",
+        requested_url=url,
+        started_at=datetime.now(UTC),
+        duration_ms=12.5,
+        final_url=url,
+        status=status,
         headers={"content-type": "text/html; charset=utf-8", "etag": '"abc"'},
         body=body.encode("utf-8"),
     )
@@ -92,7 +97,10 @@ def test_edit_makes_new_version_and_change(store: Store) -> None:
         change = session.scalar(select(Change))
         assert change is not None
         assert (change.kind, change.from_version_id, change.to_version_id) == (
-            "changed", first.version_id, second.version_id)
+            "changed",
+            first.version_id,
+            second.version_id,
+        )
     versions = store.versions(store.page("embassy").id)
     assert [v.text for v in versions] == ["The embassy is open.", "The embassy is closed."]
 
@@ -146,7 +154,12 @@ def test_captures_and_versions_are_kept_per_page(store: Store) -> None:
     for word in ("one", "two", "two", "three"):
         _record(store, target, _page(word))
     page = store.page("embassy")
-    assert [c.outcome for c in reversed(store.captures(page.id))] == ["new", "new", "unchanged", "new"]
+    assert [c.outcome for c in reversed(store.captures(page.id))] == [
+        "new",
+        "new",
+        "unchanged",
+        "new",
+    ]
     assert [v.seq for v in store.versions(page.id)] == [1, 2, 3]
 
 
