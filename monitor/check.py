@@ -11,9 +11,11 @@ from collections.abc import Callable, Sequence
 from monitor import config as cfg
 from monitor import extract, reactor
 from monitor.crawl import Sink, crawl
+from monitor.events import Context
+from monitor.exceptions import StorageError
 from monitor.models import utcnow
 from monitor.process import ProcessRules
-from monitor.records import CheckSummary, Observation, RecordedCapture
+from monitor.records import CheckSummary, Observation, PageKey, RecordedCapture
 from monitor.store import Store
 from spiders import ListingJob, PageJob
 
@@ -24,7 +26,7 @@ def rules_for(config: cfg.Config, target: cfg.Target) -> ProcessRules:
     """How a target's captures become content, from its config."""
     return ProcessRules(
         extract=extract.Rules(
-            extractor="text",
+            extractor=config.detect.extractor,
             selector=target.selector.expression if target.selector else None,
             exclude=tuple(selector.expression for selector in target.exclude),
         ),
@@ -45,23 +47,33 @@ def run_check(
     target_ids = store.sync_targets(targets)
     states = store.states(target_ids.values())
     rules = {target.name: rules_for(config, target) for target in targets}
-    sink = Sink(store, states, rules, target_ids, on_recorded=on_recorded)
-
+    contexts: dict[str, Context] = {}
     page_jobs: list[PageJob] = []
     listing_jobs: list[ListingJob] = []
     for target in targets:
         obey = config.fetch.obey_robots if target.obey_robots is None else target.obey_robots
+        mine = {key: state for key, state in states.items() if key.target == target.name}
+        root = mine.get(PageKey(target.name, target.url))
+        contexts[target.name] = Context(
+            error_after=config.detect.error_after,
+            flipflop_versions=config.detect.flipflop_versions,
+            listing_established=bool(root and root.last_version_id is not None),
+            watch_terms=config.detect.watch_terms + target.watch_terms,
+        )
         if target.follow is None:
-            for key, state in states.items():
-                if key.target == target.name and key.url == target.url:
-                    page_jobs.append(PageJob(key=key, role=state.role, obey_robots=obey))
+            if root is not None:
+                page_jobs.append(
+                    PageJob(
+                        key=PageKey(target.name, target.url),
+                        role=root.role,
+                        obey_robots=obey,
+                        confirm=root.last_version_id is not None and root.state != "removed",
+                        probe=root.last_version_id is None,
+                    )
+                )
             continue
         follow = target.follow
-        known = tuple(
-            key.url
-            for key, state in states.items()
-            if key.target == target.name and state.role == "article" and state.state != "gone"
-        )
+        articles = {key.url: state for key, state in mine.items() if state.role == "article"}
         listing_jobs.append(
             ListingJob(
                 target=target.name,
@@ -72,16 +84,19 @@ def run_check(
                 max_pages=follow.max_pages,
                 same_domain=follow.same_domain,
                 max_articles=follow.max_articles,
-                known_articles=known,
+                known_articles=tuple(articles),
+                articles_with_content=frozenset(
+                    url
+                    for url, state in articles.items()
+                    if state.last_version_id is not None and state.state != "removed"
+                ),
                 obey_robots=obey,
             )
         )
-
+    sink = Sink(store, states, rules, target_ids, contexts=contexts, on_recorded=on_recorded)
     logger.info("checking %d pages and %d listings", len(page_jobs), len(listing_jobs))
-    reactor.run(lambda: crawl(config.fetch, sink, page_jobs, listing_jobs))
+    reactor.run(lambda: crawl(config.fetch, sink, page_jobs, listing_jobs, config.detect))
     sink.finish(started)
     if sink.failures:
-        from monitor.exceptions import StorageError
-
         raise StorageError("; ".join(dict.fromkeys(sink.failures)))
     return sink.summary

@@ -88,6 +88,10 @@ def main(verbose: int) -> None:
     """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if verbose < 2:
+        # Scrapy reports every retry and give-up at ERROR; the monitor records those
+        # outcomes itself, so they are only shown with -vv.
+        logging.getLogger("scrapy").setLevel(logging.CRITICAL)
 
 
 @main.command()
@@ -131,6 +135,11 @@ def format_summary(summary: Any) -> str:
         f"{summary.new_versions} new versions, {summary.first_versions} first captures, "
         f"{summary.errors} errors"
         + (f", {summary.discovered} new pages discovered" if summary.discovered else "")
+        + (
+            "; events: " + ", ".join(f"{n} {kind}" for kind, n in sorted(summary.events.items()))
+            if summary.events
+            else ""
+        )
     )
 
 

@@ -252,6 +252,8 @@ class Target(_Strict):
     obey_robots: bool | None = Field(default=None, description="Override fetch.obey_robots.")
     follow: Follow | None = Field(default=None, description="Makes this a listing target.")
     notify: tuple[str, ...] | None = Field(default=None, description="Channel names.")
+    watch_terms: tuple[str, ...] = Field(default=(), description="Extra significant words.")
+    min_significance: float = Field(default=0.0, ge=0, le=1, description="Alert threshold.")
     enabled: bool = Field(default=True, description="False keeps history but stops checks.")
 
     coerce_selector = field_validator("selector", mode="before")(
@@ -267,7 +269,7 @@ class Target(_Strict):
             return tuple(_coerce_selector(item) for item in value)
         return value
 
-    @field_validator("tags", "ignore", "notify", mode="before")
+    @field_validator("tags", "ignore", "notify", "watch_terms", mode="before")
     @classmethod
     def _listify(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
@@ -351,6 +353,58 @@ class Fetch(_Strict):
         return parse_size(value)
 
 
+class Detect(_Strict):
+    """How changes are detected: extraction, confirmation of removals, noise learning."""
+
+    extractor: Literal["main", "text"] = Field(
+        default="main", description="main: the page's main content; text: all visible text."
+    )
+    confirm_removal_after: float = Field(
+        default=10.0, description="Delay before the fetch that confirms a removal."
+    )
+    probe_delay: float = Field(
+        default=5.0, description="Delay before the second fetch of a new page (learns noise)."
+    )
+    error_after: float = Field(
+        default=6 * 3600.0, description="A page failing this long produces an error event."
+    )
+    volatile_after: int = Field(
+        default=3, ge=2, le=100, description="A line changed in this many captures in a row."
+    )
+    flipflop_versions: int = Field(
+        default=5, ge=0, le=100, description="Distinct versions compared for flip-flops."
+    )
+    watch_terms: tuple[str, ...] = Field(
+        default=(
+            "visa",
+            "sanction",
+            "ambassador",
+            "advisory",
+            "evacuat",
+            "embargo",
+            "treaty",
+            "closed",
+            "suspend",
+            "terror",
+            "war",
+            "mobilis",
+            "mobiliz",
+            "consulate",
+        ),
+        description="Words that raise the significance of a change (case-insensitive).",
+    )
+
+    @field_validator("confirm_removal_after", "probe_delay", "error_after", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> float:
+        return parse_duration(value)
+
+    @field_validator("watch_terms", mode="before")
+    @classmethod
+    def _listify(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+
 class Defaults(_Strict):
     """Values every target inherits unless it sets its own."""
 
@@ -408,6 +462,7 @@ class Config(_Strict):
 
     database: str = Field(default=DEFAULT_DATABASE, description="SQLAlchemy database URL.")
     fetch: Fetch = Field(default_factory=Fetch)
+    detect: Detect = Field(default_factory=Detect)
     defaults: Defaults = Field(default_factory=Defaults)
     channels: dict[str, Channel] = Field(default_factory=dict)
     targets: tuple[Target, ...] = ()

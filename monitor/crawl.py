@@ -16,8 +16,9 @@ from typing import Any
 
 from scrapy.crawler import AsyncCrawlerRunner, Crawler
 
-from monitor import __version__
+from monitor import __version__, volatility
 from monitor import config as cfg
+from monitor.events import Context
 from monitor.exceptions import StorageError
 from monitor.process import ProcessRules, observe
 from monitor.records import (
@@ -79,6 +80,7 @@ class Sink:
         rules: dict[str, ProcessRules],
         target_ids: dict[str, int],
         *,
+        contexts: dict[str, Context] | None = None,
         batch_size: int = 200,
         on_recorded: Callable[[RecordedCapture, Observation], None] | None = None,
     ) -> None:
@@ -86,6 +88,8 @@ class Sink:
         self.states = states
         self.rules = rules
         self.target_ids = target_ids
+        self.contexts = contexts or {}
+        self._first_sight: dict[PageKey, Observation] = {}
         self.batch_size = batch_size
         self.on_recorded = on_recorded
         self.summary = CheckSummary()
@@ -122,16 +126,39 @@ class Sink:
                 outcome_hint="error",
                 note=f"processing failed: {exc}",
             )
+        if fetch.purpose == "check" and state.last_version_id is None and observation.compared:
+            self._first_sight[fetch.key] = observation
         self._pending.append(observation)
-        if len(self._pending) >= self.batch_size:
+        if fetch.purpose == "probe":
             self.flush()
+            self._learn_from_probe(observation)
+        elif len(self._pending) >= self.batch_size:
+            self.flush()
+
+    def _learn_from_probe(self, probe: Observation) -> None:
+        """Lines that differ between two fetches seconds apart are noise on this page."""
+        first = self._first_sight.pop(probe.fetch.key, None)
+        state = self.states.get(probe.fetch.key)
+        if first is None or state is None or not probe.compared or not first.compared:
+            return
+        learned = volatility.differing(first.compared, probe.compared)
+        if learned:
+            logger.info(
+                "learned %d volatile line(s) on %s",
+                len(learned.signatures) + len(learned.after),
+                probe.fetch.key.url,
+            )
+            try:
+                self.store.learn_volatility(state, learned, "probe", first.text)
+            except StorageError as exc:
+                logger.error("could not store what was learned on %s: %s", probe.fetch.key.url, exc)
 
     def flush(self) -> None:
         batch, self._pending = self._pending, []
         if not batch:
             return
         try:
-            recorded = self.store.record(batch, self.states)
+            recorded = self.store.record(batch, self.states, self.contexts)
         except StorageError as exc:
             logger.error("recording %d captures failed: %s", len(batch), exc)
             self.failures.append(str(exc))
@@ -177,6 +204,7 @@ async def crawl(
     sink: Sink,
     page_jobs: list[PageJob],
     listing_jobs: list[ListingJob],
+    detect: cfg.Detect | None = None,
 ) -> None:
     """Run the page and listing spiders concurrently until both are done."""
     obey = (
@@ -185,10 +213,13 @@ async def crawl(
         or any(job.obey_robots for job in listing_jobs)
     )
     runner = AsyncCrawlerRunner(scrapy_settings(fetch, obey_robots=obey))
+    delays: dict[str, float] = {}
+    if detect is not None:
+        delays = {"confirm_delay": detect.confirm_removal_after, "probe_delay": detect.probe_delay}
     crawls = []
     if page_jobs:
-        crawls.append(runner.crawl(PageSpider, jobs=page_jobs, sink=sink))
+        crawls.append(runner.crawl(PageSpider, jobs=page_jobs, sink=sink, **delays))
     if listing_jobs:
-        crawls.append(runner.crawl(ListingSpider, jobs=listing_jobs, sink=sink))
+        crawls.append(runner.crawl(ListingSpider, jobs=listing_jobs, sink=sink, **delays))
     # gather, not runner.join(): a crawl that fails to start must fail the check loudly.
     await asyncio.gather(*crawls)

@@ -68,6 +68,13 @@ def decode(body: bytes, content_type: str | None, override: str | None = None) -
     declared = http_content_type_encoding(content_type) if content_type else None
     declared = declared or html_body_declared_encoding(body[:4096])
     encoding, text = html_to_unicode(content_type, body, auto_detect_fun=detect)
+    canonical = _canonical(encoding)
+    if canonical != "utf-8" and not canonical.startswith("utf") and _is_multibyte_utf8(body):
+        # Bytes that are valid UTF-8 with multi-byte sequences are UTF-8 whatever the label
+        # says (legacy text almost never is): reading them as windows-1251 or latin-1 would
+        # produce mojibake, and a "change" each time the label flips.
+        logger.debug("declared %s but the body is UTF-8", canonical)
+        return body.decode("utf-8"), "utf-8"
     if declared and "\ufffd" in text and not encoding.startswith("utf-16"):
         # The declared charset does not fit the bytes: a mislabelled page. Trust detection
         # when it decodes cleanly; this is what stops a charset flip from being a "change".
@@ -79,6 +86,16 @@ def decode(body: bytes, content_type: str | None, override: str | None = None) -
                 logger.debug("declared charset %s decodes badly; detected %s", declared, guess)
                 return alternative, codecs.lookup(guess).name
     return text, _canonical(encoding)
+
+
+def _is_multibyte_utf8(body: bytes) -> bool:
+    if body.isascii():
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _canonical(name: str) -> str:

@@ -9,6 +9,7 @@ heading, list item, table row) per line: the differ relies on that.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
@@ -88,18 +89,20 @@ class Extracted:
     title: str | None
     lines: list[str]
     links: list[tuple[str, str]] = field(default_factory=list)
+    # The content region used (an XPath), for extractors that locate one.
+    region: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Rules:
     """How to extract one target's content (from its config)."""
 
-    extractor: str = "text"
+    extractor: str = "main"
     selector: str | None = None  # "css:..." or "xpath:..."
     exclude: tuple[str, ...] = ()
 
 
-Extractor = Callable[[lxml.html.HtmlElement, str, Rules], Extracted]
+Extractor = Callable[[lxml.html.HtmlElement, str, Rules, "str | None"], Extracted]
 EXTRACTORS: dict[str, Extractor] = {}
 
 
@@ -227,7 +230,9 @@ def regions(root: lxml.html.HtmlElement, rules: Rules) -> list[lxml.html.HtmlEle
 
 
 @register("text")
-def text_extractor(root: lxml.html.HtmlElement, base_url: str, rules: Rules) -> Extracted:
+def text_extractor(
+    root: lxml.html.HtmlElement, base_url: str, rules: Rules, region: str | None = None
+) -> Extracted:
     """All visible text of the page (or of the selected region), one block per line."""
     title = title_of(root)
     strip_invisible(root)
@@ -235,12 +240,236 @@ def text_extractor(root: lxml.html.HtmlElement, base_url: str, rules: Rules) -> 
     return Extracted(title=title, lines=lines_of(nodes), links=links_of(nodes, base_url))
 
 
-def extract(html: str, base_url: str, rules: Rules) -> Extracted:
-    """Run the configured extractor on a decoded document."""
+# Page-level chrome: never the statement. Headers and footers inside <article>/<main>
+# are kept, since article headers hold the title and the date.
+CHROME_XPATH = (
+    "//header[not(ancestor::article or ancestor::main)]",
+    "//footer[not(ancestor::article or ancestor::main)]",
+    "//nav",
+    "//aside",
+    "//form[not(.//article or .//main or .//p[string-length(normalize-space()) > 200])]",
+    "//*[@role='banner' or @role='navigation' or @role='contentinfo' or @role='complementary'"
+    " or @role='search']",
+)
+_CHROME = etree.XPath(" | ".join(CHROME_XPATH))
+# Elements whose text is one paragraph of the main content, for mapping text to the tree.
+_LEAF_TAGS = (
+    "p",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "td",
+    "th",
+    "dd",
+    "dt",
+    "pre",
+    "blockquote",
+    "div",
+    "span",
+    "a",
+    "em",
+    "strong",
+    "figcaption",
+    "caption",
+)
+
+
+_TEXT_LEAVES = frozenset(
+    (
+        "p",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "td",
+        "th",
+        "dd",
+        "dt",
+        "pre",
+        "blockquote",
+        "span",
+        "a",
+        "em",
+        "strong",
+        "b",
+        "i",
+        "figcaption",
+        "caption",
+        "tr",
+        "tbody",
+        "table",
+        "ul",
+        "ol",
+        "dl",
+    )
+)
+
+
+def prune_chrome(root: lxml.html.HtmlElement) -> None:
+    """Remove menus, page headers and footers, sidebars and search forms."""
+    for node in _CHROME(root):
+        if node.getparent() is not None:
+            node.drop_tree()
+
+
+def _stable_id(value: str | None) -> bool:
+    return bool(value) and not re.search(r"\d{3,}|[0-9a-f]{8,}", value or "")
+
+
+def region_path(element: lxml.html.HtmlElement) -> str:
+    """A readable XPath for ``element`` that survives small layout shifts (ids, classes)."""
+    steps: list[str] = []
+    node: lxml.html.HtmlElement | None = element
+    anchored = False
+    while node is not None and isinstance(node.tag, str):
+        node_id = node.get("id")
+        if _stable_id(node_id):
+            steps.append(f"*[@id={_literal(str(node_id))}]")
+            anchored = True
+            break
+        step = str(node.tag)
+        css_class = node.get("class")
+        parent = node.getparent()
+        if css_class and not re.search(r"\d{3,}", css_class):
+            step += f"[@class={_literal(css_class)}]"
+        if parent is not None:
+            alike = [s for s in parent if s.tag == node.tag and s.get("class") == css_class]
+            if len(alike) > 1:
+                step += f"[{alike.index(node) + 1}]"
+        steps.append(step)
+        node = parent
+    path = ("//" if anchored else "/") + "/".join(reversed(steps))
+    try:
+        found = element.getroottree().getroot().xpath(path)
+    except etree.XPathError:
+        found = []
+    if len(found) == 1 and found[0] is element:
+        return path
+    return str(element.getroottree().getpath(element))
+
+
+def _literal(value: str) -> str:
+    if "'" not in value:
+        return f"'{value}'"
+    if '"' not in value:
+        return f'"{value}"'
+    parts = value.split("'")
+    return "concat(" + ', "\'", '.join(f"'{part}'" for part in parts) + ")"
+
+
+def locate_main(root: lxml.html.HtmlElement, share: float = 0.8) -> lxml.html.HtmlElement | None:
+    """The smallest element holding most of the main text, as found by trafilatura."""
+    import trafilatura
+
+    document = trafilatura.bare_extraction(
+        root, include_comments=False, include_tables=True, with_metadata=False
+    )
+    text = getattr(document, "text", None) if document is not None else None
+    if not text:
+        return None
+    probes = {}
+    for line in text.splitlines():
+        line = " ".join(line.split()).lstrip("-#*> ")
+        if len(line) >= 25:
+            probes[line[:60]] = len(line)
+    if not probes:
+        return None
+    weight: dict[lxml.html.HtmlElement, int] = {}
+    total = 0
+    matched: set[str] = set()
+    for element in root.iter(*_LEAF_TAGS):
+        prefix = " ".join(element.text_content().split())[:60]
+        if prefix in probes:
+            # Nested elements may share a prefix: the deepest wins (later in document order).
+            matched.add(prefix)
+            weight.setdefault(element, 0)
+            weight[element] = max(weight[element], probes[prefix])
+    # Keep only the deepest element per prefix.
+    deepest: dict[str, lxml.html.HtmlElement] = {}
+    for element in weight:
+        prefix = " ".join(element.text_content().split())[:60]
+        deepest[prefix] = element
+    totals: dict[lxml.html.HtmlElement, int] = {}
+    for prefix, element in deepest.items():
+        size = probes[prefix]
+        total += size
+        for ancestor in (element, *element.iterancestors()):
+            totals[ancestor] = totals.get(ancestor, 0) + size
+    if not total:
+        return None
+    candidates = [el for el, size in totals.items() if size >= share * total]
+    region = max(candidates, key=lambda el: sum(1 for _ in el.iterancestors()))
+    # A region is a container: a single paragraph would leave its siblings unwatched.
+    while region.tag in _TEXT_LEAVES and region.getparent() is not None:
+        region = region.getparent()
+    # Prefer the semantic container (<article>, <main>) around it: it holds the title and
+    # date, and it is found again after a redesign renames every class.
+    for ancestor in (region, *region.iterancestors()):
+        if ancestor.tag in ("article", "main") or ancestor.get("role") == "main":
+            return ancestor
+    return region
+
+
+_PREDICATE = re.compile(r"\[(?:@class=(?:'[^']*'|\"[^\"]*\")|\d+)\]")
+
+
+def find_region(root: lxml.html.HtmlElement, path: str) -> lxml.html.HtmlElement | None:
+    """The element at a learned region path; if a redesign renamed classes, the same
+    path without class and position predicates, when that is unambiguous."""
+    for candidate in (path, _PREDICATE.sub("", path)):
+        try:
+            found = root.xpath(candidate)
+        except etree.XPathError:
+            continue
+        if len(found) == 1 and isinstance(found[0], etree._Element):
+            node: lxml.html.HtmlElement = found[0]
+            if " ".join(node.text_content().split()):
+                return node
+    return None
+
+
+@register("main")
+def main_extractor(
+    root: lxml.html.HtmlElement, base_url: str, rules: Rules, region: str | None = None
+) -> Extracted:
+    """The page's main content: title, then the text and links of its content region.
+
+    The region is located once with trafilatura (page chrome pruned first) and then
+    remembered per page as an XPath, so later captures read the same region cheaply and
+    consistently. A user ``selector`` replaces this; ``exclude`` applies first.
+    """
+    title = title_of(root)
+    strip_invisible(root)
+    if rules.selector is not None:
+        nodes = regions(root, rules)
+        return Extracted(title=title, lines=lines_of(nodes), links=links_of(nodes, base_url))
+    regions(root, rules)  # applies exclude
+    prune_chrome(root)
+    node = find_region(root, region) if region else None
+    if node is None:
+        node = locate_main(root)
+        if node is None:
+            body = root.find("body")
+            node = body if body is not None else root
+        region = region_path(node)
+    return Extracted(
+        title=title, lines=lines_of([node]), links=links_of([node], base_url), region=region
+    )
+
+
+def extract(html: str, base_url: str, rules: Rules, region: str | None = None) -> Extracted:
+    """Run the configured extractor on a decoded document (``region``: a learned one)."""
     try:
         extractor = EXTRACTORS[rules.extractor]
     except KeyError:
         raise ExtractionError(
             f"unknown extractor {rules.extractor!r}; known: {', '.join(sorted(EXTRACTORS))}"
         ) from None
-    return extractor(parse(html), base_url, rules)
+    return extractor(parse(html), base_url, rules, region)

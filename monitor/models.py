@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -116,6 +117,14 @@ class Page(Base):
     # The page's latest version (a cache of max(versions.seq); no FK, to keep the
     # pages <-> versions relation acyclic for SQLite's batch migrations).
     last_version_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The hash the next capture is compared with: the last version's content under the
+    # page's current volatility (it moves when volatility is learned or on a flip-flop).
+    compare_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Removal and error bookkeeping (see monitor.events).
+    removal_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    failing_since: Mapped[datetime | None] = mapped_column(default=None)
+    # The content region located by the main-content extractor, as an XPath.
+    content_region: Mapped[str | None] = mapped_column(Text, default=None)
 
     target: Mapped[Target] = relationship(back_populates="pages")
 
@@ -178,6 +187,24 @@ class Version(Base):
     links: Mapped[list[Any]] = mapped_column(default=list)
 
     capture: Mapped[Capture] = relationship()
+
+
+class VolatileLine(Base):
+    """Text learned to change on every visit of a page: never a change by itself."""
+
+    __tablename__ = "volatile_lines"
+    __table_args__ = (UniqueConstraint("page_id", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "signature" or "after"
+    value: Mapped[str] = mapped_column(Text)
+    lines: Mapped[int] = mapped_column(Integer, default=1)  # for "after": lines that rotate
+    source: Mapped[str] = mapped_column(String(16))  # "probe" or "observed"
+    streak: Mapped[int] = mapped_column(Integer, default=0)
+    learned: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Change(Base):

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from monitor import extract as extraction
+from monitor import quality, volatility
+from monitor.decode import decode
 from monitor.exceptions import ExtractionError, SelectorNotMatchedError
 from monitor.normalize import canonical_url, normalize_line, normalize_lines
 from monitor.records import FetchResult, Observation, PageState
@@ -41,7 +43,7 @@ class ProcessRules:
 
 # Bump when extraction or normalisation changes what content a body yields, so the
 # fast path ("same bytes, same content") is not trusted across such a change.
-PROCESS_VERSION = 1
+PROCESS_VERSION = 2
 
 
 def content_hash(title: str | None, lines: list[str]) -> str:
@@ -55,23 +57,26 @@ def content_hash(title: str | None, lines: list[str]) -> str:
 def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) -> Observation:
     """Turn one fetch into an observation of the page's content (or of a failure)."""
     if fetch.error is not None or fetch.status is None:
-        return Observation(
-            fetch=fetch, body_sha256=None, quality="error", outcome_hint="error", note=fetch.error
+        verdict = quality.judge(
+            None, fetch.requested_url, fetch.final_url, None, "", error=fetch.error
         )
-    body_sha = hashlib.sha256(fetch.body).hexdigest()
-    if not 200 <= fetch.status < 300:
         return Observation(
             fetch=fetch,
-            body_sha256=body_sha,
+            body_sha256=None,
             quality="error",
             outcome_hint="error",
-            note=f"HTTP {fetch.status}",
+            kind=fetch.error_kind or verdict.kind,
+            note=fetch.error,
         )
+    body_sha = hashlib.sha256(fetch.body).hexdigest()
     if (
         state is not None
+        and 200 <= fetch.status < 300
         and state.last_body_sha256 == body_sha
         and state.last_extract_key == rules.key
         and state.last_content_sha256 is not None
+        and fetch.role != "listing"
+        and not quality.redirected_home(fetch.requested_url, fetch.final_url)
     ):
         # Same bytes under the same rules as the last good capture: same content.
         return Observation(
@@ -81,34 +86,90 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
             outcome_hint="unchanged",
             content_sha256=state.last_content_sha256,
             extract_key=rules.key,
+            region=state.content_region,
         )
     content_type = fetch.headers.get("content-type")
     base_url = fetch.final_url or fetch.requested_url
     try:
-        from monitor.decode import decode
-
         html, encoding = decode(fetch.body, content_type, rules.encoding)
-        extracted = extraction.extract(html, base_url, rules.extract)
+        html = repair_mojibake(html)
+        extracted = extraction.extract(
+            html, base_url, rules.extract, state.content_region if state else None
+        )
     except SelectorNotMatchedError as exc:
+        if not 200 <= fetch.status < 300:
+            return _failed(fetch, body_sha, None, "")
         return Observation(
             fetch=fetch,
             body_sha256=body_sha,
             quality="error",
             outcome_hint="error",
+            kind="selector",
             note=f"target problem: {exc}",
         )
     except ExtractionError as exc:
+        if not 200 <= fetch.status < 300:
+            return _failed(fetch, body_sha, None, "")
         return Observation(
-            fetch=fetch, body_sha256=body_sha, quality="low", outcome_hint="error", note=str(exc)
+            fetch=fetch,
+            body_sha256=body_sha,
+            quality="low",
+            outcome_hint="error",
+            kind="undecodable",
+            note=str(exc),
         )
     title = normalize_line(extracted.title) if extracted.title else None
     lines = normalize_lines(extracted.lines, rules.ignore_patterns)
+    if not 200 <= fetch.status < 300:
+        return _failed(fetch, body_sha, title, "\n".join(lines), encoding)
+    verdict = quality.judge(
+        fetch.status, fetch.requested_url, fetch.final_url, title, "\n".join(lines)
+    )
+    if verdict.kind != "ok":
+        return Observation(
+            fetch=fetch,
+            body_sha256=body_sha,
+            quality=verdict.quality,  # type: ignore[arg-type]
+            outcome_hint="error",
+            encoding=encoding,
+            title=title,
+            kind=verdict.kind,
+            note=verdict.reason,
+        )
     links = [(canonical_url(url), normalize_line(text)) for url, text in extracted.links]
-    if fetch.role == "listing" and fetch.article_links is not None:
+    if fetch.role == "listing":
+        if not fetch.article_links:
+            reason = (
+                "the listing could not be read completely"
+                if fetch.article_links is None
+                else "the follow rules matched no article link on the listing"
+            )
+            return Observation(
+                fetch=fetch,
+                body_sha256=body_sha,
+                quality="error",
+                outcome_hint="error",
+                encoding=encoding,
+                title=title,
+                kind="selector",
+                note=f"target problem: {reason}",
+            )
+        if not fetch.listing_complete:
+            return Observation(
+                fetch=fetch,
+                body_sha256=body_sha,
+                quality="low",
+                outcome_hint="error",
+                encoding=encoding,
+                title=title,
+                kind="incomplete",
+                note="a continuation page of the listing failed",
+            )
         # A listing is a set of articles: order and pagination are not content.
         lines = sorted(
             {f"{normalize_line(text)} <{canonical_url(url)}>" for url, text in fetch.article_links}
         )
+        links = [(canonical_url(url), normalize_line(text)) for url, text in fetch.article_links]
     if not lines and not title:
         return Observation(
             fetch=fetch,
@@ -116,8 +177,11 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
             quality="low",
             outcome_hint="error",
             encoding=encoding,
+            kind="empty",
             note="the page has no text content",
         )
+    learned = state.volatility if state is not None and state.volatility else volatility.NONE
+    compared = volatility.mask(lines, learned)
     return Observation(
         fetch=fetch,
         body_sha256=body_sha,
@@ -126,7 +190,38 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
         encoding=encoding,
         title=title,
         text="\n".join(lines),
+        compared=compared,
         links=links,
-        content_sha256=content_hash(title, lines),
+        content_sha256=content_hash(title, compared),
         extract_key=rules.key,
+        region=extracted.region,
     )
+
+
+def _failed(
+    fetch: FetchResult, body_sha: str, title: str | None, text: str, encoding: str | None = None
+) -> Observation:
+    assert fetch.status is not None
+    verdict = quality.judge(fetch.status, fetch.requested_url, fetch.final_url, title, text)
+    return Observation(
+        fetch=fetch,
+        body_sha256=body_sha,
+        quality=verdict.quality,  # type: ignore[arg-type]
+        outcome_hint="error",
+        encoding=encoding,
+        title=title,
+        kind=verdict.kind,
+        note=verdict.reason or f"HTTP {fetch.status}",
+    )
+
+
+_MOJIBAKE = re.compile("[ÃÂÐÑâ][\x80-\xbf\u0080-\u00ff\u0400-\u045f\u2018-\u203a\u20ac\u2122]")
+
+
+def repair_mojibake(text: str) -> str:
+    """Undo text decoded with the wrong charset upstream (UTF-8 read as latin-1/cp1251)."""
+    if len(_MOJIBAKE.findall(text[:20000])) < 3:
+        return text  # cheap test first: ftfy is slow and most pages are clean
+    import ftfy
+
+    return ftfy.fix_encoding(text)

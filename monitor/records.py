@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Role = Literal["page", "listing", "article"]
+Role = Literal["page", "listing", "part", "article"]
+Purpose = Literal["check", "confirm", "probe"]
 Quality = Literal["ok", "low", "error"]
 
 
@@ -38,8 +39,13 @@ class FetchResult:
     body: bytes = b""
     error: str | None = None
     error_kind: str | None = None
-    # For listing pages: the article links found on this page, as (url, text).
+    # For listing pages: the article links found on all its pages, as (url, text);
+    # ``listing_complete`` is False when a continuation page failed.
     article_links: list[tuple[str, str]] | None = None
+    listing_complete: bool = True
+    # "check", or "confirm" (a second fetch of a suspected removal) or "probe" (a second
+    # fetch of a new page, to learn what changes on every visit).
+    purpose: Purpose = "check"
 
 
 @dataclass(slots=True)
@@ -52,11 +58,18 @@ class Observation:
     outcome_hint: Literal["content", "unchanged", "error"]
     encoding: str | None = None
     title: str | None = None
-    text: str | None = None
+    text: str | None = None  # normalised, unmasked: what the page said
+    compared: list[str] | None = None  # the lines as compared (volatile parts masked)
     links: list[tuple[str, str]] = field(default_factory=list)
-    content_sha256: str | None = None
+    content_sha256: str | None = None  # hash of title + compared lines
     extract_key: str | None = None
+    region: str | None = None
+    kind: str = "ok"  # the quality verdict's kind: ok, not_found, soft_404, blocked, ...
     note: str | None = None
+
+    @property
+    def removal(self) -> bool:
+        return self.kind in ("not_found", "gone", "soft_404", "redirect_home")
 
 
 @dataclass(slots=True)
@@ -73,6 +86,12 @@ class PageState:
     last_version_seq: int = 0
     last_content_sha256: str | None = None
     consecutive_failures: int = 0
+    failing_since: datetime | None = None
+    removal_pending: bool = False
+    content_region: str | None = None
+    recent_hashes: tuple[str, ...] = ()
+    volatility: Any = None  # monitor.volatility.Volatility
+    volatile_streaks: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -88,6 +107,10 @@ class RecordedCapture:
     status: int | None = None
     error: str | None = None
     change_id: int | None = None
+    event: str | None = None  # changed, removed, added, restored, error, recovered
+    purpose: str = "check"
+    significance: float | None = None
+    summary: str | None = None
 
 
 @dataclass(slots=True)
@@ -100,17 +123,22 @@ class CheckSummary:
     first_versions: int = 0
     errors: int = 0
     discovered: int = 0
+    events: dict[str, int] = field(default_factory=dict)
     outcomes: list[RecordedCapture] = field(default_factory=list)
 
     def add(self, recorded: RecordedCapture) -> None:
-        self.checked += 1
         self.outcomes.append(recorded)
+        if recorded.event:
+            self.events[recorded.event] = self.events.get(recorded.event, 0) + 1
+        if recorded.purpose != "check" or recorded.outcome == "part":
+            return  # confirming and probing fetches, listing continuation pages
+        self.checked += 1
         if recorded.outcome == "new":
             if recorded.version_seq == 1:
                 self.first_versions += 1
             else:
                 self.new_versions += 1
-        elif recorded.outcome == "unchanged":
+        elif recorded.outcome in ("unchanged", "flipflop", "gone"):
             self.unchanged += 1
         else:
             self.errors += 1

@@ -22,9 +22,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import config as cfg
 from monitor import db
+from monitor.events import Context, Decision, decide
 from monitor.exceptions import StorageError, UnknownTargetError
-from monitor.models import Blob, Capture, Change, Page, Target, Version, utcnow
+from monitor.models import Blob, Capture, Change, Page, Target, Version, VolatileLine, utcnow
 from monitor.records import Observation, PageKey, PageState, RecordedCapture
+from monitor.volatility import Volatility
+
+DEFAULT_CONTEXT = Context()
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
 
 logger = logging.getLogger(__name__)
 
@@ -148,8 +158,32 @@ class Store:
                 .outerjoin(Version, Version.id == Page.last_version_id)
                 .where(Page.target_id.in_(ids))
             ).all()
+            page_ids = [page.id for page, *_rest in rows]
+            recent: dict[int, list[str]] = {}
+            learned: dict[int, tuple[set[str], set[tuple[str, int]]]] = {}
+            for chunk in _chunks(page_ids, 500):
+                for page_id, content_sha in session.execute(
+                    select(Version.page_id, Version.content_sha256)
+                    .where(Version.page_id.in_(chunk))
+                    .order_by(Version.page_id, Version.seq)
+                ):
+                    hashes = recent.setdefault(page_id, [])
+                    if content_sha in hashes:
+                        hashes.remove(content_sha)
+                    hashes.append(content_sha)
+                for line in session.scalars(
+                    select(VolatileLine).where(
+                        VolatileLine.page_id.in_(chunk), VolatileLine.learned.is_(True)
+                    )
+                ):
+                    signatures, after = learned.setdefault(line.page_id, (set(), set()))
+                    if line.kind == "signature":
+                        signatures.add(line.value)
+                    else:
+                        after.add((line.value, line.lines))
         states: dict[PageKey, PageState] = {}
         for page, target_name, seq, content_sha in rows:
+            signatures, after = learned.get(page.id, (set(), set()))
             states[PageKey(target_name, page.url)] = PageState(
                 page_id=page.id,
                 target_id=page.target_id,
@@ -159,10 +193,98 @@ class Store:
                 last_extract_key=page.last_extract_key,
                 last_version_id=page.last_version_id,
                 last_version_seq=seq or 0,
-                last_content_sha256=content_sha,
+                last_content_sha256=page.compare_sha256 or content_sha,
                 consecutive_failures=page.consecutive_failures,
+                failing_since=page.failing_since,
+                removal_pending=page.removal_pending,
+                content_region=page.content_region,
+                recent_hashes=tuple(recent.get(page.id, ())[-20:]),
+                volatility=Volatility(frozenset(signatures), frozenset(after)),
             )
         return states
+
+    def learn_volatility(
+        self, state: PageState, learned: Volatility, source: str, last_text: str | None
+    ) -> None:
+        """Store what was learned to be volatile on a page, and re-base its compare hash.
+
+        The last version's text is re-masked with the new knowledge, so the next capture
+        is compared under the same rules as the version it is compared with.
+        """
+        from monitor import volatility
+        from monitor.process import content_hash
+
+        if not learned or state.page_id is None:
+            return
+        now = utcnow()
+        current = state.volatility or volatility.NONE
+        merged = current.merged(learned)
+        with self.session() as session, session.begin():
+            for value in sorted(learned.signatures - current.signatures):
+                session.add(
+                    VolatileLine(
+                        page_id=state.page_id,
+                        kind="signature",
+                        value=value,
+                        lines=1,
+                        source=source,
+                        learned=True,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            for value, count in sorted(learned.after - current.after):
+                session.add(
+                    VolatileLine(
+                        page_id=state.page_id,
+                        kind="after",
+                        value=value,
+                        lines=count,
+                        source=source,
+                        learned=True,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            state.volatility = merged
+            if last_text is not None and state.last_version_id is not None:
+                version = session.get(Version, state.last_version_id)
+                if version is not None:
+                    compared = volatility.mask(version.text.splitlines(), merged)
+                    state.last_content_sha256 = content_hash(version.title, compared)
+                    session.execute(
+                        update(Page)
+                        .where(Page.id == state.page_id)
+                        .values(compare_sha256=state.last_content_sha256)
+                    )
+
+    def volatile_lines(self, page_id: int) -> list[VolatileLine]:
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(VolatileLine)
+                    .where(VolatileLine.page_id == page_id)
+                    .order_by(VolatileLine.id)
+                )
+            )
+
+    def reset_volatility(self, page_id: int) -> int:
+        """Forget what was learned on a page; returns how many entries were removed."""
+        from sqlalchemy import delete
+
+        with self.session() as session, session.begin():
+            result = session.execute(delete(VolatileLine).where(VolatileLine.page_id == page_id))
+            page = session.get(Page, page_id)
+            if page is not None and page.last_version_id is not None:
+                version = session.get(Version, page.last_version_id)
+                if version is not None:
+                    from monitor import volatility
+                    from monitor.process import content_hash
+
+                    page.compare_sha256 = content_hash(
+                        version.title, volatility.mask(version.text.splitlines())
+                    )
+            return int(getattr(result, "rowcount", 0) or 0)
 
     def mark_listed(self, target_id: int, urls: Iterable[str], when: datetime) -> None:
         """Record that these article URLs were seen on their target's listing at ``when``."""
@@ -185,30 +307,42 @@ class Store:
         return "none", body
 
     def record(
-        self, observations: Sequence[Observation], states: dict[PageKey, PageState]
+        self,
+        observations: Sequence[Observation],
+        states: dict[PageKey, PageState],
+        contexts: dict[str, Context] | None = None,
     ) -> list[RecordedCapture]:
         """Record a batch of observations in one transaction; updates ``states`` in place.
 
-        A new version is made when the observation's content differs from the page's
-        previous version; otherwise the capture is recorded as unchanged, without its body.
+        Each observation is decided by :func:`monitor.events.decide` (new version or not,
+        which event), then its capture, body, version and event rows are written. On any
+        failure the whole batch rolls back, in the database and in ``states``.
         """
         if not observations:
             return []
         with self.session() as session, session.begin():
-            return self._record(session, observations, states)
+            return self._record(session, observations, states, contexts or {})
 
     def _record(
         self,
         session: Session,
         observations: Sequence[Observation],
         states: dict[PageKey, PageState],
+        contexts: dict[str, Context],
     ) -> list[RecordedCapture]:
         now = utcnow()
         touched = {obs.fetch.key for obs in observations}
         snapshot = {key: replace(states[key]) for key in touched}
         try:
             self._add_pages(session, observations, states, now)
-            return self._write(session, self._plan(observations, states), now)
+            planned = []
+            for observation in observations:
+                state = states[observation.fetch.key]
+                context = contexts.get(observation.fetch.key.target, DEFAULT_CONTEXT)
+                before = replace(state)
+                decision = decide(observation, state, context, now)
+                planned.append((observation, state, before, decision, context))
+            return self._write(session, planned, now)
         except BaseException:
             # The transaction rolls back: so does what we advanced in memory.
             for key, saved in snapshot.items():
@@ -222,7 +356,7 @@ class Store:
         states: dict[PageKey, PageState],
         now: datetime,
     ) -> None:
-        # 1. Pages discovered in this batch (articles, further listing pages).
+        # Pages discovered in this batch (articles, further listing pages).
         for observation in observations:
             key = observation.fetch.key
             state = states[key]
@@ -238,40 +372,28 @@ class Store:
                     session.flush()
                 state.page_id = page.id
 
-    @staticmethod
-    def _plan(
-        observations: Sequence[Observation], states: dict[PageKey, PageState]
-    ) -> list[tuple[Observation, PageState, str, bool]]:
-        # 2. Decide each observation's outcome, in order (a page may appear twice).
-        planned: list[tuple[Observation, PageState, str, bool]] = []
-        for observation in observations:
-            state = states[observation.fetch.key]
-            if observation.outcome_hint == "error":
-                outcome = "low" if observation.quality == "low" else "error"
-            elif observation.content_sha256 == state.last_content_sha256:
-                outcome = "unchanged"
-            else:
-                outcome = "new"
-                state.last_content_sha256 = observation.content_sha256
-            fetch = observation.fetch
-            keep_body = outcome == "new" or (
-                outcome in ("error", "low") and 0 < len(fetch.body) <= MAX_ERROR_BODY
-            )
-            planned.append((observation, state, outcome, keep_body))
-        return planned
-
     def _write(
         self,
         session: Session,
-        planned: list[tuple[Observation, PageState, str, bool]],
+        planned: list[tuple[Observation, PageState, PageState, Decision, Context]],
         now: datetime,
     ) -> list[RecordedCapture]:
-        # 3. Bodies, once per sha256.
-        wanted = {
-            obs.body_sha256: obs.fetch.body
-            for obs, _s, _o, keep in planned
-            if keep and obs.body_sha256
-        }
+        # Bodies, once per sha256: always for a new version or an error page, never for a
+        # capture whose content was unchanged.
+        wanted: dict[str, bytes] = {}
+        keep: list[bool] = []
+        for observation, _state, _before, decision, _context in planned:
+            body = observation.fetch.body
+            kept = observation.body_sha256 is not None and (
+                decision.new_version
+                or (
+                    decision.outcome not in ("unchanged", "flipflop", "probe", "part")
+                    and 0 < len(body) <= MAX_ERROR_BODY
+                )
+            )
+            keep.append(kept)
+            if kept and observation.body_sha256:
+                wanted[observation.body_sha256] = body
         if wanted:
             present = set(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(wanted))))
             for sha, body in wanted.items():
@@ -287,9 +409,10 @@ class Store:
                         )
                     )
 
-        # 4. Captures.
         captures: list[Capture] = []
-        for observation, state, outcome, keep_body in planned:
+        for (observation, state, _before, decision, _context), kept in zip(
+            planned, keep, strict=True
+        ):
             fetch = observation.fetch
             assert state.page_id is not None
             captures.append(
@@ -305,22 +428,26 @@ class Store:
                     headers=fetch.headers,
                     body_size=len(fetch.body) if fetch.status is not None else None,
                     body_sha256=observation.body_sha256,
-                    body_stored=keep_body and observation.body_sha256 is not None,
+                    body_stored=kept,
                     encoding=observation.encoding,
                     content_sha256=observation.content_sha256,
                     quality=observation.quality,
-                    outcome=outcome,
-                    note=observation.note,
+                    outcome=decision.outcome,
+                    note=observation.note
+                    if observation.kind == "ok"
+                    else (
+                        f"{observation.kind}: {observation.note}"
+                        if observation.note
+                        else observation.kind
+                    ),
                 )
             )
         session.add_all(captures)
         session.flush()
 
-        # 5. Versions and their change events.
         results: list[RecordedCapture] = []
         page_updates: dict[int, dict[str, Any]] = {}
-        versions: list[tuple[int, Version]] = []
-        for index, (observation, state, outcome, _keep) in enumerate(planned):
+        for index, (observation, state, before, decision, context) in enumerate(planned):
             capture = captures[index]
             fetch = observation.fetch
             assert state.page_id is not None
@@ -328,65 +455,133 @@ class Store:
                 key=fetch.key,
                 page_id=state.page_id,
                 capture_id=capture.id,
-                outcome=outcome,
+                outcome=decision.outcome,
                 status=fetch.status,
                 error=fetch.error or observation.note,
+                purpose=fetch.purpose,
             )
-            update_row = page_updates.setdefault(state.page_id, {"id": state.page_id})
-            update_row["last_checked_at"] = now
-            if outcome in ("new", "unchanged"):
+            results.append(recorded)
+            row = page_updates.setdefault(state.page_id, {"id": state.page_id})
+            row.update(
+                last_checked_at=now,
+                state=state.state,
+                removal_pending=state.removal_pending,
+                failing_since=state.failing_since,
+                consecutive_failures=state.consecutive_failures,
+            )
+            if observation.outcome_hint != "error" and decision.outcome not in ("probe", "part"):
                 state.last_body_sha256 = observation.body_sha256
                 state.last_extract_key = observation.extract_key
-                state.consecutive_failures = 0
-                update_row.update(
+                if observation.region:
+                    state.content_region = observation.region
+                row.update(
                     last_body_sha256=observation.body_sha256,
                     last_extract_key=observation.extract_key,
-                    consecutive_failures=0,
+                    content_region=state.content_region,
                 )
-            else:
-                state.consecutive_failures += 1
-                update_row["consecutive_failures"] = state.consecutive_failures
-            if outcome == "new":
+            previous = None
+            if decision.new_version:
+                previous_id = state.last_version_id
                 version = Version(
                     page_id=state.page_id,
                     capture_id=capture.id,
-                    seq=0,  # filled below, in order
+                    seq=state.last_version_seq + 1,
                     captured_at=fetch.started_at,
                     content_sha256=observation.content_sha256 or "",
                     title=observation.title,
                     text=observation.text or "",
                     links=[list(link) for link in observation.links],
                 )
-                versions.append((index, version))
-            results.append(recorded)
-
-        for index, version in versions:
-            state = planned[index][1]
-            previous_id = state.last_version_id
-            version.seq = state.last_version_seq + 1
-            session.add(version)
-            session.flush()
-            state.last_version_id, state.last_version_seq = version.id, version.seq
-            recorded = results[index]
-            recorded.version_id, recorded.version_seq = version.id, version.seq
-            page_updates[version.page_id]["last_version_id"] = version.id
-            if previous_id is not None:
-                change = Change(
-                    uid=str(uuid.uuid4()),
-                    page_id=version.page_id,
-                    kind="changed",
-                    detected_at=now,
-                    capture_id=version.capture_id,
-                    from_version_id=previous_id,
-                    to_version_id=version.id,
-                )
-                session.add(change)
+                session.add(version)
                 session.flush()
+                if previous_id is not None:
+                    previous = session.get(Version, previous_id)
+                state.last_version_id, state.last_version_seq = version.id, version.seq
+                state.last_content_sha256 = observation.content_sha256
+                if observation.content_sha256:
+                    state.recent_hashes = (*state.recent_hashes, observation.content_sha256)[-20:]
+                recorded.version_id, recorded.version_seq = version.id, version.seq
+                row.update(last_version_id=version.id)
+            if decision.outcome in ("new", "flipflop", "unchanged"):
+                row["compare_sha256"] = state.last_content_sha256
+            if decision.event is not None:
+                change = self._event(
+                    session, observation, state, before, decision, context, previous, capture, now
+                )
                 recorded.change_id = change.id
-
+                recorded.event = change.kind
+                recorded.significance = change.significance
+                recorded.summary = change.summary
         if page_updates:
             session.execute(update(Page), list(page_updates.values()))
         return results
+
+    def _event(
+        self,
+        session: Session,
+        observation: Observation,
+        state: PageState,
+        before: PageState,
+        decision: Decision,
+        context: Context,
+        previous: Version | None,
+        capture: Capture,
+        now: datetime,
+    ) -> Change:
+        """Write one event row, with its significance and the features behind it."""
+        from monitor import volatility
+        from monitor.significance import score
+
+        kind = decision.event or "changed"
+        learned = state.volatility or volatility.NONE
+        before_lines = volatility.mask(previous.text.splitlines(), learned) if previous else []
+        after_lines = observation.compared or []
+        last = previous or (
+            session.get(Version, state.last_version_id) if state.last_version_id else None
+        )
+        title_before = previous.title if previous else None
+        significance = score(
+            kind,
+            before=before_lines if kind in ("changed", "restored") else [],
+            after=after_lines,
+            title_before=title_before if previous else observation.title,
+            title_after=observation.title,
+            links_before=[tuple(link) for link in previous.links] if previous else [],
+            links_after=observation.links,
+            role=observation.fetch.role,
+            url=observation.fetch.key.url,
+            watch_terms=context.watch_terms,
+            extra=decision.features,
+        )
+        if kind in ("removed", "error"):
+            # The page's own title, not the "Page not found" of the error page.
+            title = (last.title if last else None) or observation.fetch.key.url
+        else:
+            title = observation.title or (last.title if last else None) or observation.fetch.key.url
+        summary = _summary(kind, title, significance.features, observation)
+        change = Change(
+            uid=str(uuid.uuid4()),
+            page_id=state.page_id,
+            kind=kind,
+            detected_at=now,
+            capture_id=capture.id,
+            from_version_id=previous.id
+            if previous
+            else (
+                before.last_version_id
+                if kind in ("removed", "error", "restored", "recovered")
+                else None
+            ),
+            to_version_id=state.last_version_id
+            if decision.new_version or kind in ("restored", "recovered")
+            else None,
+            significance=significance.score,
+            features=significance.features,
+            summary=summary,
+        )
+        session.add(change)
+        session.flush()
+        return change
 
     # --- reading -----------------------------------------------------------------
 
@@ -469,3 +664,24 @@ class Store:
                 model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0
                 for model in (Target, Page, Capture, Blob, Version, Change)
             }
+
+
+def _summary(kind: str, title: str, features: dict[str, Any], observation: Observation) -> str:
+    """One line saying what happened, for alerts and listings."""
+    if kind == "removed":
+        reason = features.get("reason") or features.get("how") or "gone"
+        return f"Removed: {title} ({reason})"
+    if kind == "restored":
+        same = "same content as before" if features.get("same_content") else "with new content"
+        return f"Restored: {title} ({same})"
+    if kind == "added":
+        return f"Added: {title}"
+    if kind == "error":
+        since = features.get("failing_since")
+        return f"Error: {title} has failed since {since} ({features.get('reason')})"
+    if kind == "recovered":
+        return f"Recovered: {title}"
+    if features.get("title_only"):
+        return f"Title changed: {title}"
+    added, removed = features.get("words_added", 0), features.get("words_removed", 0)
+    return f"Changed: {title} (+{added} / -{removed} words)"

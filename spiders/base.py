@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Request, Response
+from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
+from monitor import quality
 from monitor.records import FetchResult, PageKey, Role
 
 logger = logging.getLogger(__name__)
@@ -84,6 +86,7 @@ class MonitorSpider(scrapy.Spider):
         ]
         requested = redirect_urls[0] if redirect_urls else response.url
         return FetchResult(
+            purpose=meta.get("monitor_purpose", "check"),
             key=meta["monitor_key"],
             role=meta["monitor_role"],
             requested_url=requested,
@@ -96,8 +99,56 @@ class MonitorSpider(scrapy.Spider):
             body=response.body,
         )
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
-        yield self.result(response)
+    confirm_delay: float = 10.0
+    probe_delay: float = 5.0
+
+    async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
+        result = self.result(response)
+        yield result
+        follow_up = self.follow_up(response, result)
+        if follow_up is not None:
+            delay, request = follow_up
+            await asyncio.sleep(delay)
+            yield request
+
+    def follow_up(self, response: Response, result: FetchResult) -> tuple[float, Request] | None:
+        """A second fetch, when one is due: confirm a suspected removal, or probe a new page.
+
+        A single failed fetch is never a removal: a page that had content and now looks
+        removed is fetched again after ``confirm_delay``. A page seen for the first time
+        is fetched again after ``probe_delay``, to learn what changes on every visit.
+        """
+        meta = response.meta
+        if result.purpose != "check" or result.role in ("listing", "part"):
+            return None
+        title = None
+        if isinstance(response, TextResponse) and result.status and result.status < 300:
+            title = response.xpath("normalize-space(//title)").get()
+        removal = quality.quick_removal(
+            result.status, result.requested_url, result.final_url, title, len(result.body)
+        )
+        if removal and meta.get("monitor_confirm"):
+            return self.confirm_delay, self.again(response, "confirm")
+        if (
+            not removal
+            and meta.get("monitor_probe")
+            and result.status is not None
+            and 200 <= result.status < 300
+        ):
+            return self.probe_delay, self.again(response, "probe")
+        return None
+
+    def again(self, response: Response, purpose: str) -> Request:
+        meta = response.meta
+        key: PageKey = meta["monitor_key"]
+        request = self.make_request(
+            key,
+            meta["monitor_role"],
+            key.url,
+            obey_robots=not meta.get("dont_obey_robotstxt", False),
+            extra={"monitor_purpose": purpose},
+        )
+        return request
 
     def failed(self, failure: Failure) -> Iterator[Any]:
         request: Request = failure.request  # type: ignore[attr-defined]
@@ -125,6 +176,7 @@ class MonitorSpider(scrapy.Spider):
         logger.debug("fetch of %s failed: %s (%s)", request.url, message, kind)
         key: PageKey = request.meta["monitor_key"]
         yield FetchResult(
+            purpose=request.meta.get("monitor_purpose", "check"),
             key=key,
             role=request.meta["monitor_role"],
             requested_url=request.meta.get("redirect_urls", [request.url])[0],

@@ -15,9 +15,10 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from scrapy.http import Request, Response, TextResponse
+from twisted.python.failure import Failure
 
 from monitor.normalize import canonical_url
-from monitor.records import PageKey
+from monitor.records import FetchResult, PageKey
 from spiders.base import MonitorSpider
 
 
@@ -34,6 +35,8 @@ class ListingJob:
     same_domain: bool = True
     max_articles: int = 500
     known_articles: tuple[str, ...] = field(default=())
+    # Known articles that have content: a suspected removal of these is confirmed.
+    articles_with_content: frozenset[str] = field(default=frozenset())
     obey_robots: bool = True
 
 
@@ -72,7 +75,13 @@ def article_links(response: TextResponse, job: ListingJob) -> list[tuple[str, st
 
 
 class ListingSpider(MonitorSpider):
-    """Fetches listing pages, follows their article links and fetches every article."""
+    """Fetches listing pages, follows their article links and fetches every article.
+
+    The pages of one listing are read in order (page 1, its next page, ...) and page 1's
+    FetchResult is yielded last, carrying the article links of all pages: a listing is a
+    set of articles, whatever page each one sits on. Continuation pages are recorded as
+    captures of role ``part``.
+    """
 
     name = "listing"
 
@@ -84,48 +93,86 @@ class ListingSpider(MonitorSpider):
     async def start(self) -> AsyncIterator[Request]:
         for job in self.jobs.values():
             key = PageKey(job.target, job.url)
-            yield self.make_request(
+            request = self.make_request(
                 key,
                 "listing",
                 job.url,
                 obey_robots=job.obey_robots,
                 callback=self.parse_listing,
-                extra={"monitor_page_number": 1},
+                extra={"monitor_page_number": 1, "monitor_chain": {"first": None, "links": {}}},
             )
+            request.errback = self.listing_failed
+            yield request
             for url in job.known_articles:
                 # Known articles are checked whatever the listing says this time.
                 yield self._article(job, url)
 
     def _article(self, job: ListingJob, url: str) -> Request:
         self._fetched.add((job.target, url))
+        known = url in job.known_articles
         return self.make_request(
-            PageKey(job.target, url), "article", url, obey_robots=job.obey_robots
+            PageKey(job.target, url),
+            "article",
+            url,
+            obey_robots=job.obey_robots,
+            extra={"monitor_confirm": url in job.articles_with_content, "monitor_probe": not known},
         )
+
+    def _finish(self, chain: dict[str, Any], job: ListingJob, complete: bool) -> FetchResult:
+        first: FetchResult = chain["first"]
+        links = list(chain["links"].items())[: job.max_articles]
+        first.article_links = links
+        first.listing_complete = complete
+        return first
 
     def parse_listing(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         result = self.result(response)
         job = self.jobs[result.key.target]
-        if not isinstance(response, TextResponse) or not 200 <= response.status < 300:
+        number = int(response.meta.get("monitor_page_number", 1))
+        chain: dict[str, Any] = response.meta["monitor_chain"]
+        if number == 1:
+            chain["first"] = result
+        else:
+            result.role = "part"
             yield result
+        if not isinstance(response, TextResponse) or not 200 <= response.status < 300:
+            if number == 1:
+                yield result  # the listing itself failed: recorded as such
+            else:
+                yield self._finish(chain, job, complete=False)
             return
-        links = article_links(response, job)[: job.max_articles]
-        result.article_links = links
-        yield result
-        for url, _text in links:
+        for url, text in article_links(response, job):
+            chain["links"].setdefault(url, text)
             if (job.target, url) not in self._fetched:
                 yield self._article(job, url)
-        number = int(response.meta.get("monitor_page_number", 1))
+        next_url = None
         if job.next_page and number < job.max_pages:
             kind, _, query = job.next_page.partition(":")
             nodes = response.css(query) if kind == "css" else response.xpath(query)
             hrefs = nodes.xpath("descendant-or-self::a/@href").getall()
             if hrefs:
-                url = urljoin(response.url, hrefs[0])
-                yield self.make_request(
-                    PageKey(job.target, canonical_url(url)),
-                    "listing",
-                    url,
-                    obey_robots=job.obey_robots,
-                    callback=self.parse_listing,
-                    extra={"monitor_page_number": number + 1},
-                )
+                next_url = urljoin(response.url, hrefs[0])
+        if next_url is None:
+            yield self._finish(chain, job, complete=True)
+            return
+        request = self.make_request(
+            PageKey(job.target, canonical_url(next_url)),
+            "part",
+            next_url,
+            obey_robots=job.obey_robots,
+            callback=self.parse_listing,
+            extra={"monitor_page_number": number + 1, "monitor_chain": chain},
+        )
+        request.errback = self.listing_failed
+        yield request
+
+    def listing_failed(self, failure: Failure) -> Iterator[Any]:
+        """A listing page could not be fetched: record it, and close its chain."""
+        request = failure.request  # type: ignore[attr-defined]
+        results = list(self.failed(failure))
+        number = int(request.meta.get("monitor_page_number", 1))
+        chain: dict[str, Any] = request.meta["monitor_chain"]
+        yield from results
+        if number > 1 and chain.get("first") is not None:
+            job = self.jobs[request.meta["monitor_key"].target]
+            yield self._finish(chain, job, complete=False)

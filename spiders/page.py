@@ -19,6 +19,8 @@ class PageJob:
     key: PageKey
     role: Role = "page"
     obey_robots: bool = True
+    confirm: bool = False  # the page has content: confirm a suspected removal
+    probe: bool = False  # first sight of the page: fetch twice to learn its noise
 
 
 class PageSpider(MonitorSpider):
@@ -32,4 +34,10 @@ class PageSpider(MonitorSpider):
 
     async def start(self) -> AsyncIterator[Request]:
         for job in self.jobs:
-            yield self.make_request(job.key, job.role, job.key.url, obey_robots=job.obey_robots)
+            yield self.make_request(
+                job.key,
+                job.role,
+                job.key.url,
+                obey_robots=job.obey_robots,
+                extra={"monitor_confirm": job.confirm, "monitor_probe": job.probe},
+            )

@@ -94,4 +94,8 @@ def site() -> Iterator[LocalSite]:
 def make_config(database: str, targets: list[dict[str, Any]], **fetch: Any) -> cfg.Config:
     """A config for tests: no politeness delay, robots.txt off unless asked."""
     fetch_settings = {"delay": 0, "obey_robots": False, "retries": 1, "timeout": 5, **fetch}
-    return cfg.parse({"database": database, "fetch": fetch_settings, "targets": targets}, "test")
+    detect = {"probe_delay": 0.1, "confirm_removal_after": 0.1}
+    return cfg.parse(
+        {"database": database, "fetch": fetch_settings, "detect": detect, "targets": targets},
+        "test",
+    )

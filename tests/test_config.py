@@ -43,6 +43,7 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
     models: list[type[Any]] = [
         cfg.Config,
         cfg.Fetch,
+        cfg.Detect,
         cfg.Defaults,
         cfg.Schedule,
         cfg.Target,

@@ -109,7 +109,15 @@ def test_error_capture_keeps_body_but_makes_no_version(store: Store) -> None:
     target = _target()
     _record(store, target, _page("Text."))
     recorded = _record(store, target, "<h1>Not Found</h1>", status=404)
-    assert recorded.outcome == "error" and recorded.version_id is None
+    # One failed fetch is never a removal: it is a suspicion, confirmed by the next one.
+    assert recorded.outcome == "suspect" and recorded.version_id is None
+    assert recorded.event is None
+    confirmed = _record(store, target, "<h1>Not Found</h1>", status=404)
+    assert (confirmed.outcome, confirmed.event) == ("removed", "removed")
+    again = _record(store, target, "<h1>Not Found</h1>", status=404)
+    assert (again.outcome, again.event) == ("gone", None)  # one alert per removal
+    back = _record(store, target, _page("Text."))
+    assert (back.outcome, back.event) == ("unchanged", "restored")
     assert store.counts()["versions"] == 1
     with store.session() as session:
         capture = session.get(Capture, recorded.capture_id)

@@ -32,12 +32,14 @@ def demo_config(site: DemoSite, database: str) -> cfg.Config:
         {
             "database": database,
             "fetch": {"delay": 0, "retries": 1, "timeout": 10, "contact": "http://127.0.0.1/"},
+            # Short confirmation and probe delays keep the demo quick; defaults are 10s and 5s.
+            "detect": {"confirm_removal_after": "1s", "probe_delay": "1s"},
             "targets": [
+                {"name": "embassy-home", "url": urls["home"], "tags": ["embassy"]},
                 {
                     "name": "embassy-news",
                     "url": urls["news"],
                     "tags": ["embassy", "listing"],
-                    "selector": "css:article",
                     "follow": {
                         "links": "css:.news-items a.title",
                         "next_page": "css:a[rel=next]",
@@ -48,13 +50,11 @@ def demo_config(site: DemoSite, database: str) -> cfg.Config:
                     "name": "statement-ru",
                     "url": urls["statement-security-ru"],
                     "tags": ["embassy", "ru"],
-                    "selector": "css:article",
                 },
                 {
                     "name": "consular-ru",
                     "url": urls["consular-notice-ru"],
                     "tags": ["embassy", "ru"],
-                    "selector": "css:article",
                 },
             ],
         },
@@ -67,24 +67,22 @@ def _report(store: Store, summary: CheckSummary, echo: Callable[[str], Any]) -> 
 
     echo("  monitor: " + format_summary(summary))
     for item in summary.outcomes:
-        if item.outcome == "new" and item.version_seq and item.version_seq > 1:
+        if item.event is None:
+            continue
+        echo(f"  {item.event.upper():9} {item.key.url}")
+        echo(f"            {item.summary}  [significance {item.significance:.2f}]")
+        if item.event == "changed" and item.version_seq and item.version_seq > 1:
             versions = {v.seq: v for v in store.versions(item.page_id)}
             before, after = versions[item.version_seq - 1], versions[item.version_seq]
-            echo(f"  CHANGED  {item.key.url}  (v{before.seq} -> v{after.seq})")
             diff = unified(
                 f"{before.title or ''}\n{before.text}",
                 f"{after.title or ''}\n{after.text}",
-                context=1,
+                context=0,
                 labels=(f"v{before.seq}", f"v{after.seq}"),
             )
-            for line in diff.splitlines()[2:14]:
-                echo(f"           {line[:110]}")
-        elif item.outcome == "new" and summary.checked and item.version_seq == 1:
-            continue
-        elif item.outcome in ("error", "low"):
-            echo(f"  PROBLEM  {item.key.url}  {item.status or ''} {item.error or ''}".rstrip())
-    if summary.discovered:
-        echo(f"  NEW PAGES discovered on listings: {summary.discovered}")
+            for line in diff.splitlines()[2:10]:
+                if not line.startswith("@@"):
+                    echo(f"            {line[:120]}")
 
 
 def run_demo(

@@ -1,0 +1,133 @@
+"""What happened to a page: the state machine that turns observations into events.
+
+Pure: takes an observation and the page's state, returns a :class:`Decision` and
+advances the state in memory; the store writes both in one transaction.
+
+Events: ``changed`` (content or title; ``title_only`` when only the title did),
+``removed`` (a removal signal confirmed by a second one: 404/410, soft 404, inner page
+redirected home), ``added`` (a new article on a listing already watched), ``restored``
+(a removed page answers again), ``error`` (the page has failed for longer than
+``detect.error_after``) and ``recovered``. Transient errors never produce ``changed`` or
+``removed``; a removal is reported once, not at every check; a page flipping back to one
+of its last few distinct versions is a flip-flop, not a change.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from monitor.records import Observation, PageState
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Settings and facts of the current check that events depend on."""
+
+    error_after: float = 6 * 3600.0
+    flipflop_versions: int = 5
+    # The listing target was watched before this check: its new articles are "added".
+    listing_established: bool = False
+    watch_terms: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Decision:
+    """What to record for one observation."""
+
+    outcome: str  # new, unchanged, flipflop, error, low, suspect, removed, gone, probe, part
+    new_version: bool = False
+    event: str | None = None
+    features: dict[str, Any] = field(default_factory=dict)
+
+
+def decide(observation: Observation, state: PageState, context: Context, now: datetime) -> Decision:
+    """Decide the outcome and event of one observation; advances ``state``."""
+    fetch = observation.fetch
+    if fetch.role == "part":
+        return Decision("part")
+    if fetch.purpose == "probe":
+        return Decision("probe")
+    if observation.outcome_hint == "error":
+        return _failure(observation, state, context, now)
+    return _content(observation, state, context)
+
+
+def _failure(
+    observation: Observation, state: PageState, context: Context, now: datetime
+) -> Decision:
+    outcome = "low" if observation.quality == "low" else "error"
+    if observation.removal and state.last_version_id is not None:
+        if state.state == "removed":
+            return Decision("gone")
+        if state.removal_pending:
+            state.removal_pending = False
+            state.state = "removed"
+            state.consecutive_failures += 1
+            return Decision(
+                "removed",
+                event="removed",
+                features={"how": observation.kind, "reason": observation.note},
+            )
+        state.removal_pending = True
+        state.consecutive_failures += 1
+        state.failing_since = state.failing_since or now
+        return Decision("suspect", features={"how": observation.kind})
+    # A failure that is not (or cannot be) a removal: count it, alert after error_after.
+    state.consecutive_failures += 1
+    state.failing_since = state.failing_since or now
+    if (
+        state.state == "active"
+        and state.last_version_id is not None
+        and (now - state.failing_since).total_seconds() >= context.error_after
+    ):
+        state.state = "error"
+        return Decision(
+            outcome,
+            event="error",
+            features={
+                "how": observation.kind,
+                "reason": observation.note,
+                "failing_since": state.failing_since.isoformat(),
+                "failures": state.consecutive_failures,
+            },
+        )
+    return Decision(outcome)
+
+
+def _content(observation: Observation, state: PageState, context: Context) -> Decision:
+    previous_state = state.state
+    state.removal_pending = False
+    state.consecutive_failures = 0
+    state.failing_since = None
+    state.state = "active"
+    same = observation.content_sha256 == state.last_content_sha256
+    if previous_state == "removed":
+        return Decision(
+            "unchanged" if same else "new",
+            new_version=not same,
+            event="restored",
+            features={"same_content": same},
+        )
+    event = "recovered" if previous_state == "error" else None
+    if same:
+        return Decision("unchanged", event=event)
+    if (
+        context.flipflop_versions
+        and observation.content_sha256 in state.recent_hashes[-context.flipflop_versions :]
+    ):
+        # Back to one of the last few distinct versions: A/B tests, rotating banners.
+        state.last_content_sha256 = observation.content_sha256
+        return Decision("flipflop", event=event)
+    if state.last_version_id is None:
+        if observation.fetch.role == "article" and context.listing_established:
+            return Decision("new", new_version=True, event="added")
+        return Decision("new", new_version=True, event=event)
+    # A change seen on recovery is reported as the change it is.
+    return Decision(
+        "new", new_version=True, event="changed", features={"after_error": True} if event else {}
+    )

@@ -1,0 +1,145 @@
+"""Scoring how much a change matters, from named features rather than its size alone.
+
+Size does not separate noise from substance (a 17-character link removal matters, a
+4,000-character footer rotation does not), so the score is built from features that
+people who watch government pages named: a link removed, a status flip, a redirect to
+another place, watch-list terms in the changed text, one long contiguous rewrite; and
+it is lowered for changes of numbers or dates only and for listing and home pages.
+Every feature that contributed is stored with the score, so alerts can say why.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor import quality
+from monitor.differ import line_ops
+
+logger = logging.getLogger(__name__)
+
+BASE = {
+    "removed": 0.85,
+    "restored": 0.6,
+    "added": 0.5,
+    "error": 0.4,
+    "recovered": 0.2,
+    "changed": 0.25,
+}
+_NUMBERISH = re.compile(r"[\d\s.,:/\-–—%№#]+")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class Significance:
+    """A score in [0, 1] with the named features behind it."""
+
+    score: float
+    features: dict[str, Any] = field(default_factory=dict)
+    reasons: tuple[str, ...] = ()
+
+
+def _changed_text(before: Sequence[str], after: Sequence[str]) -> tuple[list[str], list[str]]:
+    removed: list[str] = []
+    added: list[str] = []
+    for op in line_ops("\n".join(before), "\n".join(after)):
+        if op.op == "-":
+            removed.extend(op.lines)
+        elif op.op == "+":
+            added.extend(op.lines)
+    return removed, added
+
+
+def _only_numbers(removed: Iterable[str], added: Iterable[str]) -> bool:
+    """True when the lines differ only in digits and date punctuation."""
+    old = [_NUMBERISH.sub("#", line) for line in removed]
+    new = [_NUMBERISH.sub("#", line) for line in added]
+    return bool(old or new) and sorted(old) == sorted(new)
+
+
+def score(
+    kind: str,
+    *,
+    before: Sequence[str] = (),
+    after: Sequence[str] = (),
+    title_before: str | None = None,
+    title_after: str | None = None,
+    links_before: Iterable[tuple[str, str]] = (),
+    links_after: Iterable[tuple[str, str]] = (),
+    role: str = "page",
+    url: str = "",
+    final_url_before: str | None = None,
+    final_url_after: str | None = None,
+    watch_terms: Iterable[str] = (),
+    extra: dict[str, Any] | None = None,
+) -> Significance:
+    """Score one event; ``before``/``after`` are the compared (masked) lines."""
+    features: dict[str, Any] = dict(extra or {})
+    reasons: list[str] = []
+    value = BASE.get(kind, 0.3)
+    removed, added = _changed_text(before, after)
+    removed_text, added_text = " ".join(removed), " ".join(added)
+    words_removed = len(_WORD.findall(removed_text))
+    words_added = len(_WORD.findall(added_text))
+    if kind in ("changed", "restored"):
+        features.update(words_added=words_added, words_removed=words_removed)
+        if title_before != title_after:
+            features["title_changed"] = True
+            # The page's own heading usually repeats its title: a change of only those
+            # lines is still a title-only change.
+            if all(line in (title_before or "") for line in removed) and all(
+                line in (title_after or "") for line in added
+            ):
+                features["title_only"] = True
+                reasons.append("only the title changed")
+            else:
+                value += 0.1
+                reasons.append("the title changed")
+        longest = max((len(line) for line in [*removed, *added]), default=0)
+        features["longest_change_chars"] = longest
+        if longest >= 300:
+            value += 0.2
+            reasons.append(f"one long contiguous change ({longest} characters)")
+        elif words_added + words_removed >= 40:
+            value += 0.1
+            reasons.append(f"{words_added + words_removed} words changed")
+        if removed and not added:
+            value += 0.1
+            reasons.append("text was removed, nothing added")
+        if _only_numbers(removed, added):
+            value *= 0.4
+            features["numbers_only"] = True
+            reasons.append("only numbers or dates changed")
+    before_links = {url_: text for url_, text in links_before}
+    after_links = {url_: text for url_, text in links_after}
+    links_removed = sorted(set(before_links) - set(after_links))
+    links_added = sorted(set(after_links) - set(before_links))
+    if kind == "changed" and (links_removed or links_added):
+        features["links_removed"] = [[u, before_links[u]] for u in links_removed[:50]]
+        features["links_added"] = [[u, after_links[u]] for u in links_added[:50]]
+        if links_removed:
+            value += 0.25
+            reasons.append(f"{len(links_removed)} link(s) removed")
+    terms = [term.lower() for term in watch_terms if term]
+    changed_lower = f"{removed_text} {added_text} {title_before or ''} {title_after or ''}".lower()
+    if kind in ("changed", "restored", "added"):
+        haystack = changed_lower if kind != "added" else " ".join(after).lower()
+        hits = sorted({term for term in terms if term in haystack})
+        if hits:
+            features["watch_terms"] = hits
+            value += 0.3
+            reasons.append("watch-list terms: " + ", ".join(hits))
+    if final_url_before and final_url_after and final_url_before != final_url_after:
+        features["redirect"] = {"from": final_url_before, "to": final_url_after}
+        value += 0.2
+        reasons.append(f"now redirects to {final_url_after}")
+    if role in ("listing", "part") or (url and quality.is_home(url)):
+        value *= 0.5
+        features["listing_or_home"] = True
+        reasons.append("a listing or home page (weighted down)")
+    final = round(max(0.0, min(1.0, value)), 3)
+    features["reasons"] = reasons
+    return Significance(final, features, tuple(reasons))
