@@ -59,6 +59,7 @@ def run_check(
             flipflop_versions=config.detect.flipflop_versions,
             listing_established=bool(root and root.last_version_id is not None),
             watch_terms=config.detect.watch_terms + target.watch_terms,
+            volatile_after=config.detect.volatile_after,
         )
         if target.follow is None:
             if root is not None:

@@ -149,7 +149,10 @@ def format_summary(summary: Any) -> str:
 @db_option
 @_errors
 def history(target: str, config_path: Path, database: str | None) -> None:
-    """List the versions of a page (TARGET is a target name or a URL).
+    """List the versions and events of a page (TARGET is a target name or a URL).
+
+    Versions show their time, HTTP status, content hash and title; events (changed,
+    removed, added, restored, error, recovered) show their significance and its reasons.
 
     Example: monitor history mfa-statements
     """
@@ -157,6 +160,7 @@ def history(target: str, config_path: Path, database: str | None) -> None:
     pages = store.resolve(target)
     for page in pages:
         versions = store.versions(page.id)
+        events = store.events(page.id)
         captures = store.captures(page.id, limit=1)
         last = captures[0] if captures else None
         state = (
@@ -164,14 +168,63 @@ def history(target: str, config_path: Path, database: str | None) -> None:
             if last
             else "never checked"
         )
-        click.echo(f"{page.url}  [{page.role}, {state}]")
+        click.echo(f"{page.url}  [{page.role}, {page.state}, {state}]")
         if not versions:
             click.echo("  no versions yet")
+        rows: list[tuple[Any, str]] = []
         for version in versions:
-            click.echo(
-                f"  v{version.seq:<4} {version.captured_at:%Y-%m-%d %H:%M:%S}Z  "
-                f"{version.status or '-'}  {version.content_sha256[:12]}  {version.title or ''}"
+            rows.append(
+                (
+                    version.captured_at,
+                    f"  v{version.seq:<4} {version.captured_at:%Y-%m-%d %H:%M:%S}Z  "
+                    f"{version.status or '-'}  {version.content_sha256[:12]}  "
+                    f"{version.title or ''}",
+                )
             )
+        for event in events:
+            reasons = "; ".join(event.features.get("reasons", []))
+            rows.append(
+                (
+                    event.detected_at,
+                    f"  {event.kind.upper():9} {event.detected_at:%Y-%m-%d %H:%M:%S}Z  "
+                    f"significance {event.significance:.2f}  {event.summary}"
+                    + (f"  [{reasons}]" if reasons else ""),
+                )
+            )
+        for _when, line in sorted(rows, key=lambda row: row[0]):
+            click.echo(line)
+
+
+@main.command()
+@click.argument("target")
+@click.option("--reset", is_flag=True, help="Forget what was learned (built-ins stay).")
+@config_option
+@db_option
+@_errors
+def volatility(target: str, reset: bool, config_path: Path, database: str | None) -> None:
+    """Show (or reset) the text learned to change on every visit of a page.
+
+    Lines learned from the two fetches of a new page ("probe") or from changing in
+    several captures in a row ("observed") are ignored when comparing captures.
+
+    Example: monitor volatility embassy-news --reset
+    """
+    store = _open_store(_database_url(config_path, database))
+    for page in store.resolve(target):
+        if reset:
+            removed = store.reset_volatility(page.id)
+            click.echo(f"{page.url}: forgot {removed} learned line(s)")
+            continue
+        lines = store.volatile_lines(page.id)
+        click.echo(f"{page.url}: {sum(1 for line in lines if line.learned)} learned")
+        for line in lines:
+            status = "learned" if line.learned else f"streak {line.streak}"
+            what = (
+                line.value
+                if line.kind == "signature"
+                else (f"{line.lines} line(s) after {line.value!r}")
+            )
+            click.echo(f"  {line.kind:9} {line.source:8} {status:9} {what}")
 
 
 @main.command()

@@ -33,6 +33,7 @@ class Context:
     # The listing target was watched before this check: its new articles are "added".
     listing_established: bool = False
     watch_terms: tuple[str, ...] = ()
+    volatile_after: int = 3
 
 
 @dataclass(slots=True)

@@ -31,6 +31,12 @@ from monitor.volatility import Volatility
 DEFAULT_CONTEXT = Context()
 
 
+def _streak_key(line: VolatileLine) -> str:
+    if line.kind == "signature":
+        return f"signature\x1f{line.value}"
+    return f"after\x1f{line.value}\x1f{line.lines}"
+
+
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -161,6 +167,7 @@ class Store:
             page_ids = [page.id for page, *_rest in rows]
             recent: dict[int, list[str]] = {}
             learned: dict[int, tuple[set[str], set[tuple[str, int]]]] = {}
+            streaks: dict[int, dict[str, int]] = {}
             for chunk in _chunks(page_ids, 500):
                 for page_id, content_sha in session.execute(
                     select(Version.page_id, Version.content_sha256)
@@ -172,10 +179,11 @@ class Store:
                         hashes.remove(content_sha)
                     hashes.append(content_sha)
                 for line in session.scalars(
-                    select(VolatileLine).where(
-                        VolatileLine.page_id.in_(chunk), VolatileLine.learned.is_(True)
-                    )
+                    select(VolatileLine).where(VolatileLine.page_id.in_(chunk))
                 ):
+                    if not line.learned:
+                        streaks.setdefault(line.page_id, {})[_streak_key(line)] = line.streak
+                        continue
                     signatures, after = learned.setdefault(line.page_id, (set(), set()))
                     if line.kind == "signature":
                         signatures.add(line.value)
@@ -200,6 +208,7 @@ class Store:
                 content_region=page.content_region,
                 recent_hashes=tuple(recent.get(page.id, ())[-20:]),
                 volatility=Volatility(frozenset(signatures), frozenset(after)),
+                volatile_streaks=streaks.get(page.id, {}),
             )
         return states
 
@@ -502,6 +511,16 @@ class Store:
                     state.recent_hashes = (*state.recent_hashes, observation.content_sha256)[-20:]
                 recorded.version_id, recorded.version_seq = version.id, version.seq
                 row.update(last_version_id=version.id)
+            if decision.outcome == "new" and previous is not None and observation.compared:
+                self._observe_volatility(session, state, previous, observation, context, now)
+            elif decision.outcome in ("unchanged", "flipflop") and state.volatile_streaks:
+                # A capture where nothing changed breaks every streak.
+                session.execute(
+                    update(VolatileLine)
+                    .where(VolatileLine.page_id == state.page_id, VolatileLine.learned.is_(False))
+                    .values(streak=0, updated_at=now)
+                )
+                state.volatile_streaks = {}
             if decision.outcome in ("new", "flipflop", "unchanged"):
                 row["compare_sha256"] = state.last_content_sha256
             if decision.event is not None:
@@ -515,6 +534,87 @@ class Store:
         if page_updates:
             session.execute(update(Page), list(page_updates.values()))
         return results
+
+    def _observe_volatility(
+        self,
+        session: Session,
+        state: PageState,
+        previous: Version,
+        observation: Observation,
+        context: Context,
+        now: datetime,
+    ) -> None:
+        """Count, per line, the captures in a row that changed it; learn it at the threshold.
+
+        A line that changed in each of the last ``volatile_after`` captures (a counter, a
+        rotating quote) is learned as noise on this page, and the page's compare hash is
+        re-based so the next capture is judged without it.
+        """
+        from monitor import volatility
+        from monitor.process import content_hash
+
+        learned_before = state.volatility or volatility.NONE
+        before_lines = volatility.mask(previous.text.splitlines(), learned_before)
+        found = volatility.differing(before_lines, observation.compared or [])
+        candidates: dict[str, tuple[str, str, int]] = {}
+        for value in found.signatures:
+            candidates[f"signature\x1f{value}"] = ("signature", value, 1)
+        for value, count in found.after:
+            candidates[f"after\x1f{value}\x1f{count}"] = ("after", value, count)
+        old = state.volatile_streaks
+        new_streaks: dict[str, int] = {}
+        graduated: list[tuple[str, str, int]] = []
+        for key, (kind, value, count) in candidates.items():
+            streak = old.get(key, 0) + 1
+            if streak >= context.volatile_after:
+                graduated.append((kind, value, count))
+            else:
+                new_streaks[key] = streak
+            row = session.scalar(
+                select(VolatileLine).where(
+                    VolatileLine.page_id == state.page_id,
+                    VolatileLine.kind == kind,
+                    VolatileLine.value == value,
+                )
+            )
+            if row is None:
+                row = VolatileLine(
+                    page_id=state.page_id,
+                    kind=kind,
+                    value=value,
+                    lines=count,
+                    source="observed",
+                    created_at=now,
+                )
+                session.add(row)
+            row.streak, row.updated_at = streak, now
+            row.learned = streak >= context.volatile_after
+        stale = [key for key in old if key not in candidates]
+        if stale:
+            session.execute(
+                update(VolatileLine)
+                .where(VolatileLine.page_id == state.page_id, VolatileLine.learned.is_(False))
+                .where(VolatileLine.value.in_([key.split("\x1f")[1] for key in stale]))
+                .values(streak=0, updated_at=now)
+            )
+        state.volatile_streaks = new_streaks
+        if graduated:
+            merged = learned_before.merged(
+                volatility.Volatility(
+                    frozenset(v for k, v, _c in graduated if k == "signature"),
+                    frozenset((v, c) for k, v, c in graduated if k == "after"),
+                )
+            )
+            state.volatility = merged
+            text_lines = (observation.text or "").splitlines()
+            state.last_content_sha256 = content_hash(
+                observation.title, volatility.mask(text_lines, merged)
+            )
+            logger.info(
+                "learned %d volatile line(s) on page %s from its last captures",
+                len(graduated),
+                state.page_id,
+            )
 
     def _event(
         self,
@@ -647,6 +747,16 @@ class Store:
             if limit:
                 query = query.limit(limit)
             return list(session.scalars(query))
+
+    def events(self, page_id: int) -> list[Change]:
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(Change)
+                    .where(Change.page_id == page_id)
+                    .order_by(Change.detected_at, Change.id)
+                )
+            )
 
     def body(self, sha256: str) -> bytes:
         """The exact bytes of a stored body."""
