@@ -4,12 +4,14 @@ Texts have one block element (paragraph, heading, list item) per line. The text 
 works in three passes over plain data:
 
 1. Lines. Each distinct line becomes one character, so the two texts become two short
-   strings. Lines that occur once in each text and keep their order (patience anchors) cut
-   the work into small gaps, each diffed by diff-match-patch. A heavily edited 1 MB page
-   then costs milliseconds instead of running into diff-match-patch's deadline, where it
-   silently answers "delete everything, insert everything". Any result that still comes back
-   non-minimal (a deletion next to an insertion that shares a line with it) is redone
-   exactly; ``TextDiff.degenerate`` says if that was ever impossible.
+   strings. Common ends are trimmed; lines that occur once in each text and keep their
+   order (patience anchors) cut the rest into small gaps; lines found on one side only are
+   set aside; repeated content (table rows) anchors on runs of lines found once; what is
+   left goes to diff-match-patch's Myers diff. So a heavily edited 1 MB page costs
+   milliseconds instead of running into diff-match-patch's deadline, where it silently
+   answers "delete everything, insert everything". That answer is recognised (a deletion
+   next to an insertion that shares a line with it cannot be minimal) and redone exactly,
+   in pieces if big; ``TextDiff.degenerate`` says if that ever failed.
 2. Moves. A run of lines deleted in one place and inserted unchanged in another is shown as
    moved, and is not counted as added or removed text.
 3. Words. The deleted and inserted lines of each changed block are paired by similarity and
@@ -25,13 +27,13 @@ from __future__ import annotations
 
 import html
 import logging
+import math
 import re
 import time
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from difflib import SequenceMatcher
 from itertools import zip_longest
 from typing import Any
 
@@ -45,8 +47,8 @@ EQUAL, INSERT, DELETE = (
     diff_match_patch.DIFF_DELETE,
 )
 
-#: Seconds diff-match-patch may spend searching, for one whole ``diff_text`` call. A result
-#: cut short by it is checked and, if it is not minimal, redone without a deadline.
+#: Seconds diff-match-patch may search, over one whole ``diff_text`` call. A stretch cut
+#: short by it is redone exactly (within a budget of five times this, at least 2 s).
 DEFAULT_TIMEOUT = 1.0
 #: A run of moved lines shorter than this many visible characters (a "Share" button, an
 #: empty heading) is left as a deletion and an insertion: such lines repeat everywhere.
@@ -58,12 +60,21 @@ PAIR_SIMILARITY = 0.5
 SEGMENT_OPS = ("equal", "insert", "delete")
 LINE_OPS = ("equal", "delete", "insert", "change", "moved_out", "moved_in")
 
-# Below this many symbols, anchoring costs more than it saves: diff-match-patch goes first.
+# Below this many symbols, anchoring costs more than it saves: straight to diff-match-patch.
 _SMALL = 256
-# A non-minimal result for a gap up to this many symbols is redone with exact Myers; bigger
-# gaps (with no unique line to anchor on) go to difflib, which is never delete-all.
-_EXACT_RETRY_LIMIT = 4000
+# A non-minimal result for up to this many symbols is redone exactly (Myers without
+# shortcuts); bigger stretches with nothing to anchor on are cut in pieces half this size.
+_EXACT_RETRY_LIMIT = 2000
+# Exact redos share a budget of this many times ``timeout`` (at least the minimum, in
+# seconds): past it, a stretch stays non-minimal and the diff says so (``degenerate``)
+# rather than taking minutes.
+_EXACT_BUDGET_FACTOR = 5
+_MIN_EXACT_BUDGET = 2.0
 _MAX_ANCHOR_DEPTH = 8
+# When no symbol occurs once on each side (a table of repeated rows), runs of symbols are
+# tried as anchors instead, long enough that one found once on each side is not chance:
+# (distinct symbols) ** length >= (symbols in all) ** 2, and no longer than this.
+_MAX_RUN_ANCHOR = 64
 # Pairing a changed block's lines is quadratic; blocks bigger than this pair greedily.
 _PAIRING_DP_LIMIT = 2500
 _PAIRING_WINDOW = 8
@@ -376,7 +387,7 @@ def diff_text(before: str, after: str, *, timeout: float = DEFAULT_TIMEOUT) -> T
     """Diff two texts of one block element per line: lines, then moves, then words.
 
     ``timeout`` bounds diff-match-patch's search over the whole call (0: no bound); a
-    result it cuts short is checked and redone when it is not minimal.
+    stretch it cuts short is redone exactly, so the result stays minimal.
 
     >>> diff = diff_text(
     ...     "Consular section\\nOpen 9:00 to 17:00.\\nClosed on holidays.",
@@ -528,14 +539,21 @@ def _merge(script: _Script) -> _Script:
     return merged
 
 
-def _unique_anchors(a: str, b: str) -> list[tuple[int, int]]:
-    """Positions of symbols that occur once in each string, longest run in the same order."""
-    count_a, count_b = Counter(a), Counter(b)
-    where_b = {symbol: j for j, symbol in enumerate(b) if count_b[symbol] == 1}
+def _unique_anchors(a: str, b: str, length: int = 1) -> list[tuple[int, int]]:
+    """Starts of runs of ``length`` symbols found once on each side, kept in the same order.
+
+    With ``length`` 1 these are patience diff's anchors: the longest chain of lines unique
+    to each text that keep their order. Runs in the chain never overlap.
+    """
+    if length == 1:
+        keys_a, keys_b = list(a), list(b)
+    else:
+        keys_a = [a[i : i + length] for i in range(len(a) - length + 1)]
+        keys_b = [b[j : j + length] for j in range(len(b) - length + 1)]
+    count_a, count_b = Counter(keys_a), Counter(keys_b)
+    where_b = {key: j for j, key in enumerate(keys_b) if count_b[key] == 1}
     pairs = [
-        (i, where_b[symbol])
-        for i, symbol in enumerate(a)
-        if count_a[symbol] == 1 and symbol in where_b
+        (i, where_b[key]) for i, key in enumerate(keys_a) if count_a[key] == 1 and key in where_b
     ]
     # Longest increasing subsequence of the b positions (patience sorting).
     tails: list[int] = []
@@ -556,21 +574,60 @@ def _unique_anchors(a: str, b: str) -> list[tuple[int, int]]:
         chain.append(pairs[k])
         k = previous[k]
     chain.reverse()
-    return chain
+    if length == 1:
+        return chain
+    kept: list[tuple[int, int]] = []
+    for i, j in chain:
+        if not kept or (i >= kept[-1][0] + length and j >= kept[-1][1] + length):
+            kept.append((i, j))
+    return kept
+
+
+def _expand(reduced: _Script, a: str, b: str, kept_a: list[int], kept_b: list[int]) -> _Script:
+    """A diff of ``a`` and ``b`` from the diff of their symbols found on both sides.
+
+    ``kept_a`` and ``kept_b`` are the positions those symbols had; every other symbol can
+    only be deleted or inserted, so the matches (and minimality) carry over unchanged.
+    """
+    out: _Script = []
+    at_a = at_b = 0  # in a and b
+    ra = rb = 0  # in the reduced strings
+    for op, symbols in reduced:
+        n = len(symbols)
+        if op == EQUAL:
+            for offset in range(n):
+                i, j = kept_a[ra + offset], kept_b[rb + offset]
+                out += [(DELETE, a[at_a:i]), (INSERT, b[at_b:j]), (EQUAL, a[i])]
+                at_a, at_b = i + 1, j + 1
+            ra, rb = ra + n, rb + n
+        elif op == DELETE:
+            ra += n
+        else:
+            rb += n
+    out += [(DELETE, a[at_a:]), (INSERT, b[at_b:])]
+    return _merge(out)
 
 
 class _SequenceDiffer:
-    """Minimal diffs of symbol strings: anchors on unique symbols, diff-match-patch between.
+    """Minimal diffs of symbol strings (one symbol a line, or a word), fast on big inputs.
 
-    One instance serves one ``diff_text`` call, so its deadline covers the whole call.
+    Common ends are trimmed; symbols unique to each side anchor the rest into small gaps;
+    symbols found on one side only are set aside; repeated content anchors on unique runs;
+    what is left goes to diff-match-patch, whose answer is redone exactly when it comes
+    back non-minimal. One instance serves one ``diff_text`` call: its deadlines cover it.
     """
 
     def __init__(self, timeout: float) -> None:
+        # Myers' minimal diff, without diff-match-patch's half-match shortcut (which trades
+        # minimality for speed on low-entropy input); the deadlines make it give up instead,
+        # which shows as a deletion and insertion sharing symbols, and is then redone.
         self.dmp = diff_match_patch()
-        self.dmp.Diff_Timeout = timeout
-        self.deadline = time.time() + timeout if timeout > 0 else None
-        self.retries = 0
-        self.unresolved = 0
+        self.dmp.Diff_Timeout = 0
+        now = time.time()
+        self.deadline = now + timeout if timeout > 0 else None
+        exact_budget = max(timeout * _EXACT_BUDGET_FACTOR, _MIN_EXACT_BUDGET)
+        self.exact_deadline = now + exact_budget if timeout > 0 else None
+        self.unresolved = 0  # stretches left non-minimal: the diff is degenerate
 
     def diff(self, a: str, b: str) -> _Script:
         out: _Script = []
@@ -590,50 +647,97 @@ class _SequenceDiffer:
         if not a or not b or set(a).isdisjoint(b):
             out += [(DELETE, a), (INSERT, b)]
         elif len(a) + len(b) <= _SMALL or depth >= _MAX_ANCHOR_DEPTH:
-            out += self._dmp_diff(a, b)
+            out += self._dmp_diff(a, b, depth)
         else:
-            anchors = _unique_anchors(a, b)
-            if not anchors:
-                out += self._dmp_diff(a, b)
-            else:
-                start_a = start_b = 0
-                for at_a, at_b in anchors:
-                    self._diff(a[start_a:at_a], b[start_b:at_b], depth + 1, out)
-                    out.append((EQUAL, a[at_a]))
-                    start_a, start_b = at_a + 1, at_b + 1
-                self._diff(a[start_a:], b[start_b:], depth + 1, out)
+            self._diff_large(a, b, depth, out)
         if tail:
             out.append((EQUAL, tail))
 
-    def _dmp_diff(self, a: str, b: str) -> _Script:
+    def _diff_large(self, a: str, b: str, depth: int, out: _Script) -> None:
+        anchors = _unique_anchors(a, b)
+        if anchors:
+            self._around(anchors, 1, a, b, depth, out)
+            return
+        common = set(a).intersection(b)
+        kept_a = [i for i, symbol in enumerate(a) if symbol in common]
+        kept_b = [j for j, symbol in enumerate(b) if symbol in common]
+        if len(kept_a) + len(kept_b) < 0.75 * (len(a) + len(b)):
+            # Mostly rewritten: diff only the lines both sides have, far shorter.
+            reduced: _Script = []
+            self._diff(
+                "".join(a[i] for i in kept_a), "".join(b[j] for j in kept_b), depth + 1, reduced
+            )
+            out += _expand(_merge(reduced), a, b, kept_a, kept_b)
+            return
+        if len(common) > 1:
+            length = math.ceil(2 * math.log(len(a) + len(b)) / math.log(len(common)))
+            if length <= _MAX_RUN_ANCHOR:
+                anchors = _unique_anchors(a, b, length)
+                if anchors:
+                    self._around(anchors, length, a, b, depth, out)
+                    return
+        out += self._dmp_diff(a, b, depth)
+
+    def _around(
+        self, anchors: list[tuple[int, int]], length: int, a: str, b: str, depth: int, out: _Script
+    ) -> None:
+        start_a = start_b = 0
+        for at_a, at_b in anchors:
+            self._diff(a[start_a:at_a], b[start_b:at_b], depth + 1, out)
+            out.append((EQUAL, a[at_a : at_a + length]))
+            start_a, start_b = at_a + length, at_b + length
+        self._diff(a[start_a:], b[start_b:], depth + 1, out)
+
+    def _dmp_diff(self, a: str, b: str, depth: int) -> _Script:
         script: _Script = self.dmp.diff_main(a, b, False, self.deadline)
         if not _shares_symbols(script):
             return script
-        # Cut short by the deadline, or a half-match shortcut that went wrong: redo it.
-        self.retries += 1
+        # Cut short by the deadline: "delete all, insert all" for this stretch. Redo it
+        # exactly, in pieces if it is big.
         if len(a) + len(b) <= _EXACT_RETRY_LIMIT:
             logger.debug("Non-minimal diff of %d/%d symbols; redoing it exactly", len(a), len(b))
-            exact = diff_match_patch()
-            exact.Diff_Timeout = 0
-            script = exact.diff_main(a, b, False)
-        else:
-            logger.debug("Non-minimal diff of %d/%d symbols; redoing it by blocks", len(a), len(b))
-            script = _matcher_diff(a, b)
+            return self._exact(a, b)
+        logger.debug("Non-minimal diff of %d/%d symbols; redoing it in pieces", len(a), len(b))
+        pieces = math.ceil(2 * (len(a) + len(b)) / _EXACT_RETRY_LIMIT)
+        out: _Script = []
+        for piece in range(pieces):
+            self._diff(
+                a[len(a) * piece // pieces : len(a) * (piece + 1) // pieces],
+                b[len(b) * piece // pieces : len(b) * (piece + 1) // pieces],
+                max(depth + 1, _MAX_ANCHOR_DEPTH),  # straight to dmp: each piece is small
+                out,
+            )
+        return self._repair_seams(_merge(out))
+
+    def _exact(self, a: str, b: str) -> _Script:
+        script: _Script = self.dmp.diff_main(a, b, False, self.exact_deadline)
         if _shares_symbols(script):
             self.unresolved += 1
         return script
 
-
-def _matcher_diff(a: str, b: str) -> _Script:
-    # difflib recurses on the longest common block, so a deletion and the insertion beside
-    # it never share a symbol; not minimal, but never "delete all, insert all".
-    script: _Script = []
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag == "equal":
-            script.append((EQUAL, a[i1:i2]))
-        else:
-            script += [(DELETE, a[i1:i2]), (INSERT, b[j1:j2])]
-    return _merge(script)
+    def _repair_seams(self, script: _Script) -> _Script:
+        """Redo the changes where two pieces meet, if they came out non-minimal."""
+        out: _Script = []
+        deleted: list[str] = []
+        inserted: list[str] = []
+        for op, text in [*script, (EQUAL, "")]:
+            if op == EQUAL:
+                old, new = "".join(deleted), "".join(inserted)
+                if old and new and not set(old).isdisjoint(new):
+                    if len(old) + len(new) <= _EXACT_RETRY_LIMIT:
+                        out += self._exact(old, new)
+                    else:
+                        self.unresolved += 1
+                        out += [(DELETE, old), (INSERT, new)]
+                else:
+                    out += [(DELETE, old), (INSERT, new)]
+                out.append((EQUAL, text))
+                deleted, inserted = [], []
+            elif op == DELETE:
+                deleted.append(text)
+            else:
+                inserted.append(text)
+        return _merge(out)
 
 
 # --------------------------------------------------------------------------------------
@@ -726,24 +830,29 @@ def _word_segments(old: str, new: str, differ: _SequenceDiffer) -> tuple[Segment
 def _find_moves(
     old_lines: list[str], new_lines: list[str], deleted: list[int], inserted: list[int]
 ) -> list[list[tuple[int, int]]]:
-    """Runs of (old index, new index) of lines deleted in one place, inserted in another."""
+    """Runs of (old index, new index) of lines deleted in one place, inserted in another.
+
+    A run starts on a line found once in each text (a line repeated all over the page,
+    like a table row, has no one place to move from) and goes on through identical lines
+    that follow on both sides; runs shorter than ``MIN_MOVE_CHARS`` are not moves.
+    """
+    old_count, new_count = Counter(old_lines), Counter(new_lines)
     available: dict[str, list[int]] = {}
     for i in deleted:
         if old_lines[i].strip():
             available.setdefault(old_lines[i], []).append(i)
     runs: list[list[tuple[int, int]]] = []
     for j in inserted:
-        candidates = available.get(new_lines[j])
+        text = new_lines[j]
+        candidates = available.get(text)
         if not candidates:
             continue
         last = runs[-1][-1] if runs else None
-        follows = last is not None and last[1] == j - 1 and last[0] + 1 in candidates
-        i = last[0] + 1 if follows and last is not None else candidates[0]
-        candidates.remove(i)
-        if follows:
-            runs[-1].append((i, j))
-        else:
-            runs.append([(i, j)])
+        if last is not None and last[1] == j - 1 and last[0] + 1 in candidates:
+            candidates.remove(last[0] + 1)
+            runs[-1].append((last[0] + 1, j))
+        elif old_count[text] == new_count[text] == 1:
+            runs.append([(candidates.pop(0), j)])
     return [run for run in runs if sum(len(old_lines[i].strip()) for i, _ in run) >= MIN_MOVE_CHARS]
 
 
@@ -905,9 +1014,6 @@ def _runs(lines: tuple[DiffLine, ...], op: str) -> list[str]:
                 if current:
                     runs.append("".join(current))
                 current = []
-        if pieces and pieces[-1].op != op and current:
-            runs.append("".join(current))
-            current = []
     if current:
         runs.append("".join(current))
     return [run for run in runs if run.strip()]
