@@ -14,6 +14,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from monitor.decode import decode
@@ -33,8 +34,10 @@ def median_ms(function: Callable[[], object], runs: int) -> float:
 
 
 def pages() -> list[tuple[str, bytes, str | None]]:
-    found = [(path.name, path.read_bytes(), "text/html")
-             for path in sorted((ROOT / "tests" / "data" / "corpus").glob("*.html"))]
+    found = [
+        (path.name, path.read_bytes(), "text/html")
+        for path in sorted((ROOT / "tests" / "data" / "corpus").glob("*.html"))
+    ]
     site = DemoSite()
     for name in ("statement-security", "travel-advisory", "statement-security-ru", "home"):
         response = site.respond("GET", PAGE_PATHS[name])
@@ -51,16 +54,18 @@ def main() -> None:
         html, _encoding = decode(body, content_type)
         first = extract(html, "http://127.0.0.1/", Rules())
         region = first.region
-        rows.append((
-            name,
-            len(body) // 1024,
-            median_ms(lambda: decode(body, content_type), args.runs),
-            median_ms(lambda: extract(html, "http://127.0.0.1/", Rules()), args.runs),
-            median_ms(lambda: extract(html, "http://127.0.0.1/", Rules(), region), args.runs),
-            median_ms(lambda: extract(html, "http://127.0.0.1/", Rules(extractor="text")),
-                      args.runs),
-            len(first.lines),
-        ))
+        base = "http://127.0.0.1/"
+        rows.append(
+            (
+                name,
+                len(body) // 1024,
+                median_ms(partial(decode, body, content_type), args.runs),
+                median_ms(partial(extract, html, base, Rules()), args.runs),
+                median_ms(partial(extract, html, base, Rules(), region), args.runs),
+                median_ms(partial(extract, html, base, Rules(extractor="text")), args.runs),
+                len(first.lines),
+            )
+        )
     print(f"median of {args.runs} runs, milliseconds per page")
     header = ("page", "KB", "decode", "main: locate", "main: learned region", "text", "lines")
     print("{:<38} {:>5} {:>8} {:>13} {:>21} {:>7} {:>6}".format(*header))
@@ -68,8 +73,10 @@ def main() -> None:
         print("{:<38} {:>5} {:>8.2f} {:>13.2f} {:>21.2f} {:>7.2f} {:>6}".format(*row))
     locate = statistics.median(row[3] for row in rows)
     learned = statistics.median(row[4] for row in rows)
-    print(f"median over pages: locate {locate:.1f} ms (first capture of a page), "
-          f"learned region {learned:.1f} ms (later captures): {locate / learned:.1f}x faster")
+    print(
+        f"median over pages: locate {locate:.1f} ms (first capture of a page), "
+        f"learned region {learned:.1f} ms (later captures): {locate / learned:.1f}x faster"
+    )
 
 
 if __name__ == "__main__":

@@ -231,6 +231,15 @@ def volatility(target: str, reset: bool, config_path: Path, database: str | None
 @click.argument("target")
 @click.argument("from_version", required=False, type=int)
 @click.argument("to_version", required=False, type=int)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "words", "html", "side-by-side", "json"]),
+    default="text",
+    show_default=True,
+    help="text: unified diff; words: changed lines with [-removed-]{+added+} words; "
+    "html: inline HTML; side-by-side: HTML table; json: ops and statistics.",
+)
 @config_option
 @db_option
 @_errors
@@ -238,14 +247,19 @@ def diff(
     target: str,
     from_version: int | None,
     to_version: int | None,
+    output: str,
     config_path: Path,
     database: str | None,
 ) -> None:
     """Show what changed between two versions of a page (the latest two by default).
 
-    Example: monitor diff mfa-statements 3 5
+    The text diff is followed by the set-diff of the page's outgoing links.
+
+    Example: monitor diff mfa-statements 3 5 --format words
     """
-    from monitor.differ import unified
+    import json
+
+    from monitor.differ import diff_links, diff_text
 
     store = _open_store(_database_url(config_path, database))
     page = store.page(target)
@@ -265,17 +279,38 @@ def diff(
                 f"{page.url} has no version {seq} (versions: {seqs[0]}-{seqs[-1]})"
             )
     a, b = versions[from_seq], versions[to_seq]
-    text_a = f"{a.title or ''}\n{a.text}"
-    text_b = f"{b.title or ''}\n{b.text}"
-    result = unified(
-        text_a,
-        text_b,
-        labels=(
-            f"v{a.seq} {a.captured_at:%Y-%m-%d %H:%M:%S}Z",
-            f"v{b.seq} {b.captured_at:%Y-%m-%d %H:%M:%S}Z",
-        ),
+    labels = (
+        f"v{a.seq} {a.captured_at:%Y-%m-%d %H:%M:%S}Z",
+        f"v{b.seq} {b.captured_at:%Y-%m-%d %H:%M:%S}Z",
     )
-    click.echo(result or f"v{a.seq} and v{b.seq} have the same content")
+    result = diff_text(f"{a.title or ''}\n{a.text}", f"{b.title or ''}\n{b.text}")
+    links = diff_links([tuple(link) for link in a.links], [tuple(link) for link in b.links])
+    if output == "json":
+        payload = {
+            "page": page.url,
+            "from": a.seq,
+            "to": b.seq,
+            "diff": result.to_json(),
+            "links": links.to_json(),
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    if output == "html":
+        click.echo(result.inline_html(context=3) + "\n" + links.to_html())
+        return
+    if output == "side-by-side":
+        click.echo(result.side_by_side_html(context=3, labels=labels) + "\n" + links.to_html())
+        return
+    if not result.changed and not links.changed:
+        click.echo(f"v{a.seq} and v{b.seq} have the same content")
+        return
+    if output == "words":
+        click.echo(f"--- {labels[0]}\n+++ {labels[1]}")
+        click.echo("\n".join(result.word_text()))
+    else:
+        click.echo(result.unified(labels=labels), nl=False)
+    if links.changed:
+        click.echo("\nlinks:\n" + links.to_text())
 
 
 @main.group()

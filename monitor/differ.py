@@ -245,6 +245,47 @@ class TextDiff:
             out += minus + plus
         return "\n".join(out) + "\n"
 
+    def word_text(self, excerpt: int | None = None) -> list[str]:
+        """The changed lines as plain text, words marked ``[-removed-]`` and ``{+added+}``.
+
+        ``excerpt`` trims the unchanged text around the edits of a long line to about
+        that many characters on each side. Moved lines are marked ``>``.
+
+        >>> diff_text("We meet on Monday.", "We meet on Tuesday.").word_text()
+        ['~ We meet on [-Monday-]{+Tuesday+}.']
+        """
+        out: list[str] = []
+        for line in self.lines:
+            if line.op == "equal" or line.op == "moved_out":
+                continue
+            if line.op == "moved_in":
+                out.append(f"> {line.new_text}")
+                continue
+            if line.op in ("insert", "delete"):
+                symbol = "+" if line.op == "insert" else "-"
+                out.append(f"{symbol} {line.new_text or line.old_text}")
+                continue
+            parts = []
+            for index, segment in enumerate(line.segments):
+                text = segment.text
+                if segment.op == "insert":
+                    parts.append("{+" + text + "+}")
+                elif segment.op == "delete":
+                    parts.append("[-" + text + "-]")
+                elif excerpt is not None and len(text) > 2 * excerpt:
+                    first, last = index == 0, index == len(line.segments) - 1
+                    if first:
+                        text = "..." + text[-excerpt:]
+                    elif last:
+                        text = text[:excerpt] + "..."
+                    else:
+                        text = text[:excerpt] + " ... " + text[-excerpt:]
+                    parts.append(text)
+                else:
+                    parts.append(text)
+            out.append("~ " + "".join(parts))
+        return out
+
     def inline_html(self, context: int | None = None) -> str:
         """The new text with word-level ``<ins>``/``<del>``, one ``<div class="line">`` a line.
 

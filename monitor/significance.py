@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor import quality
-from monitor.differ import line_ops
+from monitor.differ import diff_text, line_ops
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,16 @@ def score(
     removed_text, added_text = " ".join(removed), " ".join(added)
     words_removed = len(_WORD.findall(removed_text))
     words_added = len(_WORD.findall(added_text))
+    longest = max((len(line) for line in [*removed, *added]), default=0)
+    if kind in ("changed", "restored") and (removed or added):
+        # Word-level figures from the differ: a one-word edit in a long paragraph is
+        # one word, not the paragraph; moved blocks count as neither added nor removed.
+        stats = diff_text("\n".join(before), "\n".join(after)).stats
+        words_added, words_removed = stats.words_added, stats.words_removed
+        longest = stats.longest_change_chars
+        if stats.moved_lines:
+            features["moved_lines"] = stats.moved_lines
+        features["chars_added"], features["chars_removed"] = stats.chars_added, stats.chars_removed
     if kind in ("changed", "restored"):
         features.update(words_added=words_added, words_removed=words_removed)
         if title_before != title_after:
@@ -98,7 +108,6 @@ def score(
             else:
                 value += 0.1
                 reasons.append("the title changed")
-        longest = max((len(line) for line in [*removed, *added]), default=0)
         features["longest_change_chars"] = longest
         if longest >= 300:
             value += 0.2

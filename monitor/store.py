@@ -63,6 +63,7 @@ class VersionView:
     status: int | None
     final_url: str | None
     body_sha256: str | None
+    links: list[Any]
 
 
 class Store:
@@ -733,6 +734,7 @@ class Store:
                 status=capture.status,
                 final_url=capture.final_url,
                 body_sha256=capture.body_sha256,
+                links=version.links,
             )
             for version, capture in rows
         ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -88,6 +89,17 @@ def test_check_history_diff(site: LocalSite, tmp_path: Path) -> None:
 
     explicit = runner.invoke(main, ["diff", "statement", "1", "2", "-c", config])
     assert explicit.output == diff.output
+
+    words = runner.invoke(main, ["diff", "statement", "--format", "words", "-c", config])
+    assert "~ The ministry [-denies-]{+confirms+} the report." in words.output
+
+    as_json = runner.invoke(main, ["diff", "statement", "--format", "json", "-c", config])
+    payload = json.loads(as_json.output)
+    assert payload["diff"]["stats"]["words_added"] == 1
+    assert payload["diff"]["stats"]["words_removed"] == 1
+
+    html = runner.invoke(main, ["diff", "statement", "--format", "side-by-side", "-c", config])
+    assert "<del>denies</del>" in html.output and "<ins>confirms</ins>" in html.output
 
     missing = runner.invoke(main, ["diff", "statement", "1", "9", "-c", config])
     assert missing.exit_code == 1 and "has no version 9" in missing.output

@@ -17,7 +17,7 @@ from typing import Any
 from monitor import config as cfg
 from monitor.check import run_check
 from monitor.demo.site import NOTES, ROUNDS, DemoSite
-from monitor.differ import unified
+from monitor.differ import diff_text
 from monitor.exceptions import DemoError
 from monitor.records import CheckSummary
 from monitor.store import Store
@@ -74,15 +74,11 @@ def _report(store: Store, summary: CheckSummary, echo: Callable[[str], Any]) -> 
         if item.event == "changed" and item.version_seq and item.version_seq > 1:
             versions = {v.seq: v for v in store.versions(item.page_id)}
             before, after = versions[item.version_seq - 1], versions[item.version_seq]
-            diff = unified(
-                f"{before.title or ''}\n{before.text}",
-                f"{after.title or ''}\n{after.text}",
-                context=0,
-                labels=(f"v{before.seq}", f"v{after.seq}"),
+            diff = diff_text(
+                f"{before.title or ''}\n{before.text}", f"{after.title or ''}\n{after.text}"
             )
-            for line in diff.splitlines()[2:10]:
-                if not line.startswith("@@"):
-                    echo(f"            {line[:120]}")
+            for line in diff.word_text(excerpt=40)[:6]:
+                echo(f"            {line[:160]}")
 
 
 def run_demo(
