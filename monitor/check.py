@@ -15,7 +15,7 @@ from monitor.events import Context
 from monitor.exceptions import StorageError
 from monitor.models import utcnow
 from monitor.process import ProcessRules
-from monitor.records import CheckSummary, Observation, PageKey, RecordedCapture
+from monitor.records import CheckSummary, Observation, PageKey, PageState, RecordedCapture
 from monitor.store import Store
 from spiders import ListingJob, PageJob
 
@@ -50,9 +50,12 @@ def run_check(
     contexts: dict[str, Context] = {}
     page_jobs: list[PageJob] = []
     listing_jobs: list[ListingJob] = []
+    by_target: dict[str, dict[PageKey, PageState]] = {}
+    for key, state in states.items():
+        by_target.setdefault(key.target, {})[key] = state
     for target in targets:
         obey = config.fetch.obey_robots if target.obey_robots is None else target.obey_robots
-        mine = {key: state for key, state in states.items() if key.target == target.name}
+        mine = by_target.get(target.name, {})
         root = mine.get(PageKey(target.name, target.url))
         contexts[target.name] = Context(
             error_after=config.detect.error_after,

@@ -222,7 +222,7 @@ def volatility(target: str, reset: bool, config_path: Path, database: str | None
             what = (
                 line.value
                 if line.kind == "signature"
-                else (f"{line.lines} line(s) after {line.value!r}")
+                else "lines between {!r} and {!r}".format(*line.value.split("\x1f", 1))
             )
             click.echo(f"  {line.kind:9} {line.source:8} {status:9} {what}")
 

@@ -66,6 +66,9 @@ def scrapy_settings(fetch: cfg.Fetch, *, obey_robots: bool) -> dict[str, Any]:
         "ITEM_PIPELINES": {"monitor.crawl.RecordPipeline": 100},
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "STATS_DUMP": False,
+        # A response yields at most a few items; Scrapy's default of 100 parallel item
+        # slots per response costs ~100 asyncio tasks per page for nothing.
+        "CONCURRENT_ITEMS": 8,
         "LOGSTATS_INTERVAL": 0,
     }
 
@@ -90,6 +93,7 @@ class Sink:
         self.target_ids = target_ids
         self.contexts = contexts or {}
         self._first_sight: dict[PageKey, Observation] = {}
+        self._probes: list[Observation] = []
         self.batch_size = batch_size
         self.on_recorded = on_recorded
         self.summary = CheckSummary()
@@ -130,9 +134,9 @@ class Sink:
             self._first_sight[fetch.key] = observation
         self._pending.append(observation)
         if fetch.purpose == "probe":
-            self.flush()
-            self._learn_from_probe(observation)
-        elif len(self._pending) >= self.batch_size:
+            # Learned after the batch holding the first sight is recorded (see flush).
+            self._probes.append(observation)
+        if len(self._pending) >= self.batch_size:
             self.flush()
 
     def _learn_from_probe(self, probe: Observation) -> None:
@@ -167,6 +171,9 @@ class Sink:
             self.summary.add(item)
             if self.on_recorded is not None:
                 self.on_recorded(item, observation)
+        probes, self._probes = self._probes, []
+        for probe in probes:
+            self._learn_from_probe(probe)
 
     def finish(self, started: datetime) -> None:
         """Flush what is left and record which articles each listing showed."""

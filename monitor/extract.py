@@ -247,7 +247,8 @@ CHROME_XPATH = (
     "//footer[not(ancestor::article or ancestor::main)]",
     "//nav",
     "//aside",
-    "//form[not(.//article or .//main or .//p[string-length(normalize-space()) > 200])]",
+    # Small forms (search boxes, newsletter sign-ups); ASP.NET wraps whole pages in one.
+    "//form[string-length(normalize-space()) < 200]",
     "//*[@role='banner' or @role='navigation' or @role='contentinfo' or @role='complementary'"
     " or @role='search']",
 )

@@ -215,7 +215,13 @@ def _failed(
     )
 
 
-_MOJIBAKE = re.compile("[ÃÂÐÑâ][\x80-\xbf\u0080-\u00ff\u0400-\u045f\u2018-\u203a\u20ac\u2122]")
+# UTF-8 continuation bytes (0x80-0xBF) as windows-1251 shows them: they follow "Р"/"С"
+# in Cyrillic mojibake, and almost never in real Russian text.
+_CP1251_TAILS = bytes(range(0x80, 0xC0)).decode("cp1251", errors="ignore")
+_MOJIBAKE = re.compile(
+    "[ÃÂÐÑâ][\x80-\xbf\u0080-\u00ff\u0400-\u045f\u2018-\u203a\u20ac\u2122]"
+    "|[РС][" + re.escape(_CP1251_TAILS) + "]"
+)
 
 
 def repair_mojibake(text: str) -> str:

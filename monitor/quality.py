@@ -34,6 +34,23 @@ _NOT_FOUND_TITLE = re.compile(
     r"page\s+introuvable|pagina\s+non\s+trovata)\s*(?:$|[|\-–—:•·])",
     re.IGNORECASE,
 )
+# Phrases of challenge and block pages that ordinary prose does not use.
+_BLOCKED_STRONG = re.compile(
+    r"checking\s+your\s+browser|just\s+a\s+moment\.\.\.|attention\s+required!|"
+    r"cf-browser-verification|cf-chl|ddos[-\s]guard|incapsula\s+incident|"
+    r"request\s+unsuccessful\.\s+incapsula|verify\s+you\s+are\s+(?:a\s+)?human|"
+    r"are\s+you\s+a\s+robot|enable\s+javascript\s+and\s+cookies\s+to\s+continue|"
+    r"please\s+complete\s+the\s+security\s+check|проверка\s+браузера|captcha",
+    re.IGNORECASE,
+)
+# A title that is, as a whole segment, a block page's title.
+_BLOCKED_TITLE = re.compile(
+    r"(?:^|[|\-–—:•·]\s*)(?:access\s+denied|(?:403\s+)?forbidden|attention\s+required!?|"
+    r"just\s+a\s+moment\.*|too\s+many\s+requests|rate\s+limit(?:ed|\s+exceeded)?|"
+    r"request\s+(?:rejected|blocked)|security\s+check|captcha|are\s+you\s+a\s+robot\??|"
+    r"доступ\s+запрещ[её]н|проверка\s+безопасности)\s*(?:$|[|\-–—:•·])",
+    re.IGNORECASE,
+)
 _BLOCKED = re.compile(
     r"attention\s+required|just\s+a\s+moment|checking\s+your\s+browser|cloudflare|"
     r"access\s+denied|request\s+unsuccessful|incapsula|ddos[-\s]guard|captcha|"
@@ -65,8 +82,15 @@ class Verdict:
 OK = Verdict("ok", "ok")
 
 
+_LANGUAGE_QUERY = re.compile(r"(?:lang|language|locale|hl)=[\w-]+", re.IGNORECASE)
+
+
 def is_home(url: str) -> bool:
-    return bool(_HOME_PATH.match(urlsplit(url).path or "/"))
+    """A site's home page: "/", a language root ("/en/"), an index page, no query."""
+    parts = urlsplit(url)
+    if parts.query and not _LANGUAGE_QUERY.fullmatch(parts.query):
+        return False  # index.php?id=42 is an article, not the home page
+    return bool(_HOME_PATH.match(parts.path or "/"))
 
 
 def redirected_home(requested_url: str, final_url: str | None) -> bool:
@@ -104,11 +128,17 @@ def judge(
         return Verdict("error", "unexpected_status", f"HTTP {status}")
     if redirected_home(requested_url, final_url):
         return Verdict("error", "redirect_home", f"redirected to the home page {final_url}")
-    if short and _BLOCKED.search(head):
+    # With a 200, only a block page's title or its technical phrases count: a short
+    # statement about "access denied" to detainees is content.
+    if short and (
+        (title and _BLOCKED_TITLE.search(title.strip()) and len(text) < 1000)
+        or _BLOCKED_STRONG.search(head)
+    ):
         return Verdict("low", "blocked", "a CAPTCHA, WAF or rate-limit page answered with 200")
     if short and title and _NOT_FOUND_TITLE.search(title.strip()):
         return Verdict("error", "soft_404", f"a 'not found' page answered with 200 ({title!r})")
-    if short and _NOT_FOUND.search(text[:300]) and len(text) < 1000:
+    first_line = text.lstrip().split("\n", 1)[0].strip()
+    if len(text) < 1000 and first_line and _NOT_FOUND_TITLE.search(first_line):
         return Verdict("error", "soft_404", "a 'not found' page answered with 200")
     if not text.strip() and not (title or "").strip():
         return Verdict("low", "empty", "an empty page answered with 200")

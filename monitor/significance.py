@@ -42,6 +42,23 @@ class Significance:
     reasons: tuple[str, ...] = ()
 
 
+def matching_terms(terms: Iterable[str], text: str) -> list[str]:
+    """Watch terms found in ``text`` at the start of a word ("evacuat" finds "evacuation",
+    "fee" does not find "feedback"... unless written "fee*"), case-insensitively."""
+    found = set()
+    for term in terms:
+        term = term.strip()
+        if not term:
+            continue
+        if term.endswith("*"):
+            pattern = r"\b" + re.escape(term[:-1].lower())
+        else:
+            pattern = r"\b" + re.escape(term.lower()) + r"(?:\w{0,3}\b|(?<=\w{5}))"
+        if re.search(pattern, text.lower()):
+            found.add(term.lower().rstrip("*"))
+    return sorted(found)
+
+
 def _changed_text(before: Sequence[str], after: Sequence[str]) -> tuple[list[str], list[str]]:
     removed: list[str] = []
     added: list[str] = []
@@ -132,11 +149,10 @@ def score(
         if links_removed:
             value += 0.25
             reasons.append(f"{len(links_removed)} link(s) removed")
-    terms = [term.lower() for term in watch_terms if term]
-    changed_lower = f"{removed_text} {added_text} {title_before or ''} {title_after or ''}".lower()
+    titles = f"{title_before or ''} {title_after or ''}" if title_before != title_after else ""
     if kind in ("changed", "restored", "added"):
-        haystack = changed_lower if kind != "added" else " ".join(after).lower()
-        hits = sorted({term for term in terms if term in haystack})
+        haystack = f"{removed_text} {added_text} {titles}" if kind != "added" else " ".join(after)
+        hits = matching_terms(watch_terms, haystack)
         if hits:
             features["watch_terms"] = hits
             value += 0.3

@@ -31,13 +31,24 @@ from monitor.volatility import Volatility
 DEFAULT_CONTEXT = Context()
 
 
+SEPARATOR = "\x1f"
+
+
 def _streak_key(line: VolatileLine) -> str:
-    if line.kind == "signature":
-        return f"signature\x1f{line.value}"
-    return f"after\x1f{line.value}\x1f{line.lines}"
+    return f"{line.kind}{SEPARATOR}{line.value}"
 
 
-def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+def _after_value(before: str, after: str) -> str:
+    """How a rotating block (between two stable lines) is stored in volatile_lines.value."""
+    return f"{before}{SEPARATOR}{after}"
+
+
+def _after_pair(value: str) -> tuple[str, str]:
+    before, _, after = value.partition(SEPARATOR)
+    return before, after
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -99,13 +110,14 @@ class Store:
         """Create or update target rows (and their first page); returns name -> target id."""
         now = utcnow()
         ids: dict[str, int] = {}
+        names = [t.name for t in targets]
         with self.session() as session, session.begin():
-            existing = {
-                row.name: row
-                for row in session.scalars(
-                    select(Target).where(Target.name.in_([t.name for t in targets]))
+            existing: dict[str, Target] = {}
+            for chunk in _chunks(names, 500):
+                existing.update(
+                    (row.name, row)
+                    for row in session.scalars(select(Target).where(Target.name.in_(chunk)))
                 )
-            }
             for target in targets:
                 row = existing.get(target.name)
                 if row is None:
@@ -119,6 +131,7 @@ class Store:
                         updated_at=now,
                     )
                     session.add(row)
+                    existing[target.name] = row
                 elif (row.kind, row.url, list(row.tags), row.active) != (
                     target.kind,
                     target.url,
@@ -127,15 +140,21 @@ class Store:
                 ):
                     row.kind, row.url, row.tags = target.kind, target.url, list(target.tags)
                     row.active, row.updated_at = target.enabled, now
-                session.flush()
-                ids[target.name] = row.id
-                root_role = "listing" if target.kind == "listing" else "page"
-                page = session.scalar(
-                    select(Page).where(Page.target_id == row.id, Page.url == target.url)
+            session.flush()
+            ids = {name: existing[name].id for name in names}
+            roots: set[tuple[int, str]] = set()
+            for chunk in _chunks(list(ids.values()), 500):
+                roots.update(
+                    (target_id, url)
+                    for target_id, url in session.execute(
+                        select(Page.target_id, Page.url).where(Page.target_id.in_(chunk))
+                    )
                 )
-                if page is None:
+            for target in targets:
+                if (ids[target.name], target.url) not in roots:
+                    role = "listing" if target.kind == "listing" else "page"
                     session.add(
-                        Page(target_id=row.id, url=target.url, role=root_role, created_at=now)
+                        Page(target_id=ids[target.name], url=target.url, role=role, created_at=now)
                     )
         return ids
 
@@ -167,7 +186,7 @@ class Store:
             ).all()
             page_ids = [page.id for page, *_rest in rows]
             recent: dict[int, list[str]] = {}
-            learned: dict[int, tuple[set[str], set[tuple[str, int]]]] = {}
+            learned: dict[int, tuple[set[str], set[tuple[str, str]]]] = {}
             streaks: dict[int, dict[str, int]] = {}
             for chunk in _chunks(page_ids, 500):
                 for page_id, content_sha in session.execute(
@@ -189,7 +208,7 @@ class Store:
                     if line.kind == "signature":
                         signatures.add(line.value)
                     else:
-                        after.add((line.value, line.lines))
+                        after.add(_after_pair(line.value))
         states: dict[PageKey, PageState] = {}
         for page, target_name, seq, content_sha in rows:
             signatures, after = learned.get(page.id, (set(), set()))
@@ -243,13 +262,13 @@ class Store:
                         updated_at=now,
                     )
                 )
-            for value, count in sorted(learned.after - current.after):
+            for before, after in sorted(learned.after - current.after):
                 session.add(
                     VolatileLine(
                         page_id=state.page_id,
                         kind="after",
-                        value=value,
-                        lines=count,
+                        value=_after_value(before, after),
+                        lines=0,
                         source=source,
                         learned=True,
                         created_at=now,
@@ -557,18 +576,19 @@ class Store:
         learned_before = state.volatility or volatility.NONE
         before_lines = volatility.mask(previous.text.splitlines(), learned_before)
         found = volatility.differing(before_lines, observation.compared or [])
-        candidates: dict[str, tuple[str, str, int]] = {}
+        candidates: dict[str, tuple[str, str]] = {}
         for value in found.signatures:
-            candidates[f"signature\x1f{value}"] = ("signature", value, 1)
-        for value, count in found.after:
-            candidates[f"after\x1f{value}\x1f{count}"] = ("after", value, count)
+            candidates[f"signature{SEPARATOR}{value}"] = ("signature", value)
+        for before, after in found.after:
+            value = _after_value(before, after)
+            candidates[f"after{SEPARATOR}{value}"] = ("after", value)
         old = state.volatile_streaks
         new_streaks: dict[str, int] = {}
-        graduated: list[tuple[str, str, int]] = []
-        for key, (kind, value, count) in candidates.items():
+        graduated: list[tuple[str, str]] = []
+        for key, (kind, value) in candidates.items():
             streak = old.get(key, 0) + 1
             if streak >= context.volatile_after:
-                graduated.append((kind, value, count))
+                graduated.append((kind, value))
             else:
                 new_streaks[key] = streak
             row = session.scalar(
@@ -583,7 +603,7 @@ class Store:
                     page_id=state.page_id,
                     kind=kind,
                     value=value,
-                    lines=count,
+                    lines=0,
                     source="observed",
                     created_at=now,
                 )
@@ -595,15 +615,15 @@ class Store:
             session.execute(
                 update(VolatileLine)
                 .where(VolatileLine.page_id == state.page_id, VolatileLine.learned.is_(False))
-                .where(VolatileLine.value.in_([key.split("\x1f")[1] for key in stale]))
+                .where(VolatileLine.value.in_([key.partition(SEPARATOR)[2] for key in stale]))
                 .values(streak=0, updated_at=now)
             )
         state.volatile_streaks = new_streaks
         if graduated:
             merged = learned_before.merged(
                 volatility.Volatility(
-                    frozenset(v for k, v, _c in graduated if k == "signature"),
-                    frozenset((v, c) for k, v, c in graduated if k == "after"),
+                    frozenset(v for k, v in graduated if k == "signature"),
+                    frozenset(_after_pair(v) for k, v in graduated if k == "after"),
                 )
             )
             state.volatility = merged

@@ -58,8 +58,10 @@ def _p(name: str, pattern: str, action: str, replacement: str = "#") -> Pattern:
 BUILTIN: tuple[Pattern, ...] = (
     _p(
         "opening-hours",
-        r"^\W*(?:today'?s\s+|current\s+)?(?:working|opening|office|business|reception|visiting)"
-        r"\s+hours\b.*\d|^\W*(?:режим|часы)\s+работы(?:\s+сегодня)?\b.*\d",
+        # Only "today's"/"current" hours: a published weekly schedule is content.
+        r"^\W*(?:today'?s|current|now)\s+(?:working|opening|office|business|reception|visiting)"
+        r"\s+hours\b.*\d|^\W*(?:working|opening|office)\s+hours\s+today\b.*\d|"
+        r"^\W*(?:режим|часы)\s+работы\s+сегодня\b.*\d|^\W*сегодня\s+работаем\b.*\d",
         "drop",
     ),
     _p(
@@ -80,8 +82,10 @@ BUILTIN: tuple[Pattern, ...] = (
     _p("counter-after", r"\b\d[\d\s.,]*(\s+(?:views|visits|hits|просмотр\w*))\b", "mask", r"#\1"),
     _p(
         "updated-stamp",
-        r"\b(last (?:updated|modified|reviewed)|updated|generated|обновлено|дата обновления)"
-        r"(\W{0,3}(?:on\s+)?)[^\n]*\d[^\n]*$",
+        # Only the date or time right after the stamp word: the rest of a sentence is content.
+        rf"\b(last (?:updated|modified|reviewed)|updated on|page generated|generated on|"
+        rf"обновлено|дата обновления)(\W{{0,3}}(?:on\s+|at\s+)?)(?:{_DATE}|{_TIME})"
+        rf"(?:\W{{0,3}}(?:at\s+)?{_TIME})?",
         "mask",
         r"\1\2#",
     ),
@@ -99,8 +103,9 @@ class Volatility:
     """What was learned about one page: digit signatures and lines that follow a context."""
 
     signatures: frozenset[str] = field(default_factory=frozenset)
-    # (context, n): the n lines after the stable line ``context`` rotate.
-    after: frozenset[tuple[str, int]] = field(default_factory=frozenset)
+    # (before, after): the lines between the stable line ``before`` and the next stable
+    # line ``after`` rotate, whatever their number ("<start>"/"<end>" at the edges).
+    after: frozenset[tuple[str, str]] = field(default_factory=frozenset)
 
     def merged(self, other: Volatility) -> Volatility:
         return Volatility(self.signatures | other.signatures, self.after | other.after)
@@ -112,8 +117,13 @@ class Volatility:
 NONE = Volatility()
 
 
+_HAS_DIGIT = re.compile(r"\d")
+
+
 def apply_builtin(line: str) -> str | None:
     """The line with built-in volatile parts masked, or None when the whole line is noise."""
+    if not _HAS_DIGIT.search(line):
+        return line  # every built-in pattern needs a digit: most lines end here, cheaply
     for pattern in BUILTIN:
         if pattern.action == "drop":
             if pattern.regex.search(line):
@@ -125,22 +135,45 @@ def apply_builtin(line: str) -> str | None:
 
 def mask(lines: Iterable[str], learned: Volatility = NONE) -> list[str]:
     """Lines as compared: built-in and learned volatile parts masked or dropped."""
+    kept = [masked for masked in map(apply_builtin, lines) if masked is not None]
+    if not learned:
+        return kept
+    rotating: dict[str, set[str]] = {}
+    for before, after in learned.after:
+        rotating.setdefault(before, set()).add(after)
     result: list[str] = []
-    rotating = dict(learned.after) if learned.after else {}
-    skip = rotating.get("<start>", 0)
-    for line in lines:
-        masked = apply_builtin(line)
-        if masked is None:
-            continue
-        if skip:
-            # A line of a block that rotates after a stable context: compared as absent.
-            skip -= 1
-            continue
+    index = 0
+    context = "<start>"
+    while index < len(kept):
+        ends = rotating.get(context)
+        if ends:
+            # Lines between this stable context and the next one rotate: skip them, but
+            # only when that next context is really there (else the page changed: keep).
+            stop = _find_end(kept, index, ends)
+            if stop is not None:
+                index = stop
+                if index >= len(kept):
+                    break
+        masked = kept[index]
         if learned.signatures and signature(masked) in learned.signatures:
             masked = signature(masked)
         result.append(masked)
-        skip = rotating.get(masked, 0)
+        context = kept[index]
+        index += 1
     return result
+
+
+MAX_ROTATING_LINES = 30
+
+
+def _find_end(lines: list[str], start: int, ends: set[str]) -> int | None:
+    """Index of the first line in ``ends`` at or after ``start`` (len for "<end>")."""
+    for index in range(start, min(len(lines), start + MAX_ROTATING_LINES + 1)):
+        if lines[index] in ends:
+            return index
+    if "<end>" in ends and len(lines) - start <= MAX_ROTATING_LINES:
+        return len(lines)
+    return None
 
 
 def differing(before: Sequence[str], after: Sequence[str]) -> Volatility:
@@ -152,7 +185,7 @@ def differing(before: Sequence[str], after: Sequence[str]) -> Volatility:
     from monitor.differ import line_ops
 
     signatures: set[str] = set()
-    contexts: set[tuple[str, int]] = set()
+    contexts: set[tuple[str, str]] = set()
     context = "<start>"
     ops = line_ops("\n".join(before), "\n".join(after))
     index = 0
@@ -176,5 +209,6 @@ def differing(before: Sequence[str], after: Sequence[str]) -> Volatility:
         ):
             signatures.update(signature(old) for old in removed)
         else:
-            contexts.add((context, len(removed)))
+            end = ops[index].lines[0] if index < len(ops) else "<end>"
+            contexts.add((context, end))
     return Volatility(frozenset(signatures), frozenset(contexts))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Request, Response, TextResponse
+from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
 from monitor import quality
@@ -37,6 +38,17 @@ _ERROR_KINDS = {
     "DownloadCancelledError": "too_large",
     "DownloadFailedError": "connection",
 }
+
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def quick_title(body: bytes) -> str | None:
+    """The page's <title>, found without parsing the document (for soft-404 checks)."""
+    match = _TITLE.search(body[:65536])
+    if match is None:
+        return None
+    return " ".join(match.group(1).decode("utf-8", errors="replace").split())
 
 
 def header_dict(response: Response) -> dict[str, str]:
@@ -122,8 +134,8 @@ class MonitorSpider(scrapy.Spider):
         if result.purpose != "check" or result.role in ("listing", "part"):
             return None
         title = None
-        if isinstance(response, TextResponse) and result.status and result.status < 300:
-            title = response.xpath("normalize-space(//title)").get()
+        if meta.get("monitor_confirm") and result.status and result.status < 300:
+            title = quick_title(result.body)
         removal = quality.quick_removal(
             result.status, result.requested_url, result.final_url, title, len(result.body)
         )

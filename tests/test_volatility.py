@@ -1,0 +1,223 @@
+"""Volatile text: built-in patterns line by line (volatility.yaml), learning and masking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from monitor import volatility
+from monitor.differ import line_ops
+from monitor.volatility import NONE, Volatility, differing, mask, signature
+
+DATA = Path(__file__).parent / "data" / "detection"
+CASES = yaml.safe_load((DATA / "volatility.yaml").read_text())
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(
+            case,
+            id=case["name"],
+            marks=[pytest.mark.xfail(strict=True, reason=f"BUG: {case['bug']}")]
+            if "bug" in case
+            else [],
+        )
+        for case in CASES
+    ],
+)
+def test_builtin_patterns(case: dict[str, Any]) -> None:
+    assert volatility.apply_builtin(case["line"]) == case["expect"]
+
+
+def test_mask_without_learning_applies_the_builtin_patterns_only() -> None:
+    lines = [
+        "/Today's working hours: 08.00-14.00",
+        "15 december / 2022",
+        "New visa rules for students",
+        "Number of views (4099)/Comments (0)",
+        "Visitors today: 1234",
+    ]
+    assert mask(lines) == [
+        "15 december / 2022",
+        "New visa rules for students",
+        "Number of views (#)/Comments (#)",
+        "Visitors today: #",
+    ]
+    again = [line.replace("4099", "4100").replace("1234", "1301") for line in lines]
+    again[0] = "/Today's working hours: 09.00-13.00"
+    assert mask(again) == mask(lines)
+
+
+def _capture(request: str, quote: str, related: tuple[str, str], fee: str = "150") -> list[str]:
+    """One capture of an embassy page, as its extracted lines."""
+    return [
+        "Embassy of Example in Vienna",
+        f"Request {request} served by web-3",
+        "Quote of the day",
+        quote,
+        "New visa rules for students",
+        "15 december / 2022",
+        f"The consular fee is {fee} euros and is paid by bank transfer.",
+        "Applications are accepted by appointment only.",
+        "Related news",
+        *related,
+        "Visitors today: 1234",
+        "© 2008-2024 Embassy of Example in Vienna",
+    ]
+
+
+FIRST = _capture(
+    "48213",
+    "Diplomacy is the art of letting someone have your way.",
+    ("The ambassador met the rector", "Days of culture opened in Graz"),
+)
+PROBE = _capture(
+    "50117",
+    "A good neighbour is worth more than a distant relative.",
+    ("Consular day in Salzburg on 12 May", "Exhibition of Example painters in Linz"),
+)
+
+
+def _learned() -> Volatility:
+    # As the crawler does: learn from the two captures' compared (built-in masked) lines.
+    return differing(mask(FIRST), mask(PROBE))
+
+
+def test_differing_learns_signatures_and_rotating_contexts() -> None:
+    learned = _learned()
+    assert learned.signatures == {"Request # served by web-#"}
+    # The rotating quote (one line) and the rotating related news block (two lines).
+    # Each as the stable lines around it, whatever the number of lines in between.
+    assert learned.after == {
+        ("Quote of the day", "New visa rules for students"),
+        ("Related news", "Visitors today: #"),
+    }
+    assert learned
+
+
+def test_learned_volatility_makes_the_probe_pair_equal() -> None:
+    learned = _learned()
+    assert mask(FIRST) != mask(PROBE)
+    assert mask(FIRST, learned) == mask(PROBE, learned)
+
+
+def test_a_later_capture_differing_only_in_volatile_lines_compares_equal() -> None:
+    later = _capture(
+        "61002",
+        "Words may show a man's wit, but actions his meaning.",
+        ("National day reception", "Visa centre moves to a new address"),
+    )
+    later[-2] = "Visitors today: 2001"
+    learned = _learned()
+    assert mask(later, learned) == mask(FIRST, learned)
+
+
+def test_a_real_edit_still_differs_and_is_the_only_difference() -> None:
+    learned = _learned()
+    edited = _capture(
+        "73344",
+        "Another quote entirely.",
+        ("Another related item", "And one more"),
+        fee="180",
+    )
+    before, after = mask(FIRST, learned), mask(edited, learned)
+    assert before != after
+    changed = [op for op in line_ops("\n".join(before), "\n".join(after)) if op.op != " "]
+    assert [(op.op, op.lines) for op in changed] == [
+        ("-", ("The consular fee is 150 euros and is paid by bank transfer.",)),
+        ("+", ("The consular fee is 180 euros and is paid by bank transfer.",)),
+    ]
+
+
+def test_a_signature_line_whose_words_change_still_differs() -> None:
+    learned = _learned()
+    broken = list(FIRST)
+    broken[1] = "Request 48213 failed on web-3"
+    assert mask(broken, learned) != mask(FIRST, learned)
+
+
+def test_a_rotating_block_at_the_start_of_the_page() -> None:
+    before = ["Breaking: embassy closed today", "Visa rules", "Apply by appointment."]
+    after = ["Breaking: new consul appointed", "Visa rules", "Apply by appointment."]
+    learned = differing(before, after)
+    assert learned.after == {("<start>", "Visa rules")}
+    assert mask(before, learned) == mask(after, learned) == ["Visa rules", "Apply by appointment."]
+
+
+def test_equal_captures_teach_nothing() -> None:
+    learned = differing(mask(FIRST), mask(FIRST))
+    assert learned == NONE
+    assert not learned
+
+
+def test_merged_is_the_union() -> None:
+    one = Volatility(frozenset({"Request #"}), frozenset({("Quote", "Body")}))
+    two = Volatility(frozenset({"Token #"}), frozenset({("Related news", "<end>")}))
+    assert one.merged(two) == Volatility(
+        frozenset({"Request #", "Token #"}),
+        frozenset({("Quote", "Body"), ("Related news", "<end>")}),
+    )
+    assert NONE.merged(one) == one
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Request 48213 served in 12 ms", "Request # served in # ms"),
+        ("Token: a81f0c2e", "Token: a#f#c#e"),
+        ("No digits here", "No digits here"),
+    ],
+)
+def test_signature(line: str, expected: str) -> None:
+    assert signature(line) == expected
+
+
+# Two captures a few seconds apart: what differs between them is, by definition, noise;
+# once learned, the pair must compare equal and no stable line may be hidden.
+PROBE_PAIRS = [
+    pytest.param(
+        ["Visa rules", "Quote of the day", "Quote A", "Apply by appointment."],
+        ["Visa rules", "Quote of the day", "Quote B", "Apply by appointment."],
+        id="one rotating line",
+    ),
+    pytest.param(
+        ["Visa rules", "Related", "Item A", "Item B", "Footer"],
+        ["Visa rules", "Related", "Item C", "Item D", "Footer"],
+        id="a rotating block of two lines",
+    ),
+    pytest.param(
+        ["Visa rules", "Served in 12 ms", "Footer"],
+        ["Visa rules", "Served in 9 ms", "Footer"],
+        id="a timing line",
+    ),
+    pytest.param(
+        ["Visa rules", "Apply by appointment.", "Footer"],
+        ["Visa rules", "Special offer: visit our museum", "Apply by appointment.", "Footer"],
+        id="a banner shown on one visit only",
+    ),
+    pytest.param(
+        ["Visa rules", "Special offer: visit our museum", "Apply by appointment.", "Footer"],
+        ["Visa rules", "Apply by appointment.", "Footer"],
+        id="a banner missing on the second visit",
+    ),
+    pytest.param(
+        ["Related", "Item A", "Item B", "Footer"],
+        ["Related", "Item C", "Item D", "Item E", "Footer"],
+        id="a rotating block that grows",
+    ),
+]
+
+
+@pytest.mark.parametrize(("first", "second"), PROBE_PAIRS)
+def test_a_probe_pair_compares_equal_after_learning(first: list[str], second: list[str]) -> None:
+    learned = differing(mask(first), mask(second))
+    masked_first, masked_second = mask(first, learned), mask(second, learned)
+    assert masked_first == masked_second
+    # Lines present, unchanged, in both captures are still compared.
+    stable = [line for line in first if line in second]
+    for line in stable:
+        assert line in masked_first, f"the stable line {line!r} is hidden"
