@@ -63,6 +63,7 @@ def run_check(
             listing_established=bool(root and root.last_version_id is not None),
             watch_terms=config.detect.watch_terms + target.watch_terms,
             volatile_after=config.detect.volatile_after,
+            min_significance=target.min_significance,
         )
         if target.follow is None:
             if root is not None:

@@ -140,6 +140,7 @@ def format_summary(summary: Any) -> str:
             if summary.events
             else ""
         )
+        + (f" ({summary.quiet_events} below min_significance)" if summary.quiet_events else "")
     )
 
 

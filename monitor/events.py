@@ -34,6 +34,8 @@ class Context:
     listing_established: bool = False
     watch_terms: tuple[str, ...] = ()
     volatile_after: int = 3
+    # Events scoring below this are recorded (history, feeds) but not alerted.
+    min_significance: float = 0.0
 
 
 @dataclass(slots=True)

@@ -111,6 +111,7 @@ class RecordedCapture:
     purpose: str = "check"
     significance: float | None = None
     summary: str | None = None
+    alert: bool = True  # False when the event scored below the target's min_significance
 
 
 @dataclass(slots=True)
@@ -124,11 +125,14 @@ class CheckSummary:
     errors: int = 0
     discovered: int = 0
     events: dict[str, int] = field(default_factory=dict)
+    quiet_events: int = 0  # recorded, but below their target's min_significance
     outcomes: list[RecordedCapture] = field(default_factory=list)
 
     def add(self, recorded: RecordedCapture) -> None:
         self.outcomes.append(recorded)
-        if recorded.event:
+        if recorded.event and not recorded.alert:
+            self.quiet_events += 1
+        elif recorded.event:
             self.events[recorded.event] = self.events.get(recorded.event, 0) + 1
         if recorded.purpose != "check" or recorded.outcome == "part":
             return  # confirming and probing fetches, listing continuation pages

@@ -551,6 +551,7 @@ class Store:
                 recorded.event = change.kind
                 recorded.significance = change.significance
                 recorded.summary = change.summary
+                recorded.alert = bool(change.features.get("alert", True))
         if page_updates:
             session.execute(update(Page), list(page_updates.values()))
         return results
@@ -680,6 +681,8 @@ class Store:
         else:
             title = observation.title or (last.title if last else None) or observation.fetch.key.url
         summary = _summary(kind, title, significance.features, observation)
+        # Below the target's minimum an event is kept for the record but not alerted.
+        significance.features["alert"] = significance.score >= context.min_significance
         change = Change(
             uid=str(uuid.uuid4()),
             page_id=state.page_id,

@@ -144,3 +144,87 @@ def test_bad_input_is_an_error_not_a_crash(site: LocalSite, tmp_path) -> None:  
         assert item.version_id is None
         assert words.lower() in (item.error or "").lower(), (name, item.error)
     assert store.counts()["versions"] == 2
+
+
+def test_error_then_recovered_once(site: LocalSite, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site.page("/notice", _statement("Consular notice", "Open on Monday."))
+    config = make_config(
+        f"sqlite:///{tmp_path / 'm.db'}",
+        [{"name": "notice", "url": site.url("/notice")}],
+        retries=0,
+    )
+    config = config.model_copy(
+        update={"detect": config.detect.model_copy(update={"error_after": 0.0})}
+    )
+    store = Store(config.database)
+    run_check(config, store, config.targets)
+    site.routes["/notice"] = Route(status=503, body=b"<h1>Service Unavailable</h1>")
+    assert run_check(config, store, config.targets).events == {"error": 1}
+    assert run_check(config, store, config.targets).events == {}  # one alert, not one per check
+    site.page("/notice", _statement("Consular notice", "Open on Monday."))
+    assert run_check(config, store, config.targets).events == {"recovered": 1}
+
+
+def test_transient_failures_are_never_changes_or_removals(site: LocalSite, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site.page("/notice", _statement("Consular notice", "Open on Monday."))
+    config = make_config(
+        f"sqlite:///{tmp_path / 'm.db'}",
+        [{"name": "notice", "url": site.url("/notice")}],
+        retries=0,
+        timeout=1,
+    )
+    store = Store(config.database)
+    run_check(config, store, config.targets)
+    for route in (
+        Route(status=503),
+        Route(status=500),
+        Route(body=b"x", delay=2),
+        Route(status=429),
+        Route(status=200, body=b""),
+    ):
+        site.routes["/notice"] = route
+        assert run_check(config, store, config.targets).events == {}
+    site.page("/notice", _statement("Consular notice", "Open on Monday."))
+    summary = run_check(config, store, config.targets)
+    assert summary.events == {} and summary.unchanged == 1
+
+
+def test_robots_txt_is_obeyed_by_default(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from monitor.demo.site import DemoSite
+
+    with DemoSite() as demo:
+        demo.start()
+        config = make_config(
+            f"sqlite:///{tmp_path / 'm.db'}",
+            [
+                {"name": "private", "url": demo.base_url + "/private/report.html"},
+                {"name": "allowed", "url": demo.urls()["trade-round-table"]},
+            ],
+            obey_robots=True,
+        )
+        store = Store(config.database)
+        summary = run_check(config, store, config.targets)
+        by_url = {item.key.url: item for item in summary.outcomes if item.purpose == "check"}
+        private = by_url[demo.base_url + "/private/report.html"]
+        assert private.outcome == "error" and "robots.txt" in (private.error or "")
+        assert by_url[demo.urls()["trade-round-table"]].outcome == "new"
+        assert all(not path.startswith("/private/") for _method, path in demo.request_log)
+        assert ("GET", "/robots.txt") in demo.request_log
+
+
+def test_min_significance_keeps_quiet_events_out_of_alerts(site: LocalSite, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site.page("/notice", _statement("Consular notice", "Reception from 9.00 to 12.00."))
+    config = make_config(
+        f"sqlite:///{tmp_path / 'm.db'}",
+        [{"name": "notice", "url": site.url("/notice"), "min_significance": 0.5}],
+    )
+    store = Store(config.database)
+    run_check(config, store, config.targets)
+    # A figures-only edit scores low: recorded as a change, but not alerted.
+    site.page("/notice", _statement("Consular notice", "Reception from 9.30 to 12.30."))
+    quiet = run_check(config, store, config.targets)
+    assert quiet.events == {} and quiet.quiet_events == 1
+    assert [e.kind for e in store.events(store.page("notice").id)] == ["changed"]
+    # Removing the page scores high: alerted.
+    site.routes["/notice"] = Route(status=404, body=b"gone")
+    assert run_check(config, store, config.targets).events == {"removed": 1}
