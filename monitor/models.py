@@ -165,6 +165,13 @@ class Capture(Base):
     body_stored: Mapped[bool] = mapped_column(Boolean, default=False)
     encoding: Mapped[str | None] = mapped_column(String(40), default=None)
     content_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The request as sent (method, headers) and the protocol of the answer: with the
+    # response headers and the exact body, enough to write the exchange as WARC records.
+    # (Nullable: captures recorded before this column existed have no request headers.)
+    request_headers: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
+    protocol: Mapped[str | None] = mapped_column(String(16), default=None)
+    # Where the exchange was also written as WARC records: "file.warc.gz#offset".
+    warc_record: Mapped[str | None] = mapped_column(Text, default=None)
     quality: Mapped[str] = mapped_column(String(16), default="ok")  # ok, low, error
     outcome: Mapped[str] = mapped_column(String(16))  # new, unchanged, error, ...
     note: Mapped[str | None] = mapped_column(Text, default=None)
@@ -185,6 +192,8 @@ class Version(Base):
     title: Mapped[str | None] = mapped_column(Text, default=None)
     text: Mapped[str] = mapped_column(Text)
     links: Mapped[list[Any]] = mapped_column(default=list)
+    # A public web archive's copy of the page, when one was requested (Save Page Now).
+    archive_url: Mapped[str | None] = mapped_column(Text, default=None)
 
     capture: Mapped[Capture] = relationship()
 
@@ -244,3 +253,21 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    # Set while a sender works on it: a delivery claimed long ago by a dead process is
+    # taken up again (delivered at most once more, with the same event id).
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class DeliveryAttempt(Base):
+    """One try at sending a delivery, with the server's answer."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16))  # sent, retry, permanent
+    detail: Mapped[str] = mapped_column(Text, default="")  # SMTP reply, HTTP status, error
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)

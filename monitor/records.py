@@ -37,6 +37,8 @@ class FetchResult:
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    request_headers: dict[str, str] = field(default_factory=dict)  # incl. ":method"
+    protocol: str | None = None
     error: str | None = None
     error_kind: str | None = None
     # For listing pages: the article links found on all its pages, as (url, text);

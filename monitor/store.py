@@ -455,6 +455,8 @@ class Store:
                     status=fetch.status,
                     error=fetch.error,
                     headers=fetch.headers,
+                    request_headers=fetch.request_headers,
+                    protocol=fetch.protocol,
                     body_size=len(fetch.body) if fetch.status is not None else None,
                     body_sha256=observation.body_sha256,
                     body_stored=kept,

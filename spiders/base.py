@@ -51,6 +51,14 @@ def quick_title(body: bytes) -> str | None:
     return " ".join(match.group(1).decode("utf-8", errors="replace").split())
 
 
+def request_headers(request: Request) -> dict[str, str]:
+    """The request as sent: its method and headers (for the WARC request record)."""
+    headers = {":method": request.method}
+    for name, values in request.headers.items():
+        headers[name.decode("latin-1").lower()] = ", ".join(v.decode("latin-1") for v in values)
+    return headers
+
+
 def header_dict(response: Response) -> dict[str, str]:
     """Response headers as a plain dict of lower-case names (repeated values joined)."""
     headers: dict[str, str] = {}
@@ -109,6 +117,8 @@ class MonitorSpider(scrapy.Spider):
             status=response.status,
             headers=header_dict(response),
             body=response.body,
+            request_headers=request_headers(response.request) if response.request else {},
+            protocol=response.protocol,
         )
 
     confirm_delay: float = 10.0
