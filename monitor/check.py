@@ -14,6 +14,7 @@ from monitor.crawl import Sink, crawl
 from monitor.events import Context
 from monitor.exceptions import StorageError
 from monitor.models import utcnow
+from monitor.notify import routing
 from monitor.process import ProcessRules
 from monitor.records import CheckSummary, Observation, PageKey, PageState, RecordedCapture
 from monitor.store import Store
@@ -64,6 +65,7 @@ def run_check(
             watch_terms=config.detect.watch_terms + target.watch_terms,
             volatile_after=config.detect.volatile_after,
             min_significance=target.min_significance,
+            routes=routing.rules_for(config, target),
         )
         if target.follow is None:
             if root is not None:

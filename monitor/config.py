@@ -418,7 +418,63 @@ class Defaults(_Strict):
         return [value] if isinstance(value, str) else value
 
 
-class EmailChannel(_Strict):
+EVENT_KINDS = ("changed", "removed", "added", "restored", "error", "recovered")
+
+
+def _check_events(value: object) -> object:
+    value = [value] if isinstance(value, str) else value
+    if isinstance(value, list | tuple):
+        for kind in value:
+            if kind not in EVENT_KINDS:
+                raise ValueError(
+                    f"{kind!r} is not an event kind; allowed: {', '.join(EVENT_KINDS)}"
+                )
+    return value
+
+
+class Templates(_Strict):
+    """Jinja2 templates overriding a channel's defaults: inline text, or "file:PATH"."""
+
+    subject: str | None = None
+    text: str | None = None
+    html: str | None = None
+
+
+class _ChannelBase(_Strict):
+    """What every channel has: digest mode, templates, its own filters."""
+
+    digest: str = Field(
+        default="off",
+        description="off: one message per event; cycle: one per check cycle; or a period "
+        "such as 1h: one message per period listing all its events.",
+    )
+    templates: Templates = Field(default_factory=Templates)
+    min_significance: float = Field(default=0.0, ge=0, le=1)
+    events: tuple[str, ...] = Field(default=EVENT_KINDS, description="Event kinds sent.")
+
+    @field_validator("digest")
+    @classmethod
+    def _digest(cls, value: str) -> str:
+        if value in ("off", "cycle"):
+            return value
+        try:
+            if parse_duration(value) < 60:
+                raise ValueError("a digest period must be at least 1m")
+        except ValueError as exc:
+            raise ValueError(
+                f"{value!r} is not a digest mode; use off, cycle or a period such as 1h ({exc})"
+            ) from None
+        return value
+
+    check_events = field_validator("events", mode="before")(lambda cls, value: _check_events(value))
+
+    @property
+    def digest_period(self) -> float | None:
+        """Seconds of a period digest; None for "off" and "cycle"."""
+        return None if self.digest in ("off", "cycle") else parse_duration(self.digest)
+
+
+class EmailChannel(_ChannelBase):
     """Alerts by e-mail over SMTP."""
 
     type: Literal["email"]
@@ -439,7 +495,7 @@ class EmailChannel(_Strict):
         return [value] if isinstance(value, str) else value
 
 
-class WebhookChannel(_Strict):
+class WebhookChannel(_ChannelBase):
     """Alerts as a signed JSON POST to a URL."""
 
     type: Literal["webhook"]
@@ -453,8 +509,61 @@ class WebhookChannel(_Strict):
     check_url = field_validator("url")(lambda cls, value: _check_http_url(value))
 
 
-Channel = Annotated[EmailChannel | WebhookChannel, Field(discriminator="type")]
-_CHANNEL_TYPES.update(email=EmailChannel, webhook=WebhookChannel)
+class AppriseChannel(_ChannelBase):
+    """Alerts to chat and push services (Slack, Telegram, Matrix, ntfy, ...) via Apprise."""
+
+    type: Literal["apprise"]
+    urls_env: str = Field(
+        description="Environment variable holding the Apprise URL(s), space-separated "
+        "(they carry tokens, so they are secrets)."
+    )
+    timeout: float = 30.0
+
+
+Channel = Annotated[EmailChannel | WebhookChannel | AppriseChannel, Field(discriminator="type")]
+_CHANNEL_TYPES.update(email=EmailChannel, webhook=WebhookChannel, apprise=AppriseChannel)
+
+
+class Route(_Strict):
+    """Which events of which targets go to which channels."""
+
+    targets: tuple[str, ...] = Field(default=(), description="Target names (any if empty).")
+    tags: tuple[str, ...] = Field(default=(), description="Target tags (any if empty).")
+    channels: tuple[str, ...] = Field(description="Channel names.")
+    min_significance: float = Field(default=0.0, ge=0, le=1)
+    events: tuple[str, ...] = Field(default=EVENT_KINDS)
+
+    @field_validator("targets", "tags", "channels", mode="before")
+    @classmethod
+    def _listify(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    check_events = field_validator("events", mode="before")(lambda cls, value: _check_events(value))
+
+    def matches(self, target: Target) -> bool:
+        if self.targets and target.name not in self.targets:
+            return False
+        return not self.tags or bool(set(self.tags) & set(target.tags))
+
+
+class Outbox(_Strict):
+    """How alerts are delivered: retries, backoff, and the one-shot flush."""
+
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    backoff: float = Field(default=30.0, description="First retry delay; doubles each time.")
+    max_backoff: float = Field(default=6 * 3600.0, description="Longest delay between tries.")
+    claim_timeout: float = Field(
+        default=120.0,
+        description="A delivery claimed this long ago by a process that died is sent again.",
+    )
+    flush_timeout: float = Field(
+        default=60.0, description="How long `monitor check` waits to deliver before exiting."
+    )
+
+    @field_validator("backoff", "max_backoff", "claim_timeout", "flush_timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> float:
+        return parse_duration(value)
 
 
 class Config(_Strict):
@@ -465,6 +574,11 @@ class Config(_Strict):
     detect: Detect = Field(default_factory=Detect)
     defaults: Defaults = Field(default_factory=Defaults)
     channels: dict[str, Channel] = Field(default_factory=dict)
+    routes: tuple[Route, ...] = ()
+    outbox: Outbox = Field(default_factory=Outbox)
+    public_url: str | None = Field(
+        default=None, description="Base URL of `monitor serve`, for links in alerts."
+    )
     targets: tuple[Target, ...] = ()
 
     @field_validator("database")
@@ -503,6 +617,21 @@ class Config(_Strict):
                         ("targets", index, "notify"),
                         f"{channel!r} is not a channel; defined channels: "
                         f"{_allowed(sorted(self.channels))}",
+                    )
+        for index, route in enumerate(self.routes):
+            for channel in route.channels:
+                if channel not in self.channels:
+                    raise _KeyError(
+                        ("routes", index, "channels"),
+                        f"{channel!r} is not a channel; defined channels: "
+                        f"{_allowed(sorted(self.channels))}",
+                    )
+            names = {t.name for t in self.targets}
+            for name in route.targets:
+                if name not in names:
+                    raise _KeyError(
+                        ("routes", index, "targets"),
+                        f"{name!r} is not a target; known targets: {_allowed(sorted(names))}",
                     )
         for channel in self.defaults.notify:
             if channel not in self.channels:
@@ -618,9 +747,9 @@ def _describe(error: Any) -> tuple[str, str]:
     if kind == "missing":
         return _path(loc), "required key is missing"
     if kind == "union_tag_invalid":
-        return _path(loc), "unknown channel type; allowed: email, webhook"
+        return _path(loc), "unknown channel type; allowed: apprise, email, webhook"
     if kind == "union_tag_not_found":
-        return _path(loc), "missing 'type'; allowed: email, webhook"
+        return _path(loc), "missing 'type'; allowed: apprise, email, webhook"
     message = str(error.get("msg", "invalid value"))
     ctx = error.get("ctx") or {}
     if kind == "value_error" and isinstance(ctx.get("error"), _KeyError):

@@ -36,6 +36,8 @@ class Context:
     volatile_after: int = 3
     # Events scoring below this are recorded (history, feeds) but not alerted.
     min_significance: float = 0.0
+    # Routing rules (monitor.notify.routing.Rule): the deliveries written with an event.
+    routes: tuple[Any, ...] = ()
 
 
 @dataclass(slots=True)

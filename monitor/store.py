@@ -24,7 +24,17 @@ from monitor import config as cfg
 from monitor import db
 from monitor.events import Context, Decision, decide
 from monitor.exceptions import StorageError, UnknownTargetError
-from monitor.models import Blob, Capture, Change, Page, Target, Version, VolatileLine, utcnow
+from monitor.models import (
+    Blob,
+    Capture,
+    Change,
+    Delivery,
+    Page,
+    Target,
+    Version,
+    VolatileLine,
+    utcnow,
+)
 from monitor.records import Observation, PageKey, PageState, RecordedCapture
 from monitor.volatility import Volatility
 
@@ -684,7 +694,8 @@ class Store:
             title = observation.title or (last.title if last else None) or observation.fetch.key.url
         summary = _summary(kind, title, significance.features, observation)
         # Below the target's minimum an event is kept for the record but not alerted.
-        significance.features["alert"] = significance.score >= context.min_significance
+        alert = significance.score >= context.min_significance
+        significance.features["alert"] = alert
         change = Change(
             uid=str(uuid.uuid4()),
             page_id=state.page_id,
@@ -707,6 +718,21 @@ class Store:
         )
         session.add(change)
         session.flush()
+        if alert:
+            from monitor.notify.routing import channels_for
+
+            # The outbox: written in this same transaction, so no event lacks its alerts.
+            for channel in channels_for(context.routes, kind, significance.score):
+                session.add(
+                    Delivery(
+                        change_id=change.id,
+                        channel=channel,
+                        status="pending",
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+            session.flush()
         return change
 
     # --- reading -----------------------------------------------------------------

@@ -50,6 +50,10 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
         cfg.Follow,
         cfg.EmailChannel,
         cfg.WebhookChannel,
+        cfg.AppriseChannel,
+        cfg.Templates,
+        cfg.Route,
+        cfg.Outbox,
     ]
     missing = []
     for model in models:

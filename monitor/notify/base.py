@@ -1,0 +1,61 @@
+"""The notifier interface and registry."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from monitor.exceptions import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the server answered: sent, or failed (permanently or not) with its detail."""
+
+    ok: bool
+    detail: str
+    permanent: bool = False
+
+
+class Notifier:
+    """Sends events through one configured channel."""
+
+    kind = "base"
+
+    def __init__(self, name: str, channel: Any, public_url: str | None = None) -> None:
+        self.name = name
+        self.channel = channel
+        self.public_url = public_url
+
+    def send(self, events: list[dict[str, Any]], *, digest: bool = False) -> Outcome:
+        """Send one message for ``events`` (one event, or several as a digest)."""
+        raise NotImplementedError
+
+
+NOTIFIERS: dict[str, type[Notifier]] = {}
+
+
+def register(kind: str) -> Callable[[type[Notifier]], type[Notifier]]:
+    """Register a notifier class under the channel ``type`` it serves."""
+
+    def decorate(cls: type[Notifier]) -> type[Notifier]:
+        cls.kind = kind
+        NOTIFIERS[kind] = cls
+        return cls
+
+    return decorate
+
+
+def notifier_for(name: str, channel: Any, public_url: str | None = None) -> Notifier:
+    try:
+        cls = NOTIFIERS[channel.type]
+    except KeyError:
+        raise ConfigError(
+            f"channels.{name}.type: {channel.type!r} is not a channel type; "
+            f"known: {', '.join(sorted(NOTIFIERS))}"
+        ) from None
+    return cls(name, channel, public_url)

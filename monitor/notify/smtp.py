@@ -1,0 +1,85 @@
+"""E-mail over SMTP: implicit TLS, STARTTLS or plain, multipart text + HTML, UTF-8 throughout."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+from monitor.config import secret
+from monitor.notify.base import Notifier, Outcome, register
+from monitor.notify.render import render
+
+logger = logging.getLogger(__name__)
+
+
+@register("email")
+class EmailNotifier(Notifier):
+    """Sends one multipart message (plain text and HTML with the diff) per event or digest.
+
+    Success is the server accepting the message for every recipient; an SMTP 5xx answer
+    is a permanent failure, anything else (4xx, connection refused, timeout) is retried.
+    """
+
+    def message(self, events: list[dict[str, Any]], *, digest: bool) -> EmailMessage:
+        parts = render(self.name, self.channel.templates, events, digest=digest)
+        message = EmailMessage()
+        message["Subject"] = parts["subject"]
+        message["From"] = self.channel.sender
+        message["To"] = ", ".join(self.channel.to)
+        message["Message-ID"] = make_msgid(domain="monitor.local")
+        from datetime import UTC, datetime
+
+        message["Date"] = format_datetime(datetime.now(UTC))
+        message["X-Monitor-Event-Id"] = ",".join(e["id"] for e in events[:20])
+        message.set_content(parts["text"], charset="utf-8")
+        message.add_alternative(parts["html"], subtype="html", charset="utf-8")
+        return message
+
+    def send(self, events: list[dict[str, Any]], *, digest: bool = False) -> Outcome:
+        channel = self.channel
+        password = secret(channel.password_env, f"channels.{self.name}.password_env")
+        message = self.message(events, digest=digest)
+        try:
+            if channel.security == "tls":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    channel.host,
+                    channel.port,
+                    timeout=channel.timeout,
+                    context=ssl.create_default_context(),
+                )
+            else:
+                client = smtplib.SMTP(channel.host, channel.port, timeout=channel.timeout)
+            with client:
+                if channel.security == "starttls":
+                    client.starttls(context=ssl.create_default_context())
+                if channel.username:
+                    client.login(channel.username, password or "")
+                refused = client.send_message(message)
+                code, reply = client.noop()
+        except smtplib.SMTPResponseException as exc:
+            detail = f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}"
+            return Outcome(False, detail, permanent=500 <= exc.smtp_code < 600)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _msg in exc.recipients.values()]
+            detail = "recipients refused: " + ", ".join(
+                f"{rcpt} ({code} {_text(msg)})" for rcpt, (code, msg) in exc.recipients.items()
+            )
+            return Outcome(False, detail, permanent=all(500 <= c < 600 for c in codes))
+        except (smtplib.SMTPException, OSError) as exc:
+            return Outcome(False, f"{type(exc).__name__}: {exc}")
+        if refused:
+            detail = "some recipients refused: " + ", ".join(
+                f"{rcpt} ({code} {_text(msg)})" for rcpt, (code, msg) in refused.items()
+            )
+            return Outcome(False, detail, permanent=True)
+        return Outcome(
+            True, f"SMTP accepted for {len(channel.to)} recipient(s) ({code} {_text(reply)})"
+        )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
