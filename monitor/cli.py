@@ -100,6 +100,7 @@ def main(verbose: int) -> None:
 @click.option("--target", "names", multiple=True, help="Only this target (repeatable).")
 @click.option("--tag", "tags", multiple=True, help="Only targets with this tag (repeatable).")
 @click.option("--verbose-results", "-l", "listing", is_flag=True, help="One line per page.")
+@click.option("--no-notify", is_flag=True, help="Record events but leave alerts in the outbox.")
 @_errors
 def check(
     config_path: Path,
@@ -107,6 +108,7 @@ def check(
     names: tuple[str, ...],
     tags: tuple[str, ...],
     listing: bool,
+    no_notify: bool,
 ) -> None:
     """Check every target once (or the chosen ones) and print a summary.
 
@@ -127,6 +129,14 @@ def check(
             problem = f" ({item.error})" if item.error and item.outcome != "new" else ""
             click.echo(f"{item.outcome:9} {item.status or '-':>3} {item.key.url}{detail}{problem}")
     click.echo(format_summary(summary))
+    if config.channels and not no_notify:
+        from monitor.notify.outbox import Outbox
+
+        # Like urlwatch from cron: the alerts of this run go out before it exits (within
+        # outbox.flush_timeout); what is left stays in the outbox for the next run.
+        report = Outbox(store, config).deliver(timeout=config.outbox.flush_timeout)
+        if report.messages or report.pending:
+            click.echo(f"alerts: {report}")
 
 
 def format_summary(summary: Any) -> str:
@@ -312,6 +322,92 @@ def diff(
         click.echo(result.unified(labels=labels), nl=False)
     if links.changed:
         click.echo("\nlinks:\n" + links.to_text())
+
+
+@main.group()
+def notify() -> None:
+    """Alert channels and the outbox."""
+
+
+@notify.command("test")
+@click.argument("channel")
+@config_option
+@_errors
+def notify_test(channel: str, config_path: Path) -> None:
+    """Send a test message through CHANNEL and print the server's answer.
+
+    Example: monitor notify test newsroom
+    """
+    from monitor.notify import notifier_for
+    from monitor.notify.payload import test_event
+
+    config = cfg.load(config_path)
+    if channel not in config.channels:
+        raise ConfigError(
+            f"{config_path}: no channel named {channel!r}; defined channels: "
+            f"{', '.join(sorted(config.channels)) or '(none)'}"
+        )
+    outcome = notifier_for(channel, config.channels[channel], config.public_url).send(
+        [test_event()]
+    )
+    click.echo(f"{channel}: {'sent' if outcome.ok else 'FAILED'}: {outcome.detail}")
+    if not outcome.ok:
+        sys.exit(EXIT_FAILURE)
+
+
+@notify.command("send")
+@config_option
+@click.option("--timeout", type=float, default=None, help="Give up waiting after SECONDS.")
+@_errors
+def notify_send(config_path: Path, timeout: float | None) -> None:
+    """Deliver the alerts that are due now (the daemon does this by itself).
+
+    Example: monitor notify send -c config.yaml
+    """
+    from monitor.notify.outbox import Outbox
+
+    config = cfg.load(config_path)
+    report = Outbox(_open_store(config.database), config).deliver(timeout=timeout)
+    click.echo(str(report))
+
+
+@notify.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--channel", default=None, help="Only this channel's dead deliveries.")
+@config_option
+@db_option
+@_errors
+def notify_retry(
+    ids: tuple[int, ...], channel: str | None, config_path: Path, database: str | None
+) -> None:
+    """Queue dead deliveries again (all, one channel's, or the given delivery ids).
+
+    Example: monitor notify retry --channel newsroom
+    """
+    from monitor.notify.outbox import retry_dead
+
+    count = retry_dead(_open_store(_database_url(config_path, database)), channel, ids)
+    click.echo(f"{count} dead deliver{'y' if count == 1 else 'ies'} queued again")
+
+
+@main.command()
+@config_option
+@db_option
+@_errors
+def status(config_path: Path, database: str | None) -> None:
+    """Show the state of targets and of the alert outbox; exit 1 if something needs care.
+
+    Needs attention: dead deliveries (alerts that could not be sent), and pages whose
+    last check failed.
+
+    Example: monitor status -c config.yaml
+    """
+    from monitor.status import collect
+
+    report = collect(_open_store(_database_url(config_path, database)))
+    click.echo(report.text())
+    if report.needs_attention:
+        sys.exit(EXIT_FAILURE)
 
 
 @main.group()
