@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 from monitor import config as cfg
 from monitor import extract, reactor
@@ -44,6 +45,38 @@ def run_check(
     on_recorded: Callable[[RecordedCapture, Observation], None] | None = None,
 ) -> CheckSummary:
     """Check every page of ``targets`` once; returns the cycle's summary."""
+    return reactor.run(lambda: check_async(config, store, targets, on_recorded=on_recorded))
+
+
+def article_interval(follow: cfg.Follow, listing_every: float, age_seconds: float) -> float:
+    """How often the daemon checks an article: often while new, less as it ages.
+
+    >>> article_interval(cfg.Follow(pattern="x", article_every=600), 3600, 0)
+    600.0
+    >>> article_interval(cfg.Follow(pattern="x", article_every=600), 3600, 2 * 86400)
+    1800.0
+    """
+    base = follow.article_every or listing_every
+    return float(
+        min(follow.article_max_every, base * (1 + follow.article_slowdown * age_seconds / 86400))
+    )
+
+
+async def check_async(
+    config: cfg.Config,
+    store: Store,
+    targets: Sequence[cfg.Target],
+    *,
+    on_recorded: Callable[[RecordedCapture, Observation], None] | None = None,
+    due_only: bool = False,
+    timeout: float | None = None,
+) -> CheckSummary:
+    """The check cycle on the reactor's loop (the daemon calls this directly).
+
+    ``due_only``: a listing's known articles are fetched only when their own, aging
+    interval has passed (new articles always are). ``timeout``: the crawl is stopped
+    after that long, and what it fetched so far is recorded.
+    """
     started = utcnow()
     target_ids = store.sync_targets(targets)
     states = store.states(target_ids.values())
@@ -76,11 +109,25 @@ def run_check(
                         obey_robots=obey,
                         confirm=root.last_version_id is not None and root.state != "removed",
                         probe=root.last_version_id is None,
+                        etag=root.etag if root.last_version_id else None,
+                        last_modified=root.last_modified if root.last_version_id else None,
                     )
                 )
             continue
         follow = target.follow
         articles = {key.url: state for key, state in mine.items() if state.role == "article"}
+        if due_only:
+            every = config.schedule_of(target).every or 3600.0
+            articles = {
+                url: state
+                for url, state in articles.items()
+                if state.next_due_at is None or state.next_due_at <= started
+            }
+            for state in articles.values():
+                age = (started - (state.created_at or started)).total_seconds()
+                state.next_due_at = started + timedelta(
+                    seconds=article_interval(follow, every, age)
+                )
         listing_jobs.append(
             ListingJob(
                 target=target.name,
@@ -102,7 +149,7 @@ def run_check(
         )
     sink = Sink(store, states, rules, target_ids, contexts=contexts, on_recorded=on_recorded)
     logger.info("checking %d pages and %d listings", len(page_jobs), len(listing_jobs))
-    reactor.run(lambda: crawl(config.fetch, sink, page_jobs, listing_jobs, config.detect))
+    await crawl(config.fetch, sink, page_jobs, listing_jobs, config.detect, timeout=timeout)
     sink.finish(started)
     if sink.failures:
         raise StorageError("; ".join(dict.fromkeys(sink.failures)))

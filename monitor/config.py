@@ -86,6 +86,7 @@ Duration = Annotated[float, Field(json_schema_extra={"format": "duration"})]
 
 
 _CHANNEL_TYPES: dict[str, type[BaseModel]] = {}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class _Strict(BaseModel):
@@ -108,6 +109,39 @@ class Schedule(_Strict):
     cron: str | None = Field(default=None, description="Cron expression (5 fields).")
     timezone: str = Field(default="UTC", description="Time zone of the cron expression.")
     jitter: float = Field(default=0.0, description="Random delay added to each check, e.g. 2m.")
+    active_hours: str | None = Field(
+        default=None, description='Only check within these hours, e.g. "07:00-20:00" (timezone).'
+    )
+    weekdays: tuple[str, ...] = Field(
+        default=(), description="Only check on these days, e.g. [mon, tue, wed, thu, fri]."
+    )
+
+    @field_validator("active_hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
+        if (
+            not match
+            or int(match[1]) > 23
+            or int(match[3]) > 24
+            or int(match[2]) > 59
+            or int(match[4]) > 59
+        ):
+            raise ValueError(f"{value!r} is not a range of hours such as 07:00-20:00")
+        return value
+
+    @field_validator("weekdays", mode="before")
+    @classmethod
+    def _days(cls, value: object) -> object:
+        value = [value] if isinstance(value, str) else value
+        if isinstance(value, list | tuple):
+            for day in value:
+                if str(day).lower()[:3] not in WEEKDAYS:
+                    raise ValueError(f"{day!r} is not a weekday; use {', '.join(WEEKDAYS)}")
+            return [str(day).lower()[:3] for day in value]
+        return value
 
     @field_validator("every", "jitter", mode="before")
     @classmethod
@@ -216,6 +250,22 @@ class Follow(_Strict):
     max_pages: int = Field(default=1, ge=1, le=1000, description="Listing pages to read.")
     same_domain: bool = Field(default=True, description="Only follow links on the same host.")
     max_articles: int = Field(default=500, ge=1, le=100000)
+    article_every: float | None = Field(
+        default=None,
+        description="How often the daemon checks a new article (default: the listing's "
+        "interval); the interval grows with the article's age.",
+    )
+    article_slowdown: float = Field(
+        default=1.0, ge=0, description="Extra interval per day of age, as a multiple."
+    )
+    article_max_every: float = Field(
+        default=7 * 86400.0, description="The longest interval between checks of an article."
+    )
+
+    @field_validator("article_every", "article_max_every", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> float | None:
+        return None if value is None else parse_duration(value)
 
     coerce_selectors = field_validator("links", "next_page", mode="before")(
         lambda cls, value: _coerce_selector(value)
@@ -546,6 +596,47 @@ class Route(_Strict):
         return not self.tags or bool(set(self.tags) & set(target.tags))
 
 
+class Metrics(_Strict):
+    """The Prometheus metrics endpoint of the daemon (off by default)."""
+
+    enabled: bool = False
+    host: str = Field(default="127.0.0.1", description="Address to bind; keep it local.")
+    port: int = Field(default=9464, ge=1, le=65535)
+
+
+class Daemon(_Strict):
+    """How `monitor run` schedules and supervises checks."""
+
+    tick: float = Field(default=1.0, description="How often due checks are looked for.")
+    max_parallel_crawls: int = Field(default=4, ge=1, le=64)
+    crawl_timeout: float = Field(
+        default=600.0, description="A crawl running longer is cancelled (its pages: errors)."
+    )
+    grace: float = Field(default=30.0, description="On SIGTERM, in-flight checks get this long.")
+    heartbeat: float = Field(default=10.0, description="How often the daemon says it is alive.")
+    stale_factor: float = Field(
+        default=3.0, ge=1, description="A target unchecked for this many intervals: an error."
+    )
+    spread_overdue: float = Field(
+        default=60.0, description="After a restart, overdue checks are spread over this long."
+    )
+    outbox_interval: float = Field(default=5.0, description="How often alerts are sent.")
+    metrics: Metrics = Field(default_factory=Metrics)
+
+    @field_validator(
+        "tick",
+        "crawl_timeout",
+        "grace",
+        "heartbeat",
+        "spread_overdue",
+        "outbox_interval",
+        mode="before",
+    )
+    @classmethod
+    def _duration(cls, value: object) -> float:
+        return parse_duration(value)
+
+
 class Outbox(_Strict):
     """How alerts are delivered: retries, backoff, and the one-shot flush."""
 
@@ -576,6 +667,7 @@ class Config(_Strict):
     channels: dict[str, Channel] = Field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     outbox: Outbox = Field(default_factory=Outbox)
+    daemon: Daemon = Field(default_factory=Daemon)
     public_url: str | None = Field(
         default=None, description="Base URL of `monitor serve`, for links in alerts."
     )

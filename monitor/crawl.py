@@ -212,6 +212,8 @@ async def crawl(
     page_jobs: list[PageJob],
     listing_jobs: list[ListingJob],
     detect: cfg.Detect | None = None,
+    *,
+    timeout: float | None = None,
 ) -> None:
     """Run the page and listing spiders concurrently until both are done."""
     obey = (
@@ -229,4 +231,9 @@ async def crawl(
     if listing_jobs:
         crawls.append(runner.crawl(ListingSpider, jobs=listing_jobs, sink=sink, **delays))
     # gather, not runner.join(): a crawl that fails to start must fail the check loudly.
-    await asyncio.gather(*crawls)
+    try:
+        await asyncio.wait_for(asyncio.gather(*crawls), timeout)
+    except TimeoutError:
+        # A crawl that hangs past its budget is stopped; the pages it fetched are kept.
+        logger.error("crawl still running after %.0fs: stopping it", timeout or 0)
+        await runner.stop()

@@ -125,8 +125,26 @@ class Page(Base):
     failing_since: Mapped[datetime | None] = mapped_column(default=None)
     # The content region located by the main-content extractor, as an XPath.
     content_region: Mapped[str | None] = mapped_column(Text, default=None)
+    # Validators of the last good answer, sent back as If-None-Match/If-Modified-Since.
+    etag: Mapped[str | None] = mapped_column(Text, default=None)
+    last_modified: Mapped[str | None] = mapped_column(String(64), default=None)
 
     target: Mapped[Target] = relationship(back_populates="pages")
+
+
+class DaemonLock(Base):
+    """The one running scheduler of a database, and its heartbeat."""
+
+    __tablename__ = "daemon_lock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    holder: Mapped[str] = mapped_column(String(200))
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(32), default="running")
+    config_path: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class Blob(Base):

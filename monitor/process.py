@@ -68,6 +68,18 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
             kind=fetch.error_kind or verdict.kind,
             note=fetch.error,
         )
+    if fetch.status == 304 and state is not None and state.last_content_sha256 is not None:
+        # Not Modified, answering our If-None-Match/If-Modified-Since: the last content.
+        return Observation(
+            fetch=fetch,
+            body_sha256=None,
+            quality="ok",
+            outcome_hint="unchanged",
+            content_sha256=state.last_content_sha256,
+            extract_key=rules.key,
+            region=state.content_region,
+            note="304 Not Modified",
+        )
     body_sha = hashlib.sha256(fetch.body).hexdigest()
     if (
         state is not None

@@ -93,6 +93,10 @@ class PageState:
     content_region: str | None = None
     recent_hashes: tuple[str, ...] = ()
     volatility: Any = None  # monitor.volatility.Volatility
+    etag: str | None = None
+    last_modified: str | None = None
+    next_due_at: datetime | None = None
+    created_at: datetime | None = None
     volatile_streaks: dict[str, int] = field(default_factory=dict)
 
 

@@ -236,6 +236,10 @@ class Store:
                 failing_since=page.failing_since,
                 removal_pending=page.removal_pending,
                 content_region=page.content_region,
+                etag=page.etag,
+                last_modified=page.last_modified,
+                next_due_at=page.next_due_at,
+                created_at=page.created_at,
                 recent_hashes=tuple(recent.get(page.id, ())[-20:]),
                 volatility=Volatility(frozenset(signatures), frozenset(after)),
                 volatile_streaks=streaks.get(page.id, {}),
@@ -503,6 +507,8 @@ class Store:
             )
             results.append(recorded)
             row = page_updates.setdefault(state.page_id, {"id": state.page_id})
+            if state.role == "article":
+                row["next_due_at"] = state.next_due_at  # aging articles; roots: the daemon
             row.update(
                 last_checked_at=now,
                 state=state.state,
@@ -510,15 +516,23 @@ class Store:
                 failing_since=state.failing_since,
                 consecutive_failures=state.consecutive_failures,
             )
-            if observation.outcome_hint != "error" and decision.outcome not in ("probe", "part"):
+            if (
+                observation.outcome_hint != "error"
+                and decision.outcome not in ("probe", "part")
+                and observation.body_sha256 is not None  # a 304 keeps what we had
+            ):
                 state.last_body_sha256 = observation.body_sha256
                 state.last_extract_key = observation.extract_key
                 if observation.region:
                     state.content_region = observation.region
+                state.etag = fetch.headers.get("etag")
+                state.last_modified = fetch.headers.get("last-modified")
                 row.update(
                     last_body_sha256=observation.body_sha256,
                     last_extract_key=observation.extract_key,
                     content_region=state.content_region,
+                    etag=state.etag,
+                    last_modified=state.last_modified,
                 )
             previous = None
             if decision.new_version:

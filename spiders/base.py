@@ -51,6 +51,15 @@ def quick_title(body: bytes) -> str | None:
     return " ".join(match.group(1).decode("utf-8", errors="replace").split())
 
 
+def conditional(request: Request, etag: str | None, last_modified: str | None) -> None:
+    """Make a request conditional on the validators of the last good answer (a 304 then
+    costs the site and us almost nothing)."""
+    if etag:
+        request.headers["If-None-Match"] = etag
+    if last_modified:
+        request.headers["If-Modified-Since"] = last_modified
+
+
 def request_headers(request: Request) -> dict[str, str]:
     """The request as sent: its method and headers (for the WARC request record)."""
     headers = {":method": request.method}

@@ -9,7 +9,7 @@ from typing import Any
 from scrapy.http import Request
 
 from monitor.records import PageKey, Role
-from spiders.base import MonitorSpider
+from spiders.base import MonitorSpider, conditional
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,8 @@ class PageJob:
     obey_robots: bool = True
     confirm: bool = False  # the page has content: confirm a suspected removal
     probe: bool = False  # first sight of the page: fetch twice to learn its noise
+    etag: str | None = None  # sent back as If-None-Match
+    last_modified: str | None = None  # sent back as If-Modified-Since
 
 
 class PageSpider(MonitorSpider):
@@ -34,10 +36,12 @@ class PageSpider(MonitorSpider):
 
     async def start(self) -> AsyncIterator[Request]:
         for job in self.jobs:
-            yield self.make_request(
+            request = self.make_request(
                 job.key,
                 job.role,
                 job.key.url,
                 obey_robots=job.obey_robots,
                 extra={"monitor_confirm": job.confirm, "monitor_probe": job.probe},
             )
+            conditional(request, job.etag, job.last_modified)
+            yield request

@@ -54,6 +54,8 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
         cfg.Templates,
         cfg.Route,
         cfg.Outbox,
+        cfg.Daemon,
+        cfg.Metrics,
     ]
     missing = []
     for model in models:
