@@ -5,6 +5,7 @@ This is the main job, shared by ``monitor check``, ``monitor demo`` and the daem
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -147,10 +148,26 @@ async def check_async(
                 obey_robots=obey,
             )
         )
-    sink = Sink(store, states, rules, target_ids, contexts=contexts, on_recorded=on_recorded)
+    from monitor.evidence import archive_for
+
+    sink = Sink(
+        store,
+        states,
+        rules,
+        target_ids,
+        contexts=contexts,
+        on_recorded=on_recorded,
+        archive=archive_for(config.archive),
+        archive_all=config.archive.all_captures,
+    )
     logger.info("checking %d pages and %d listings", len(page_jobs), len(listing_jobs))
     await crawl(config.fetch, sink, page_jobs, listing_jobs, config.detect, timeout=timeout)
     sink.finish(started)
+    if config.archive.save_page_now and sink.new_versions:
+        from monitor.evidence import SavePageNow, save_versions
+
+        client = SavePageNow.from_settings(config.archive)
+        await asyncio.to_thread(save_versions, store, client, sink.new_versions)
     if sink.failures:
         raise StorageError("; ".join(dict.fromkeys(sink.failures)))
     return sink.summary

@@ -81,13 +81,24 @@ def _open_store(url: str) -> Any:
 @click.group()
 @click.version_option(__version__, prog_name="monitor")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-def main(verbose: int) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per line, for log collectors.",
+)
+@click.pass_context
+def main(context: click.Context, verbose: int, log_format: str) -> None:
     """Watch official web pages and report, with proof, when they change.
 
     Example: monitor check -c config.yaml
     """
+    from monitor import logs
+
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(level, log_format)
+    context.obj = {"verbose": verbose}
     if verbose < 2:
         # Scrapy reports every retry and give-up at ERROR; the monitor records those
         # outcomes itself, so they are only shown with -vv.
@@ -324,6 +335,41 @@ def diff(
         click.echo("\nlinks:\n" + links.to_text())
 
 
+@main.command()
+@config_option
+@db_option
+@click.pass_context
+@_errors
+def run(context: click.Context, config_path: Path, database: str | None) -> None:
+    """Run the scheduler in the foreground until SIGTERM or SIGINT (the daemon).
+
+    Checks every target on its schedule, sends alerts, and keeps a heartbeat in the
+    database; SIGHUP (or `monitor reload`) re-reads the config. One per database.
+
+    Example: monitor run -c config.yaml --log-format json
+    """
+    from monitor.daemon import Daemon
+
+    if not (context.obj or {}).get("verbose"):
+        logging.getLogger().setLevel(logging.INFO)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick otherwise
+    sys.exit(Daemon(config_path, database).run())
+
+
+@main.command()
+@config_option
+@db_option
+@_errors
+def reload(config_path: Path, database: str | None) -> None:
+    """Make the running `monitor run` of this database re-read its config (SIGHUP).
+
+    Example: monitor reload -c config.yaml
+    """
+    from monitor.daemon import reload_running
+
+    click.echo(reload_running(_open_store(_database_url(config_path, database))))
+
+
 @main.group()
 def notify() -> None:
     """Alert channels and the outbox."""
@@ -455,3 +501,9 @@ def demo(database: str | None, rounds: int | None) -> None:
     from monitor.demo.run import run_demo
 
     run_demo(database=database, rounds=rounds, echo=click.echo)
+
+
+# Evidence commands (export, verify, cite) live in their own module.
+from monitor.cli_evidence import register as _register_evidence  # noqa: E402
+
+_register_evidence(main)

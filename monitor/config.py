@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from monitor.exceptions import ConfigError
+from monitor.warc import ArchiveSettings
 
 logger = logging.getLogger(__name__)
 
@@ -668,6 +669,7 @@ class Config(_Strict):
     routes: tuple[Route, ...] = ()
     outbox: Outbox = Field(default_factory=Outbox)
     daemon: Daemon = Field(default_factory=Daemon)
+    archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
     public_url: str | None = Field(
         default=None, description="Base URL of `monitor serve`, for links in alerts."
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 from scrapy.crawler import AsyncCrawlerRunner, Crawler
 
-from monitor import __version__, volatility
+from monitor import __version__, metrics, volatility
 from monitor import config as cfg
 from monitor.events import Context
 from monitor.exceptions import StorageError
@@ -33,6 +33,9 @@ from monitor.store import Store
 from spiders import ListingJob, ListingSpider, PageJob, PageSpider
 
 logger = logging.getLogger(__name__)
+# One line per check (target, outcome, status, URL, event, duration): its own logger, so
+# it can be turned up or down on its own.
+check_log = logging.getLogger("monitor.checks")
 
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 
@@ -84,6 +87,8 @@ class Sink:
         target_ids: dict[str, int],
         *,
         contexts: dict[str, Context] | None = None,
+        archive: Any = None,
+        archive_all: bool = False,
         batch_size: int = 200,
         on_recorded: Callable[[RecordedCapture, Observation], None] | None = None,
     ) -> None:
@@ -92,6 +97,9 @@ class Sink:
         self.rules = rules
         self.target_ids = target_ids
         self.contexts = contexts or {}
+        self.archive = archive  # monitor.warc.WarcArchive, when WARC writing is on
+        self.archive_all = archive_all
+        self.new_versions: list[int] = []
         self._first_sight: dict[PageKey, Observation] = {}
         self._probes: list[Observation] = []
         self.batch_size = batch_size
@@ -139,6 +147,24 @@ class Sink:
         if len(self._pending) >= self.batch_size:
             self.flush()
 
+    def _write_warc(self, recorded: list[RecordedCapture], batch: list[Observation]) -> None:
+        """The exchanges of new versions and events (or of every capture) as WARC records."""
+        from monitor.evidence import archive_recorded, wants_warc
+        from monitor.exceptions import EvidenceError
+
+        wanted = [
+            (item.capture_id, observation.fetch.body)
+            for item, observation in zip(recorded, batch, strict=True)
+            if wants_warc(item, self.archive_all)
+        ]
+        if not wanted:
+            return
+        try:
+            archive_recorded(self.store, self.archive, wanted)
+        except EvidenceError as exc:
+            # The database has the capture and its body: WARC is a second copy.
+            logger.error("writing WARC records failed: %s", exc)
+
     def _learn_from_probe(self, probe: Observation) -> None:
         """Lines that differ between two fetches seconds apart are noise on this page."""
         first = self._first_sight.pop(probe.fetch.key, None)
@@ -169,8 +195,30 @@ class Sink:
             return
         for item, observation in zip(recorded, batch, strict=True):
             self.summary.add(item)
+            fetch = observation.fetch
+            metrics.record_check(item.outcome, fetch.duration_ms, item.event)
+            check_log.info(
+                "%s %s %s %s%s",
+                fetch.key.target,
+                item.outcome,
+                item.status or "-",
+                fetch.key.url,
+                f" [{item.event}]" if item.event else "",
+                extra={
+                    "target": fetch.key.target,
+                    "url": fetch.key.url,
+                    "status": item.status,
+                    "outcome": item.outcome,
+                    "event": item.event,
+                    "duration_ms": round(fetch.duration_ms, 1),
+                    "purpose": fetch.purpose,
+                },
+            )
             if self.on_recorded is not None:
                 self.on_recorded(item, observation)
+        self.new_versions.extend(item.version_id for item in recorded if item.version_id)
+        if self.archive is not None:
+            self._write_warc(recorded, batch)
         probes, self._probes = self._probes, []
         for probe in probes:
             self._learn_from_probe(probe)

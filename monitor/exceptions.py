@@ -3,7 +3,10 @@
 MonitorError                 base of all of them; the CLI turns it into a message
 ├── ConfigError              the config file is missing, unreadable or invalid
 ├── StorageError             the database cannot be opened, upgraded or written
-│   └── UnknownTargetError   a name or URL that matches no target or page
+│   ├── UnknownTargetError   a name or URL that matches no target or page
+│   └── DaemonLockedError    another `monitor run` holds the database's scheduler lock
+├── EvidenceError            a WARC file, bundle or stored body could not be written or read
+│   └── SavePageNowError     the public web archive made (or reported) no copy
 ├── FetchError               a page could not be fetched (network, TLS, timeout, size)
 ├── ExtractionError          content could not be extracted from a capture
 │   ├── UndecodableContentError  the body is binary or in no text encoding
@@ -28,6 +31,18 @@ class StorageError(MonitorError):
 
 class UnknownTargetError(StorageError):
     """A target name or URL that matches nothing in the database."""
+
+
+class DaemonLockedError(StorageError):
+    """Another scheduler is alive on the same database."""
+
+
+class EvidenceError(MonitorError):
+    """Evidence could not be written or read: a WARC file, a bundle, a missing body."""
+
+
+class SavePageNowError(EvidenceError):
+    """The public web archive did not make (or report) a copy of a page."""
 
 
 class FetchError(MonitorError):

@@ -1,4 +1,4 @@
-"""What `monitor status` reports: targets, failing pages, and the alert outbox."""
+"""What `monitor status` reports: the daemon, every target, and the alert outbox."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from datetime import datetime
 
 from sqlalchemy import case, func, select
 
-from monitor.models import Delivery, Page, Target
+from monitor.models import Change, DaemonLock, Delivery, Page, Target, utcnow
 from monitor.store import Store
 
 logger = logging.getLogger(__name__)
+
+# A target whose next check is this late is overdue: the scheduler is stuck or gone.
+OVERDUE_GRACE = 300.0
 
 
 @dataclass(slots=True)
@@ -21,34 +24,70 @@ class TargetStatus:
     pages: int
     failing: int
     removed: int
+    failures: int
     last_checked: datetime | None
+    last_change: datetime | None
+    next_due: datetime | None
+
+    def overdue(self, now: datetime, daemon_alive: bool) -> bool:
+        if not self.active or self.next_due is None or not daemon_alive:
+            return False
+        return (now - self.next_due).total_seconds() > OVERDUE_GRACE
 
 
 @dataclass(slots=True)
 class StatusReport:
     """The state of the monitor, and whether anything needs a person's attention."""
 
+    now: datetime = field(default_factory=utcnow)
+    daemon: DaemonLock | None = None
+    daemon_alive: bool = False
     targets: list[TargetStatus] = field(default_factory=list)
     deliveries: dict[str, int] = field(default_factory=dict)
     dead: list[tuple[int, str, str]] = field(default_factory=list)  # id, channel, last error
 
     @property
+    def overdue(self) -> list[TargetStatus]:
+        return [t for t in self.targets if t.overdue(self.now, self.daemon_alive)]
+
+    @property
     def needs_attention(self) -> bool:
-        return bool(self.dead) or any(t.failing for t in self.targets if t.active)
+        failing = any(t.failing for t in self.targets if t.active)
+        stopped = (
+            self.daemon is not None and self.daemon.state == "running" and not self.daemon_alive
+        )
+        return bool(self.dead) or failing or bool(self.overdue) or stopped
 
     def text(self) -> str:
-        lines = ["targets:"]
+        lines = []
+        if self.daemon is None:
+            lines.append("daemon: never run on this database")
+        else:
+            age = (self.now - self.daemon.heartbeat_at).total_seconds()
+            if self.daemon.state == "stopped":
+                state = "stopped"
+            elif self.daemon_alive:
+                state = "running"
+            else:
+                state = "NOT RESPONDING (it died, or it is stuck)"
+            lines.append(
+                f"daemon: {state}: pid {self.daemon.pid} on {self.daemon.host}, "
+                f"last heartbeat {age:.0f}s ago"
+            )
+        lines.append("targets:")
         for t in self.targets:
-            checked = f"{t.last_checked:%Y-%m-%d %H:%M:%S}Z" if t.last_checked else "never"
             flags = []
             if not t.active:
                 flags.append("paused")
             if t.failing:
-                flags.append(f"{t.failing} failing")
+                flags.append(f"{t.failing} failing ({t.failures} failures in a row)")
             if t.removed:
                 flags.append(f"{t.removed} removed")
+            if t.overdue(self.now, self.daemon_alive):
+                flags.append("OVERDUE")
             lines.append(
-                f"  {t.name:30} {t.pages:4} page(s)  last check {checked}"
+                f"  {t.name:28} {t.pages:4} page(s)  checked {_when(t.last_checked)}  "
+                f"changed {_when(t.last_change)}  next {_when(t.next_due)}"
                 + (f"  [{', '.join(flags)}]" if flags else "")
             )
         counts = ", ".join(f"{n} {status}" for status, n in sorted(self.deliveries.items()))
@@ -60,11 +99,27 @@ class StatusReport:
         return "\n".join(lines)
 
 
-def collect(store: Store) -> StatusReport:
+def _when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S}Z" if value else "never"
+
+
+def collect(store: Store, heartbeat_timeout: float = 60.0) -> StatusReport:
     report = StatusReport()
     with store.session() as session:
+        report.daemon = session.get(DaemonLock, 1)
+        if report.daemon is not None:
+            age = (report.now - report.daemon.heartbeat_at).total_seconds()
+            report.daemon_alive = report.daemon.state == "running" and age < heartbeat_timeout
+        last_change = dict(
+            session.execute(
+                select(Page.target_id, func.max(Change.detected_at))
+                .join(Change, Change.page_id == Page.id)
+                .group_by(Page.target_id)
+            ).all()
+        )
         rows = session.execute(
             select(
+                Target.id,
                 Target.name,
                 Target.active,
                 func.count(Page.id),
@@ -72,15 +127,27 @@ def collect(store: Store) -> StatusReport:
                     case(((Page.consecutive_failures > 0) & (Page.state != "removed"), 1), else_=0)
                 ),
                 func.sum(case((Page.state == "removed", 1), else_=0)),
+                func.max(Page.consecutive_failures),
                 func.max(Page.last_checked_at),
+                func.min(case((Page.url == Target.url, Page.next_due_at), else_=None)),
             )
             .join(Page, Page.target_id == Target.id)
             .group_by(Target.id)
             .order_by(Target.name)
         ).all()
-        for name, active, pages, failing, removed, last in rows:
+        for target_id, name, active, pages, failing, removed, failures, last, due in rows:
             report.targets.append(
-                TargetStatus(name, bool(active), pages, int(failing or 0), int(removed or 0), last)
+                TargetStatus(
+                    name,
+                    bool(active),
+                    pages,
+                    int(failing or 0),
+                    int(removed or 0),
+                    int(failures or 0),
+                    last,
+                    last_change.get(target_id),
+                    due,
+                )
             )
         report.deliveries = dict(
             session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all()

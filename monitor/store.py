@@ -246,6 +246,68 @@ class Store:
             )
         return states
 
+    def record_stale(self, limits: dict[str, float], routes: dict[str, Any]) -> int:
+        """An error event for each active page not checked successfully within its limit.
+
+        ``limits``: seconds per target name (stale_factor x interval). Such a page is set
+        to the error state, so its next good check reports it recovered.
+        """
+        from monitor.notify.routing import channels_for
+
+        now = utcnow()
+        made = 0
+        with self.session() as session, session.begin():
+            rows = session.execute(
+                select(Page, Target.name)
+                .join(Target, Target.id == Page.target_id)
+                .where(
+                    Target.name.in_(list(limits)),
+                    Target.active.is_(True),
+                    Page.state == "active",
+                    Page.role.in_(["page", "listing"]),
+                    Page.last_checked_at.is_not(None),
+                )
+            ).all()
+            for page, name in rows:
+                limit = limits[name]
+                since = page.failing_since if page.consecutive_failures else page.last_checked_at
+                if since is None or (now - since).total_seconds() < limit:
+                    continue
+                page.state = "error"
+                summary = (
+                    f"Error: {page.url} has not been checked successfully since "
+                    f"{since:%Y-%m-%d %H:%M:%S}Z"
+                )
+                change = Change(
+                    uid=str(uuid.uuid4()),
+                    page_id=page.id,
+                    kind="error",
+                    detected_at=now,
+                    from_version_id=page.last_version_id,
+                    significance=0.4,
+                    features={
+                        "how": "stale",
+                        "since": since.isoformat(),
+                        "reasons": ["not checked successfully for too long"],
+                        "alert": True,
+                    },
+                    summary=summary,
+                )
+                session.add(change)
+                session.flush()
+                for channel in channels_for(tuple(routes.get(name, ())), "error", 0.4):
+                    session.add(
+                        Delivery(
+                            change_id=change.id,
+                            channel=channel,
+                            status="pending",
+                            next_attempt_at=now,
+                            created_at=now,
+                        )
+                    )
+                made += 1
+        return made
+
     def learn_volatility(
         self, state: PageState, learned: Volatility, source: str, last_text: str | None
     ) -> None:

@@ -228,3 +228,39 @@ def test_min_significance_keeps_quiet_events_out_of_alerts(site: LocalSite, tmp_
     # Removing the page scores high: alerted.
     site.routes["/notice"] = Route(status=404, body=b"gone")
     assert run_check(config, store, config.targets).events == {"removed": 1}
+
+
+def test_warc_written_for_new_versions_and_events(site: LocalSite, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+    from warcio.archiveiterator import ArchiveIterator
+
+    from monitor.cli import main
+
+    site.page("/notice", _statement("Consular notice", "Open on Monday."))
+    config = make_config(
+        f"sqlite:///{tmp_path / 'm.db'}", [{"name": "notice", "url": site.url("/notice")}]
+    )
+    config = config.model_copy(
+        update={"archive": config.archive.model_copy(update={"warc_dir": str(tmp_path / "warc")})}
+    )
+    store = Store(config.database)
+    run_check(config, store, config.targets)  # v1 (and its probe: not archived)
+    run_check(config, store, config.targets)  # unchanged: not archived by default
+    site.page("/notice", _statement("Consular notice", "Closed on Monday."))
+    run_check(config, store, config.targets)  # v2
+    with store.session() as session:
+        archived = session.scalars(select(Capture).where(Capture.warc_record.is_not(None))).all()
+    assert [c.outcome for c in archived] == ["new", "new"]
+    uris = []
+    for path in sorted((tmp_path / "warc").glob("*.warc.gz")):
+        with path.open("rb") as stream:
+            uris += [
+                r.rec_headers.get_header("WARC-Target-URI")
+                for r in ArchiveIterator(stream)
+                if r.rec_type == "response"
+            ]
+    assert uris == [site.url("/notice")] * 2
+    result = CliRunner().invoke(
+        main, ["verify", "--db", config.database, "--warc-dir", str(tmp_path / "warc")]
+    )
+    assert result.exit_code == 0, result.output and "no problems" in result.output

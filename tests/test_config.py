@@ -55,6 +55,7 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
         cfg.Route,
         cfg.Outbox,
         cfg.Daemon,
+        cfg.ArchiveSettings,
         cfg.Metrics,
     ]
     missing = []

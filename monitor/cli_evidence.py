@@ -1,0 +1,223 @@
+"""The evidence commands: ``monitor export``, ``monitor verify``, ``monitor cite``.
+
+The commands are plain functions; :func:`register` adds them to the ``monitor`` group
+with the shared ``-c/--config`` and ``--db`` options and error handling of
+:mod:`monitor.cli` (imported there, so this module can be imported on its own).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor import config as cfg
+from monitor.exceptions import ConfigError
+from monitor.warc import ArchiveSettings
+
+logger = logging.getLogger(__name__)
+
+
+def _database(config_path: Path, database: str | None) -> str:
+    """The database URL: ``--db``, else the config's ``database``."""
+    if database:
+        return database
+    if not config_path.exists():
+        raise ConfigError(
+            f"{config_path}: no such config file; pass -c CONFIG or --db DATABASE_URL"
+        )
+    return cfg.load(config_path).database
+
+
+def _archive_settings(config_path: Path) -> ArchiveSettings:
+    """The config's ``archive`` section; the defaults when there is no config file."""
+    if not config_path.exists():
+        return ArchiveSettings()
+    return cfg.load(config_path).archive
+
+
+def _store(url: str) -> Any:
+    from monitor.store import Store
+
+    return Store(url)
+
+
+def _size(count: int) -> str:
+    if count < 1000:
+        return f"{count} B"
+    value = float(count)
+    for unit in ("KB", "MB", "GB"):
+        value /= 1000
+        if value < 1000 or unit == "GB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def export(
+    target: str,
+    output_format: str,
+    since: str | None,
+    until: str | None,
+    output: str | None,
+    config_path: Path,
+    database: str | None,
+) -> None:
+    """Write the versions of a target (or page URL) as a WARC file, from the database alone.
+
+    Every version captured in [--since, --until) becomes its HTTP request, response (the
+    exact body, with sha256 digests) and a metadata record, readable by any WARC tool
+    (pywb, ReplayWeb.page, warcio). A date alone for --until includes that whole day (UTC).
+
+    Example: monitor export mfa-statements --format warc --since 2026-01-01 -o mfa.warc.gz
+    """
+    from monitor.evidence import default_export_name, export_warc, parse_time
+
+    url = _database(config_path, database)
+    start = parse_time(since) if since else None
+    end = parse_time(until, end=True) if until else None
+    store = _store(url)
+    path = output or default_export_name(target)
+    if path == "-":
+        result = export_warc(store, target, sys.stdout.buffer, since=start, until=end)
+        click.echo(f"wrote {result.versions} versions ({result.records} records)", err=True)
+        return
+    destination = Path(path)
+    try:
+        with open(destination, "wb") as out:
+            result = export_warc(
+                store, target, out, since=start, until=end, filename=destination.name
+            )
+    except OSError as exc:
+        from monitor.evidence import EvidenceError
+
+        raise EvidenceError(f"cannot write {destination}: {exc}") from exc
+    except BaseException:
+        destination.unlink(missing_ok=True)
+        raise
+    pages = "page" if result.pages == 1 else "pages"
+    click.echo(
+        f"wrote {result.versions} versions of {result.pages} {pages} ({result.records} WARC "
+        f"records, {_size(destination.stat().st_size)}) to {destination}"
+    )
+
+
+def verify(warc_dir: Path | None, config_path: Path, database: str | None) -> None:
+    """Check the integrity of every stored body and WARC record; exit 1 on any problem.
+
+    Recomputes the sha256 of every body in the database, checks that every capture and
+    version has the body it should, that each capture's WARC record is where the database
+    says with valid digests matching the capture, and every record of every WARC file in
+    the archive folder (archive.warc_dir, or --warc-dir). Each problem is one line.
+
+    Example: monitor verify -c config.yaml
+    """
+    from monitor.evidence import verify as run_verify
+
+    url = _database(config_path, database)
+    if warc_dir is None:
+        settings = _archive_settings(config_path)
+        warc_dir = Path(settings.warc_dir).expanduser() if settings.warc_dir else None
+    report = run_verify(_store(url), warc_dir)
+    for problem in report.problems:
+        click.echo(problem)
+    click.echo(report.summary())
+    if not report.ok:
+        sys.exit(1)
+
+
+def cite(
+    target: str,
+    from_version: int,
+    to_version: int,
+    output: Path | None,
+    as_zip: bool,
+    config_path: Path,
+    database: str | None,
+) -> None:
+    """Write a self-contained evidence bundle for one change of a page (a folder or a zip).
+
+    The bundle holds both captures as WARC, their exact bodies, the texts compared, the
+    diff as HTML, a manifest (JSON: URLs, capture times in UTC, HTTP statuses, sha256 of
+    each body and file, the monitor's version, and the manifest's own sha256) and
+    SHA256SUMS. docs/EVIDENCE.md explains how anyone checks it without this software.
+
+    Example: monitor cite mfa-statements 3 4 --zip
+    """
+    from monitor.evidence import cite as write_bundle
+    from monitor.evidence import default_bundle_name
+
+    url = _database(config_path, database)
+    path = output or Path(
+        default_bundle_name(target, from_version, to_version) + (".zip" if as_zip else "")
+    )
+    bundle = write_bundle(_store(url), target, from_version, to_version, path, as_zip=as_zip)
+    click.echo(f"wrote evidence bundle {bundle.path} ({len(bundle.files)} files)")
+    click.echo(f"manifest sha256: {bundle.manifest_sha256}")
+    click.echo(f"check it: python scripts/verify_bundle.py {bundle.path}")
+
+
+def _decorated(function: Callable[..., None], *decorators: Callable[[Any], Any]) -> Any:
+    """``function`` under ``decorators`` listed top to bottom, as ``@`` lines would be."""
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+def register(main: click.Group) -> None:
+    """Add ``export``, ``verify`` and ``cite`` to the ``monitor`` command group."""
+    from monitor.cli import _errors, config_option, db_option
+
+    shared = (config_option, db_option, _errors)
+    main.command("export")(
+        _decorated(
+            export,
+            click.argument("target"),
+            click.option(
+                "--format",
+                "output_format",
+                type=click.Choice(["warc"]),
+                default="warc",
+                show_default=True,
+                help="Output format (WARC 1.1, one gzip member per record).",
+            ),
+            click.option("--since", help="Versions captured at or after this UTC time or date."),
+            click.option("--until", help="Versions captured before this; a date includes it."),
+            click.option(
+                "-o",
+                "--output",
+                help="The WARC file to write ('-': standard output; default TARGET.warc.gz).",
+            ),
+            *shared,
+        )
+    )
+    main.command("verify")(
+        _decorated(
+            verify,
+            click.option(
+                "--warc-dir",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="The WARC folder to check (default: the config's archive.warc_dir).",
+            ),
+            *shared,
+        )
+    )
+    main.command("cite")(
+        _decorated(
+            cite,
+            click.argument("target"),
+            click.argument("from_version", type=int),
+            click.argument("to_version", type=int),
+            click.option(
+                "-o",
+                "--output",
+                type=click.Path(path_type=Path),
+                help="The bundle folder (or .zip) to create; default evidence-TARGET-vFROM-vTO.",
+            ),
+            click.option("--zip", "as_zip", is_flag=True, help="Write one .zip file."),
+            *shared,
+        )
+    )
