@@ -48,6 +48,8 @@ from monitor.notify.outbox import Outbox
 from monitor.store import Store
 
 logger = logging.getLogger(__name__)
+# One line per batch started, with how late each target was (for lateness figures).
+schedule_log = logging.getLogger("monitor.schedule")
 
 LOCK_ID = 1
 
@@ -159,6 +161,7 @@ class Plan:
     due: datetime
     last_fire: datetime | None = None
     running: bool = False
+    page_id: int | None = None  # the target's own page, where its due time is kept
 
 
 @dataclass
@@ -181,7 +184,6 @@ class Daemon:
         self.scheduler: AsyncIOScheduler | None = None
         self.semaphore: asyncio.Semaphore | None = None
         self.outbox_busy = False
-        self.lateness: list[float] = []  # seconds late per check started (for benchmarks)
 
     def _load(self) -> cfg.Config:
         return cfg.load(self.config_path)
@@ -291,6 +293,7 @@ class Daemon:
             logger.info("paused targets no longer in the config: %s", ", ".join(paused))
         now = utcnow()
         dues = self._stored_dues([t.name for t in active])
+        page_ids = self._root_pages([t.name for t in active])
         plans: dict[str, Plan] = {}
         spread = config.daemon.spread_overdue
         for target in active:
@@ -304,9 +307,11 @@ class Daemon:
             if due is None or due <= now:
                 # New, or overdue after a restart: soon, but not all at the same second.
                 due = now + timedelta(seconds=random.uniform(0, min(spread, interval)))
-            plans[target.name] = Plan(target, due, last_fire=last)
+            plans[target.name] = Plan(
+                target, due, last_fire=last, page_id=page_ids.get(target.name)
+            )
         self.plans = plans
-        self._store_dues()
+        self._store_dues(list(plans.values()))
 
     def _stored_dues(self, names: list[str]) -> dict[str, tuple[datetime | None, datetime | None]]:
         with self.store.session() as session:
@@ -317,20 +322,21 @@ class Daemon:
             ).all()
         return {name: (due, last) for name, due, last in rows}
 
-    def _store_dues(self) -> None:
-        with self.store.session() as session, session.begin():
-            for plan in self.plans.values():
-                session.execute(
-                    update(Page)
-                    .where(
-                        Page.url == plan.target.url,
-                        Page.target_id
-                        == select(Target.id)
-                        .where(Target.name == plan.target.name)
-                        .scalar_subquery(),
-                    )
-                    .values(next_due_at=plan.due)
-                )
+    def _root_pages(self, names: list[str]) -> dict[str, int]:
+        with self.store.session() as session:
+            rows = session.execute(
+                select(Target.name, Page.id)
+                .join(Page, Page.target_id == Target.id)
+                .where(Target.name.in_(names), Page.url == Target.url)
+            ).all()
+        return {name: page_id for name, page_id in rows}
+
+    def _store_dues(self, plans: list[Plan]) -> None:
+        """Keep the next due times in the database (one bulk update), for restarts."""
+        rows = [{"id": plan.page_id, "next_due_at": plan.due} for plan in plans if plan.page_id]
+        if rows:
+            with self.store.session() as session, session.begin():
+                session.execute(update(Page), rows)
 
     async def _dispatch(self) -> None:
         """Start a crawl for the targets that are due (a batch per free crawl slot)."""
@@ -345,10 +351,16 @@ class Daemon:
         size = max(1, -(-len(due) // slots))
         for start in range(0, len(due), size):
             batch = due[start : start + size]
-            for plan in batch:
+            late = [round((now - plan.due).total_seconds(), 3) for plan in batch]
+            for plan, seconds in zip(batch, late, strict=True):
                 plan.running = True
-                self.lateness.append((now - plan.due).total_seconds())
-                metrics.LATENESS.observe(max(0.0, (now - plan.due).total_seconds()))
+                metrics.LATENESS.observe(max(0.0, seconds))
+            schedule_log.info(
+                "dispatching %d target(s), up to %.1fs late",
+                len(batch),
+                max(late),
+                extra={"lateness": late},
+            )
             task = asyncio.ensure_future(self._crawl(batch))
             self.crawls.add(task)
             task.add_done_callback(self.crawls.discard)
@@ -388,7 +400,7 @@ class Daemon:
                     plan.last_fire = started
                     plan.due = next_due(schedule, plan.due, now)
                     plan.running = False
-                self._store_dues()
+                self._store_dues(batch)
 
     async def _beat(self) -> None:
         await asyncio.to_thread(heartbeat, self.store, self.holder)
