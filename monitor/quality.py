@@ -26,6 +26,19 @@ _NOT_FOUND = re.compile(
     r"cannot\s+be\s+found|could\s+not\s+be\s+found|nothing\s+(?:was\s+)?found)",
     re.IGNORECASE,
 )
+# Sentences that only error pages write ("the page you requested cannot be found").
+_NOT_FOUND_PHRASE = re.compile(
+    r"(?:the\s+)?page\s+you\s+(?:are\s+looking\s+for|requested|were\s+looking\s+for|"
+    r"tried\s+to\s+(?:access|reach))\s+(?:cannot|could\s+not|can'?t|does\s+not|doesn'?t|"
+    r"is\s+no\s+longer|was\s+not|has\s+been|may\s+have\s+been)|"
+    r"(?:this|the\s+requested)\s+(?:page|url|document|resource)\s+(?:cannot|could\s+not|"
+    r"can'?t|was\s+not|does\s+not|doesn'?t|is\s+no\s+longer)\s+(?:be\s+)?"
+    r"(?:found|exist|available)|"
+    r"запрашиваемая\s+(?:вами\s+)?страница\s+не\s+(?:найдена|существует)|"
+    r"страница\s+(?:не\s+найдена|не\s+существует|удалена)|"
+    r"die\s+angeforderte\s+seite\s+(?:wurde\s+nicht\s+gefunden|existiert\s+nicht)",
+    re.IGNORECASE,
+)
 # A title whose whole segment (between separators) says "not found".
 _NOT_FOUND_TITLE = re.compile(
     r"(?:^|[|\-–—:•·]\s*)(?:error\s*)?(?:404(?:\s*error)?|(?:page\s+)?not\s+found|"
@@ -100,6 +113,18 @@ def redirected_home(requested_url: str, final_url: str | None) -> bool:
     return not is_home(requested_url) and is_home(final_url)
 
 
+def redirected_to_parent(requested_url: str, final_url: str | None) -> bool:
+    """An inner page now landing on a section above it (/news/2024/item -> /news/)."""
+    if not final_url or final_url == requested_url:
+        return False
+    old, new = urlsplit(requested_url), urlsplit(final_url)
+    if old.netloc.lower() != new.netloc.lower() or new.query:
+        return False
+    parent = new.path if new.path.endswith("/") else new.path + "/"
+    child = old.path.rstrip("/")
+    return child.startswith(parent) and len(child) > len(parent) - 1 and child != parent.rstrip("/")
+
+
 def judge(
     status: int | None,
     requested_url: str,
@@ -140,6 +165,12 @@ def judge(
     first_line = text.lstrip().split("\n", 1)[0].strip()
     if len(text) < 1000 and first_line and _NOT_FOUND_TITLE.search(first_line):
         return Verdict("error", "soft_404", "a 'not found' page answered with 200")
+    if len(text) < 1500 and _NOT_FOUND_PHRASE.search(text[:600]):
+        return Verdict("error", "soft_404", "a 'page cannot be found' message answered with 200")
+    if redirected_to_parent(requested_url, final_url):
+        return Verdict(
+            "error", "redirect_home", f"redirected to a section above the page: {final_url}"
+        )
     if not text.strip() and not (title or "").strip():
         return Verdict("low", "empty", "an empty page answered with 200")
     return OK
@@ -159,6 +190,6 @@ def quick_removal(
         return True
     if not 200 <= status < 300:
         return False
-    if redirected_home(requested_url, final_url):
+    if redirected_home(requested_url, final_url) or redirected_to_parent(requested_url, final_url):
         return True
     return bool(title and body_size < 200_000 and _NOT_FOUND_TITLE.search(title.strip()))
