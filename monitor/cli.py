@@ -155,6 +155,7 @@ def format_summary(summary: Any) -> str:
         f"checked {summary.checked}: {summary.unchanged} unchanged, "
         f"{summary.new_versions} new versions, {summary.first_versions} first captures, "
         f"{summary.errors} errors"
+        + (f", {summary.gone} removed or looking removed" if summary.gone else "")
         + (f", {summary.discovered} new pages discovered" if summary.discovered else "")
         + (
             "; events: " + ", ".join(f"{n} {kind}" for kind, n in sorted(summary.events.items()))

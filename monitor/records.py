@@ -129,6 +129,7 @@ class CheckSummary:
     new_versions: int = 0
     first_versions: int = 0
     errors: int = 0
+    gone: int = 0
     discovered: int = 0
     events: dict[str, int] = field(default_factory=dict)
     quiet_events: int = 0  # recorded, but below their target's min_significance
@@ -148,7 +149,9 @@ class CheckSummary:
                 self.first_versions += 1
             else:
                 self.new_versions += 1
-        elif recorded.outcome in ("unchanged", "flipflop", "gone"):
+        elif recorded.outcome in ("unchanged", "flipflop"):
             self.unchanged += 1
+        elif recorded.outcome in ("removed", "suspect", "gone"):
+            self.gone += 1  # answered "removed" (404, soft 404, redirect home): not a failure
         else:
             self.errors += 1
