@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 logger = logging.getLogger(__name__)
 
-REMOVED_STATUSES = frozenset({404, 410})
+# 451: withheld for legal reasons, which for an official statement is a removal too.
+REMOVED_STATUSES = frozenset({404, 410, 451})
 _NOT_FOUND = re.compile(
     r"\b(?:page\s+(?:was\s+)?not\s+found|404\b|not\s+found|page\s+(?:does\s+not|doesn'?t)\s+exist|"
     r"no\s+longer\s+(?:available|exists)|has\s+been\s+(?:removed|deleted)|"
@@ -44,7 +45,12 @@ _NOT_FOUND_TITLE = re.compile(
     r"(?:^|[|\-–—:•·]\s*)(?:error\s*)?(?:404(?:\s*error)?|(?:page\s+)?not\s+found|"
     r"(?:error\s+)?404\s*[-:]?\s*(?:page\s+)?not\s+found|page\s+(?:does\s+not|doesn'?t)\s+exist|"
     r"страница\s+не\s+найдена|ошибка\s+404|seite\s+nicht\s+gefunden|página\s+no\s+encontrada|"
-    r"page\s+introuvable|pagina\s+non\s+trovata)\s*(?:$|[|\-–—:•·])",
+    r"page\s+introuvable|pagina\s+non\s+trovata|página\s+não\s+encontrada|"
+    r"сторінку\s+не\s+знайдено|сторінка\s+не\s+знайдена|sayfa\s+bulunamad[ıi]|"
+    r"strona\s+nie\s+została\s+znaleziona|nie\s+znaleziono\s+strony|"
+    r"الصفحة\s+غير\s+موجودة|الصفحة\s+المطلوبة\s+غير\s+موجودة|"
+    r"页面不存在|找不到页面|页面未找到|ページが見つかりません|페이지를\s*찾을\s*수\s*없습니다)"
+    r"\s*(?:$|[|\-–—:•·])",
     re.IGNORECASE,
 )
 # Phrases of challenge and block pages that ordinary prose does not use.
@@ -138,7 +144,8 @@ def judge(
     if error is not None or status is None:
         return Verdict("error", "network", error or "no response")
     if status in REMOVED_STATUSES:
-        return Verdict("error", "gone" if status == 410 else "not_found", f"HTTP {status}")
+        kind = {410: "gone", 451: "gone"}.get(status, "not_found")
+        return Verdict("error", kind, f"HTTP {status}")
     head = f"{title or ''}\n{text[:600]}"
     short = len(text) < SHORT_PAGE_CHARS
     if status == 429:

@@ -49,3 +49,23 @@ def test_not_found_messages(title: str, text: str, kind: str) -> None:
 def test_redirect_to_a_section_above(final: str, removal: bool) -> None:
     assert quality.redirected_to_parent(ARTICLE, final) is removal
     assert quality.quick_removal(200, ARTICLE, final, "News", 5000) is removal
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Página não encontrada",
+        "Сторінку не знайдено | Посольство",
+        "Sayfa bulunamadı",
+        "الصفحة غير موجودة",
+        "页面不存在 - 大使馆",
+        "Error 404 - Page not found",
+    ],
+)
+def test_not_found_titles_in_more_languages(title: str) -> None:
+    assert quality.judge(200, ARTICLE, ARTICLE, title, "Short text.").kind == "soft_404"
+
+
+def test_451_is_a_removal() -> None:
+    verdict = quality.judge(451, ARTICLE, ARTICLE, None, "")
+    assert verdict.removal and verdict.reason == "HTTP 451"
