@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import Engine
 
@@ -10,6 +12,17 @@ from monitor.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+
+# Full-text search objects made by raw SQL in 0005_search (FTS5 and its shadow tables on
+# SQLite, an expression index on PostgreSQL): not in the models, so autogenerate must not
+# offer to drop them.
+SEARCH_OBJECTS = ("versions_fts", "ix_versions_search")
+
+
+def include_object(
+    object_: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    return not (reflected and name is not None and name.startswith(SEARCH_OBJECTS))
 
 
 def _engine() -> Engine:
@@ -25,6 +38,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -38,6 +52,7 @@ def run_migrations_online() -> None:
             render_as_batch=True,
             compare_type=True,
             compare_server_default=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

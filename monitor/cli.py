@@ -168,58 +168,6 @@ def format_summary(summary: Any) -> str:
 
 @main.command()
 @click.argument("target")
-@config_option
-@db_option
-@_errors
-def history(target: str, config_path: Path, database: str | None) -> None:
-    """List the versions and events of a page (TARGET is a target name or a URL).
-
-    Versions show their time, HTTP status, content hash and title; events (changed,
-    removed, added, restored, error, recovered) show their significance and its reasons.
-
-    Example: monitor history mfa-statements
-    """
-    store = _open_store(_database_url(config_path, database))
-    pages = store.resolve(target)
-    for page in pages:
-        versions = store.versions(page.id)
-        events = store.events(page.id)
-        captures = store.captures(page.id, limit=1)
-        last = captures[0] if captures else None
-        state = (
-            f"last checked {last.started_at:%Y-%m-%d %H:%M:%S}Z ({last.outcome})"
-            if last
-            else "never checked"
-        )
-        click.echo(f"{page.url}  [{page.role}, {page.state}, {state}]")
-        if not versions:
-            click.echo("  no versions yet")
-        rows: list[tuple[Any, str]] = []
-        for version in versions:
-            rows.append(
-                (
-                    version.captured_at,
-                    f"  v{version.seq:<4} {version.captured_at:%Y-%m-%d %H:%M:%S}Z  "
-                    f"{version.status or '-'}  {version.content_sha256[:12]}  "
-                    f"{version.title or ''}",
-                )
-            )
-        for event in events:
-            reasons = "; ".join(event.features.get("reasons", []))
-            rows.append(
-                (
-                    event.detected_at,
-                    f"  {event.kind.upper():9} {event.detected_at:%Y-%m-%d %H:%M:%S}Z  "
-                    f"significance {event.significance:.2f}  {event.summary}"
-                    + (f"  [{reasons}]" if reasons else ""),
-                )
-            )
-        for _when, line in sorted(rows, key=lambda row: row[0]):
-            click.echo(line)
-
-
-@main.command()
-@click.argument("target")
 @click.option("--reset", is_flag=True, help="Forget what was learned (built-ins stay).")
 @config_option
 @db_option
@@ -508,3 +456,8 @@ def demo(database: str | None, rounds: int | None) -> None:
 from monitor.cli_evidence import register as _register_evidence  # noqa: E402
 
 _register_evidence(main)
+
+# Reviewing history (targets, history, show, search, serve) lives in its own module too.
+from monitor.cli_history import register as _register_history  # noqa: E402
+
+_register_history(main)

@@ -66,17 +66,24 @@ def export(
     config_path: Path,
     database: str | None,
 ) -> None:
-    """Write the versions of a target (or page URL) as a WARC file, from the database alone.
+    """Write the versions of a target (or page URL) as WARC, JSON or CSV, from the database.
 
-    Every version captured in [--since, --until) becomes its HTTP request, response (the
-    exact body, with sha256 digests) and a metadata record, readable by any WARC tool
-    (pywb, ReplayWeb.page, warcio). A date alone for --until includes that whole day (UTC).
+    warc: every version captured in [--since, --until) becomes its HTTP request, response
+    (the exact body, with sha256 digests) and a metadata record, readable by any WARC tool
+    (pywb, ReplayWeb.page, warcio). json: every page with its versions (texts, links,
+    hashes) and events. csv: one row per version with its text and the events that made
+    it. A date alone for --until includes that whole day (UTC).
 
     Example: monitor export mfa-statements --format warc --since 2026-01-01 -o mfa.warc.gz
     """
     from monitor.evidence import default_export_name, export_warc, parse_time
 
     url = _database(config_path, database)
+    if output_format in ("json", "csv"):
+        from monitor.cli_history import export_table
+
+        export_table(target, output_format, since, until, output, url)
+        return
     start = parse_time(since) if since else None
     end = parse_time(until, end=True) if until else None
     store = _store(url)
@@ -179,17 +186,19 @@ def register(main: click.Group) -> None:
             click.option(
                 "--format",
                 "output_format",
-                type=click.Choice(["warc"]),
+                type=click.Choice(["warc", "json", "csv"]),
                 default="warc",
                 show_default=True,
-                help="Output format (WARC 1.1, one gzip member per record).",
+                help="warc: WARC 1.1, one gzip member per record; json: versions and events; "
+                "csv: one row per version.",
             ),
             click.option("--since", help="Versions captured at or after this UTC time or date."),
             click.option("--until", help="Versions captured before this; a date includes it."),
             click.option(
                 "-o",
                 "--output",
-                help="The WARC file to write ('-': standard output; default TARGET.warc.gz).",
+                help="The file to write ('-': standard output; default TARGET.warc.gz, "
+                "TARGET.json or TARGET.csv).",
             ),
             *shared,
         )

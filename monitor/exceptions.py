@@ -11,6 +11,7 @@ MonitorError                 base of all of them; the CLI turns it into a messag
 ├── ExtractionError          content could not be extracted from a capture
 │   ├── UndecodableContentError  the body is binary or in no text encoding
 │   └── SelectorNotMatchedError  a configured selector matched nothing
+├── SearchQueryError         a search query with nothing to look for
 └── DemoError                the demo site could not be started
 """
 
@@ -59,6 +60,10 @@ class UndecodableContentError(ExtractionError):
 
 class SelectorNotMatchedError(ExtractionError):
     """A configured content selector matched nothing on the page."""
+
+
+class SearchQueryError(MonitorError):
+    """A search query with nothing to look for (only punctuation, or only exclusions)."""
 
 
 class DemoError(MonitorError):

@@ -55,6 +55,10 @@ def test_new_database_is_at_head(store: Store) -> None:
     assert db.current_revision(store.engine) == db.head_revision(store.engine)
 
 
+def test_schema_revision_constant_is_the_head(store: Store) -> None:
+    assert db.head_revision(store.engine) == db.SCHEMA_REVISION
+
+
 def test_models_and_migrations_agree(store: Store) -> None:
     """`alembic check`: autogenerate finds nothing to add on a database at head."""
     command.check(db.alembic_config(store.engine))
