@@ -62,16 +62,6 @@ db_option = click.option(
 )
 
 
-def _database_url(config_path: Path, database: str | None) -> str:
-    if database:
-        return database
-    if not config_path.exists():
-        raise ConfigError(
-            f"{config_path}: no such config file; pass -c CONFIG or --db DATABASE_URL"
-        )
-    return cfg.load(config_path).database
-
-
 def _open_store(url: str) -> Any:
     from monitor.store import Store
 
@@ -180,7 +170,7 @@ def volatility(target: str, reset: bool, config_path: Path, database: str | None
 
     Example: monitor volatility embassy-news --reset
     """
-    store = _open_store(_database_url(config_path, database))
+    store = _open_store(cfg.database_of(config_path, database))
     for page in store.resolve(target):
         if reset:
             removed = store.reset_volatility(page.id)
@@ -232,7 +222,7 @@ def diff(
 
     from monitor.differ import diff_links, diff_text
 
-    store = _open_store(_database_url(config_path, database))
+    store = _open_store(cfg.database_of(config_path, database))
     page = store.page(target)
     versions = {version.seq: version for version in store.versions(page.id)}
     if len(versions) < 2 and (from_version is None or to_version is None):
@@ -316,7 +306,7 @@ def reload(config_path: Path, database: str | None) -> None:
     """
     from monitor.daemon import reload_running
 
-    click.echo(reload_running(_open_store(_database_url(config_path, database))))
+    click.echo(reload_running(_open_store(cfg.database_of(config_path, database))))
 
 
 @main.group()
@@ -381,7 +371,7 @@ def notify_retry(
     """
     from monitor.notify.outbox import retry_dead
 
-    count = retry_dead(_open_store(_database_url(config_path, database)), channel, ids)
+    count = retry_dead(_open_store(cfg.database_of(config_path, database)), channel, ids)
     click.echo(f"{count} dead deliver{'y' if count == 1 else 'ies'} queued again")
 
 
@@ -399,7 +389,7 @@ def status(config_path: Path, database: str | None) -> None:
     """
     from monitor.status import collect
 
-    report = collect(_open_store(_database_url(config_path, database)))
+    report = collect(_open_store(cfg.database_of(config_path, database)))
     click.echo(report.text())
     if report.needs_attention:
         sys.exit(EXIT_FAILURE)
@@ -422,7 +412,7 @@ def db_upgrade(config_path: Path, database: str | None) -> None:
     from monitor import db as database_module
     from monitor.store import Store
 
-    store = Store(_database_url(config_path, database), upgrade=False)
+    store = Store(cfg.database_of(config_path, database), upgrade=False)
     before, after = database_module.upgrade(store.engine)
     if before == after:
         click.echo(f"database is current (revision {after})")

@@ -16,21 +16,9 @@ from typing import Any
 import click
 
 from monitor import config as cfg
-from monitor.exceptions import ConfigError
 from monitor.warc import ArchiveSettings
 
 logger = logging.getLogger(__name__)
-
-
-def _database(config_path: Path, database: str | None) -> str:
-    """The database URL: ``--db``, else the config's ``database``."""
-    if database:
-        return database
-    if not config_path.exists():
-        raise ConfigError(
-            f"{config_path}: no such config file; pass -c CONFIG or --db DATABASE_URL"
-        )
-    return cfg.load(config_path).database
 
 
 def _archive_settings(config_path: Path) -> ArchiveSettings:
@@ -78,7 +66,7 @@ def export(
     """
     from monitor.evidence import default_export_name, export_warc, parse_time
 
-    url = _database(config_path, database)
+    url = cfg.database_of(config_path, database)
     if output_format in ("json", "csv"):
         from monitor.cli_history import export_table
 
@@ -124,7 +112,7 @@ def verify(warc_dir: Path | None, config_path: Path, database: str | None) -> No
     """
     from monitor.evidence import verify as run_verify
 
-    url = _database(config_path, database)
+    url = cfg.database_of(config_path, database)
     if warc_dir is None:
         settings = _archive_settings(config_path)
         warc_dir = Path(settings.warc_dir).expanduser() if settings.warc_dir else None
@@ -157,7 +145,7 @@ def cite(
     from monitor.evidence import cite as write_bundle
     from monitor.evidence import default_bundle_name
 
-    url = _database(config_path, database)
+    url = cfg.database_of(config_path, database)
     path = output or Path(
         default_bundle_name(target, from_version, to_version) + (".zip" if as_zip else "")
     )

@@ -24,7 +24,7 @@ from typing import IO, Any
 import click
 
 from monitor import config as cfg
-from monitor.exceptions import ConfigError, UnknownTargetError
+from monitor.exceptions import UnknownTargetError
 
 logger = logging.getLogger(__name__)
 
@@ -41,16 +41,6 @@ COLOURS = {
     "paused": "bright_black",
     "never checked": "bright_black",
 }
-
-
-def _database(config_path: Path, database: str | None) -> str:
-    if database:
-        return database
-    if not config_path.exists():
-        raise ConfigError(
-            f"{config_path}: no such config file; pass -c CONFIG or --db DATABASE_URL"
-        )
-    return cfg.load(config_path).database
 
 
 def _store(url: str) -> Any:
@@ -148,7 +138,7 @@ def targets(
     """
     from monitor.web.data import filter_targets, target_rows
 
-    rows = target_rows(_store(_database(config_path, database)))
+    rows = target_rows(_store(cfg.database_of(config_path, database)))
     if tags:
         rows = [row for row in rows if set(tags) & set(row.tags)]
     rows = filter_targets(rows, status=status)
@@ -205,7 +195,7 @@ def history(
     """
     from monitor.web.data import timeline
 
-    store = _store(_database(config_path, database))
+    store = _store(cfg.database_of(config_path, database))
     start, end = _time(since), _time(until, end=True)
     pages = store.resolve(target)
     timelines = [timeline(store, page.id, start, end) for page in pages]
@@ -287,7 +277,7 @@ def show(
     """
     from monitor.web.data import version_detail, version_summaries
 
-    store = _store(_database(config_path, database))
+    store = _store(cfg.database_of(config_path, database))
     page = store.page(target)
     versions = version_summaries(store, page.id)
     if not versions:
@@ -377,7 +367,7 @@ def search(
     from monitor.search import search as run_search
 
     result = run_search(
-        _store(_database(config_path, database)),
+        _store(cfg.database_of(config_path, database)),
         " ".join(words),
         targets=names,
         tags=tags,
@@ -447,7 +437,7 @@ def serve(
         public_url = cfg.load(config_path).public_url
     settings = WebSettings.from_env(host, port, public_url)
     settings.check()
-    store = _store(_database(config_path, database))
+    store = _store(cfg.database_of(config_path, database))
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"serving http://{shown}:{port}/ (Ctrl-C to stop)")
     run(store, settings)

@@ -895,6 +895,17 @@ def load(path: str | os.PathLike[str]) -> Config:
     return config
 
 
+def database_of(config_path: str | os.PathLike[str], database: str | None) -> str:
+    """The database URL for a command: ``--db`` if given, else the config file's."""
+    if database:
+        return database
+    if not Path(config_path).exists():
+        raise ConfigError(
+            f"{config_path}: no such config file; pass -c CONFIG or --db DATABASE_URL"
+        )
+    return load(config_path).database
+
+
 def secret(variable: str | None, key: str) -> str | None:
     """The secret held by the environment variable ``variable``; ConfigError if it is unset."""
     if variable is None:

@@ -44,6 +44,20 @@ DEFAULT_CONTEXT = Context()
 SEPARATOR = "\x1f"
 
 
+def queue_deliveries(session: Session, change: Change, channels: list[str], now: datetime) -> None:
+    """The outbox rows of an event, one per channel, in the event's own transaction."""
+    for channel in channels:
+        session.add(
+            Delivery(
+                change_id=change.id,
+                channel=channel,
+                status="pending",
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+
 def _streak_key(line: VolatileLine) -> str:
     return f"{line.kind}{SEPARATOR}{line.value}"
 
@@ -295,16 +309,9 @@ class Store:
                 )
                 session.add(change)
                 session.flush()
-                for channel in channels_for(tuple(routes.get(name, ())), "error", 0.4):
-                    session.add(
-                        Delivery(
-                            change_id=change.id,
-                            channel=channel,
-                            status="pending",
-                            next_attempt_at=now,
-                            created_at=now,
-                        )
-                    )
+                queue_deliveries(
+                    session, change, channels_for(tuple(routes.get(name, ())), "error", 0.4), now
+                )
                 made += 1
         return made
 
@@ -798,16 +805,9 @@ class Store:
             from monitor.notify.routing import channels_for
 
             # The outbox: written in this same transaction, so no event lacks its alerts.
-            for channel in channels_for(context.routes, kind, significance.score):
-                session.add(
-                    Delivery(
-                        change_id=change.id,
-                        channel=channel,
-                        status="pending",
-                        next_attempt_at=now,
-                        created_at=now,
-                    )
-                )
+            queue_deliveries(
+                session, change, channels_for(context.routes, kind, significance.score), now
+            )
             session.flush()
         return change
 
