@@ -6,6 +6,7 @@ clear message and a non-zero exit code, never as a traceback.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Callable
@@ -159,10 +160,13 @@ def format_summary(summary: Any) -> str:
 @main.command()
 @click.argument("target")
 @click.option("--reset", is_flag=True, help="Forget what was learned (built-ins stay).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
 @config_option
 @db_option
 @_errors
-def volatility(target: str, reset: bool, config_path: Path, database: str | None) -> None:
+def volatility(
+    target: str, reset: bool, as_json: bool, config_path: Path, database: str | None
+) -> None:
     """Show (or reset) the text learned to change on every visit of a page.
 
     Lines learned from the two fetches of a new page ("probe") or from changing in
@@ -171,12 +175,32 @@ def volatility(target: str, reset: bool, config_path: Path, database: str | None
     Example: monitor volatility embassy-news --reset
     """
     store = _open_store(cfg.database_of(config_path, database))
+    documents = []
     for page in store.resolve(target):
         if reset:
             removed = store.reset_volatility(page.id)
-            click.echo(f"{page.url}: forgot {removed} learned line(s)")
+            documents.append({"url": page.url, "forgotten": removed})
+            if not as_json:
+                click.echo(f"{page.url}: forgot {removed} learned line(s)")
             continue
         lines = store.volatile_lines(page.id)
+        documents.append(
+            {
+                "url": page.url,
+                "lines": [
+                    {
+                        "kind": line.kind,
+                        "value": line.value.split("\x1f") if line.kind == "after" else line.value,
+                        "source": line.source,
+                        "learned": line.learned,
+                        "streak": line.streak,
+                    }
+                    for line in lines
+                ],
+            }
+        )
+        if as_json:
+            continue
         click.echo(f"{page.url}: {sum(1 for line in lines if line.learned)} learned")
         for line in lines:
             status = "learned" if line.learned else f"streak {line.streak}"
@@ -186,6 +210,8 @@ def volatility(target: str, reset: bool, config_path: Path, database: str | None
                 else "lines between {!r} and {!r}".format(*line.value.split("\x1f", 1))
             )
             click.echo(f"  {line.kind:9} {line.source:8} {status:9} {what}")
+    if as_json:
+        click.echo(json.dumps(documents, ensure_ascii=False, indent=2))
 
 
 @main.command()
@@ -376,10 +402,11 @@ def notify_retry(
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
 @config_option
 @db_option
 @_errors
-def status(config_path: Path, database: str | None) -> None:
+def status(as_json: bool, config_path: Path, database: str | None) -> None:
     """Show the state of targets and of the alert outbox; exit 1 if something needs care.
 
     Needs attention: dead deliveries (alerts that could not be sent), and pages whose
@@ -390,7 +417,7 @@ def status(config_path: Path, database: str | None) -> None:
     from monitor.status import collect
 
     report = collect(_open_store(cfg.database_of(config_path, database)))
-    click.echo(report.text())
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.text())
     if report.needs_attention:
         sys.exit(EXIT_FAILURE)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case, func, select
 
@@ -58,6 +59,39 @@ class StatusReport:
         )
         return bool(self.dead) or failing or bool(self.overdue) or stopped
 
+    def as_dict(self) -> dict[str, Any]:
+        """The report as plain data (``monitor status --json``)."""
+        daemon = None
+        if self.daemon is not None:
+            daemon = {
+                "state": self.daemon.state,
+                "alive": self.daemon_alive,
+                "pid": self.daemon.pid,
+                "host": self.daemon.host,
+                "heartbeat_at": self.daemon.heartbeat_at.isoformat(),
+            }
+        return {
+            "needs_attention": self.needs_attention,
+            "daemon": daemon,
+            "targets": [
+                {
+                    "name": t.name,
+                    "active": t.active,
+                    "pages": t.pages,
+                    "failing": t.failing,
+                    "removed": t.removed,
+                    "failures": t.failures,
+                    "overdue": t.overdue(self.now, self.daemon_alive),
+                    "last_checked": _iso(t.last_checked),
+                    "last_change": _iso(t.last_change),
+                    "next_due": _iso(t.next_due),
+                }
+                for t in self.targets
+            ],
+            "deliveries": self.deliveries,
+            "dead": [{"id": i, "channel": c, "error": e} for i, c, e in self.dead],
+        }
+
     def text(self) -> str:
         lines = []
         if self.daemon is None:
@@ -97,6 +131,10 @@ class StatusReport:
         if self.dead:
             lines.append("  re-send with: monitor notify retry")
         return "\n".join(lines)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def _when(value: datetime | None) -> str:

@@ -155,3 +155,16 @@ def test_demo_runs_the_real_pipeline(tmp_path: Path) -> None:
     assert "CHANGED" in result.output
     history = CliRunner().invoke(main, ["history", "statement-ru", "--db", url])
     assert "v2" in history.output
+
+
+def test_status_and_volatility_as_json(site: LocalSite, tmp_path: Path) -> None:
+    site.page("/statement", _html("Text."))
+    config = str(_write_config(tmp_path, site))
+    runner = CliRunner()
+    runner.invoke(main, ["check", "-c", config])
+    status = runner.invoke(main, ["status", "--json", "-c", config])
+    document = json.loads(status.output)
+    assert document["needs_attention"] is True  # /notice answers 404 on this site
+    assert {t["name"] for t in document["targets"]} == {"statement", "notice"}
+    volatility = runner.invoke(main, ["volatility", "statement", "--json", "-c", config])
+    assert json.loads(volatility.output)[0]["url"] == site.url("/statement")
