@@ -57,29 +57,12 @@ def content_hash(title: str | None, lines: list[str]) -> str:
 def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) -> Observation:
     """Turn one fetch into an observation of the page's content (or of a failure)."""
     if fetch.error is not None or fetch.status is None:
-        verdict = quality.judge(
-            None, fetch.requested_url, fetch.final_url, None, "", error=fetch.error
-        )
-        return Observation(
-            fetch=fetch,
-            body_sha256=None,
-            quality="error",
-            outcome_hint="error",
-            kind=fetch.error_kind or verdict.kind,
-            note=fetch.error,
+        return _problem(
+            fetch, None, "error", fetch.error_kind or "network", fetch.error or "no response"
         )
     if fetch.status == 304 and state is not None and state.last_content_sha256 is not None:
         # Not Modified, answering our If-None-Match/If-Modified-Since: the last content.
-        return Observation(
-            fetch=fetch,
-            body_sha256=None,
-            quality="ok",
-            outcome_hint="unchanged",
-            content_sha256=state.last_content_sha256,
-            extract_key=rules.key,
-            region=state.content_region,
-            note="304 Not Modified",
-        )
+        return _unchanged(fetch, None, state, rules, note="304 Not Modified")
     body_sha = hashlib.sha256(fetch.body).hexdigest()
     if (
         state is not None
@@ -91,15 +74,7 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
         and not quality.redirected_home(fetch.requested_url, fetch.final_url)
     ):
         # Same bytes under the same rules as the last good capture: same content.
-        return Observation(
-            fetch=fetch,
-            body_sha256=body_sha,
-            quality="ok",
-            outcome_hint="unchanged",
-            content_sha256=state.last_content_sha256,
-            extract_key=rules.key,
-            region=state.content_region,
-        )
+        return _unchanged(fetch, body_sha, state, rules)
     content_type = fetch.headers.get("content-type")
     base_url = fetch.final_url or fetch.requested_url
     try:
@@ -111,25 +86,11 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
     except SelectorNotMatchedError as exc:
         if not 200 <= fetch.status < 300:
             return _failed(fetch, body_sha, None, "")
-        return Observation(
-            fetch=fetch,
-            body_sha256=body_sha,
-            quality="error",
-            outcome_hint="error",
-            kind="selector",
-            note=f"target problem: {exc}",
-        )
+        return _problem(fetch, body_sha, "error", "selector", f"target problem: {exc}")
     except ExtractionError as exc:
         if not 200 <= fetch.status < 300:
             return _failed(fetch, body_sha, None, "")
-        return Observation(
-            fetch=fetch,
-            body_sha256=body_sha,
-            quality="low",
-            outcome_hint="error",
-            kind="undecodable",
-            note=str(exc),
-        )
+        return _problem(fetch, body_sha, "low", "undecodable", str(exc))
     title = normalize_line(extracted.title) if extracted.title else None
     lines = normalize_lines(extracted.lines, rules.ignore_patterns)
     if not 200 <= fetch.status < 300:
@@ -138,15 +99,14 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
         fetch.status, fetch.requested_url, fetch.final_url, title, "\n".join(lines)
     )
     if verdict.kind != "ok":
-        return Observation(
-            fetch=fetch,
-            body_sha256=body_sha,
-            quality=verdict.quality,  # type: ignore[arg-type]
-            outcome_hint="error",
+        return _problem(
+            fetch,
+            body_sha,
+            verdict.quality,
+            verdict.kind,
+            verdict.reason,
             encoding=encoding,
             title=title,
-            kind=verdict.kind,
-            note=verdict.reason,
         )
     links = [(canonical_url(url), normalize_line(text)) for url, text in extracted.links]
     if fetch.role == "listing":
@@ -156,26 +116,24 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
                 if fetch.article_links is None
                 else "the follow rules matched no article link on the listing"
             )
-            return Observation(
-                fetch=fetch,
-                body_sha256=body_sha,
-                quality="error",
-                outcome_hint="error",
+            return _problem(
+                fetch,
+                body_sha,
+                "error",
+                "selector",
+                f"target problem: {reason}",
                 encoding=encoding,
                 title=title,
-                kind="selector",
-                note=f"target problem: {reason}",
             )
         if not fetch.listing_complete:
-            return Observation(
-                fetch=fetch,
-                body_sha256=body_sha,
-                quality="low",
-                outcome_hint="error",
+            return _problem(
+                fetch,
+                body_sha,
+                "low",
+                "incomplete",
+                "a continuation page of the listing failed",
                 encoding=encoding,
                 title=title,
-                kind="incomplete",
-                note="a continuation page of the listing failed",
             )
         # A listing is a set of articles: order and pagination are not content.
         lines = sorted(
@@ -183,14 +141,8 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
         )
         links = [(canonical_url(url), normalize_line(text)) for url, text in fetch.article_links]
     if not lines and not title:
-        return Observation(
-            fetch=fetch,
-            body_sha256=body_sha,
-            quality="low",
-            outcome_hint="error",
-            encoding=encoding,
-            kind="empty",
-            note="the page has no text content",
+        return _problem(
+            fetch, body_sha, "low", "empty", "the page has no text content", encoding=encoding
         )
     learned = state.volatility if state is not None and state.volatility else volatility.NONE
     compared = volatility.mask(lines, learned)
@@ -210,20 +162,62 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
     )
 
 
+def _unchanged(
+    fetch: FetchResult,
+    body_sha: str | None,
+    state: PageState,
+    rules: ProcessRules,
+    note: str | None = None,
+) -> Observation:
+    """The page's last content, known without extracting (same bytes, or a 304)."""
+    return Observation(
+        fetch=fetch,
+        body_sha256=body_sha,
+        quality="ok",
+        outcome_hint="unchanged",
+        content_sha256=state.last_content_sha256,
+        extract_key=rules.key,
+        region=state.content_region,
+        note=note,
+    )
+
+
+def _problem(
+    fetch: FetchResult,
+    body_sha: str | None,
+    quality_: str,
+    kind: str,
+    note: str,
+    *,
+    encoding: str | None = None,
+    title: str | None = None,
+) -> Observation:
+    """A capture that is not the page's content: an error or a low-quality answer."""
+    return Observation(
+        fetch=fetch,
+        body_sha256=body_sha,
+        quality=quality_,  # type: ignore[arg-type]
+        outcome_hint="error",
+        encoding=encoding,
+        title=title,
+        kind=kind,
+        note=note,
+    )
+
+
 def _failed(
     fetch: FetchResult, body_sha: str, title: str | None, text: str, encoding: str | None = None
 ) -> Observation:
     assert fetch.status is not None
     verdict = quality.judge(fetch.status, fetch.requested_url, fetch.final_url, title, text)
-    return Observation(
-        fetch=fetch,
-        body_sha256=body_sha,
-        quality=verdict.quality,  # type: ignore[arg-type]
-        outcome_hint="error",
+    return _problem(
+        fetch,
+        body_sha,
+        verdict.quality,
+        verdict.kind,
+        verdict.reason or f"HTTP {fetch.status}",
         encoding=encoding,
         title=title,
-        kind=verdict.kind,
-        note=verdict.reason or f"HTTP {fetch.status}",
     )
 
 
