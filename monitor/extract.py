@@ -91,6 +91,10 @@ class Extracted:
     links: list[tuple[str, str]] = field(default_factory=list)
     # The content region used (an XPath), for extractors that locate one.
     region: str | None = None
+    # Per line, its block key (see keyed_lines_of): how site-wide furniture is recognised.
+    keys: list[str] = field(default_factory=list)
+    # The images of the content, as (src, alt).
+    images: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,33 +176,65 @@ def strip_invisible(root: lxml.html.HtmlElement) -> None:
 
 def lines_of(nodes: Iterable[lxml.html.HtmlElement]) -> list[str]:
     """Visible text of ``nodes``, one block element per line, whitespace collapsed."""
-    pieces: list[str] = []
+    return keyed_lines_of(nodes)[0]
 
-    def walk(node: lxml.html.HtmlElement) -> None:
+
+def keyed_lines_of(nodes: Iterable[lxml.html.HtmlElement]) -> tuple[list[str], list[str]]:
+    """:func:`lines_of`, with each line's *block key*: the tags and classes of the block
+    elements from the region down to the line (``div.promo/p``), without positions, so
+    the same widget has the same key on every page of a site."""
+    pieces: list[str] = []
+    owners: list[str] = []
+
+    def walk(node: lxml.html.HtmlElement, key: str) -> None:
         tag = node.tag if isinstance(node.tag, str) else ""
         block = tag in BLOCK_TAGS
         if block:
+            css = node.get("class")
+            key = f"{key}/{tag}.{css}" if css else f"{key}/{tag}"
             pieces.append("\n")
+            owners.append(key)
         if tag == "br":
             pieces.append("\n")
+            owners.append(key)
         if node.text:
             pieces.append(node.text)
+            owners.append(key)
         for child in node:
-            walk(child)
+            walk(child, key)
             if child.tail:
                 pieces.append(child.tail)
+                owners.append(key)
         if block:
             pieces.append("\n")
+            owners.append(key)
 
     for node in nodes:
-        walk(node)
+        walk(node, "")
         pieces.append("\n")
-    lines = []
-    for raw in "".join(pieces).split("\n"):
-        line = " ".join(raw.split())
-        if line:
-            lines.append(line)
-    return lines
+        owners.append("")
+    lines: list[str] = []
+    keys: list[str] = []
+    buffer: list[str] = []
+    owner: str | None = None
+    for piece, key in zip(pieces, owners, strict=True):
+        parts = piece.split("\n")
+        for index, part in enumerate(parts):
+            if index:
+                line = " ".join("".join(buffer).split())
+                if line:
+                    lines.append(line)
+                    keys.append(owner or "")
+                buffer, owner = [], None
+            if part:
+                buffer.append(part)
+                if owner is None and not part.isspace():
+                    owner = key
+    line = " ".join("".join(buffer).split())
+    if line:
+        lines.append(line)
+        keys.append(owner or "")
+    return lines, keys
 
 
 def links_of(nodes: Iterable[lxml.html.HtmlElement], base_url: str) -> list[tuple[str, str]]:
@@ -210,6 +246,30 @@ def links_of(nodes: Iterable[lxml.html.HtmlElement], base_url: str) -> list[tupl
                 continue
             links.append((urljoin(base_url, href), " ".join(anchor.text_content().split())))
     return links
+
+
+# Where lazy-loading pages keep an image's real address while ``src`` holds a placeholder.
+_LAZY_SRC = ("data-src", "data-lazy-src", "data-original", "data-lazy")
+
+
+def images_of(nodes: Iterable[lxml.html.HtmlElement], base_url: str) -> list[tuple[str, str]]:
+    """The images of ``nodes`` as (absolute src, alt text): what a picture shows is content.
+
+    Lazy-loaded images count by their real address; inline ``data:`` images and tracking
+    pixels (1x1) do not count.
+    """
+    images: list[tuple[str, str]] = []
+    for node in nodes:
+        for image in node.iter("img"):
+            src = next((image.get(name) for name in _LAZY_SRC if image.get(name)), None)
+            src = (src or image.get("src") or "").strip()
+            if not src or src.startswith(("data:", "javascript:")):
+                continue
+            if image.get("width") in ("0", "1") or image.get("height") in ("0", "1"):
+                continue
+            alt = " ".join((image.get("alt") or "").split())
+            images.append((urljoin(base_url, src), alt))
+    return images
 
 
 def regions(root: lxml.html.HtmlElement, rules: Rules) -> list[lxml.html.HtmlElement]:
@@ -236,14 +296,31 @@ def text_extractor(
     """All visible text of the page (or of the selected region), one block per line."""
     title = title_of(root)
     strip_invisible(root)
-    nodes = regions(root, rules)
-    return Extracted(title=title, lines=lines_of(nodes), links=links_of(nodes, base_url))
+    return _extracted(title, regions(root, rules), base_url)
+
+
+def _extracted(
+    title: str | None,
+    nodes: list[lxml.html.HtmlElement],
+    base_url: str,
+    region: str | None = None,
+) -> Extracted:
+    lines, keys = keyed_lines_of(nodes)
+    return Extracted(
+        title=title,
+        lines=lines,
+        links=links_of(nodes, base_url),
+        region=region,
+        keys=keys,
+        images=images_of(nodes, base_url),
+    )
 
 
 # Page-level chrome: never the statement. Headers and footers inside <article>/<main>
 # are kept, since article headers hold the title and the date.
 CHROME_XPATH = (
-    "//header[not(ancestor::article or ancestor::main)]",
+    # A header that holds the page's headline (an <h1> that is not a link) is kept.
+    "//header[not(ancestor::article or ancestor::main)][not(.//h1[not(.//a or ancestor::a)])]",
     "//footer[not(ancestor::article or ancestor::main)]",
     "//nav",
     "//aside",
@@ -436,33 +513,207 @@ def find_region(root: lxml.html.HtmlElement, path: str) -> lxml.html.HtmlElement
     return None
 
 
+#: A located region is widened to the ancestor it shares with the headline when that adds
+#: at most this many characters (the lead, the date line, the byline between them).
+HEADLINE_REACH = 1000
+#: Otherwise the headline's own block joins the region, up to this many characters.
+HEADER_CHARS = 600
+
+_TITLE_TOKEN = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|[^\W\u3040-\u30ff\u3400-\u4dbf"
+    r"\u4e00-\u9fff\uac00-\ud7af]+",
+    re.UNICODE,
+)
+
+
+def _words(text: str) -> list[str]:
+    return _TITLE_TOKEN.findall(text.lower())
+
+
+def _text_length(node: lxml.html.HtmlElement) -> int:
+    return len(" ".join(node.text_content().split()))
+
+
+def headline_of(
+    root: lxml.html.HtmlElement, titles: Iterable[str | None]
+) -> lxml.html.HtmlElement | None:
+    """The page's headline: the heading that names the page.
+
+    An ``<h1>`` or ``<h2>`` most of whose words are in the page's ``<title>`` or
+    ``og:title`` (site names around the headline are common in titles); else the only
+    ``<h1>`` of the page. A heading that is a link (a logo, a teaser) is never one.
+    """
+    wanted: set[str] = set()
+    for title in titles:
+        wanted.update(_words(title or ""))
+    best: tuple[float, int, int] | None = None
+    found: lxml.html.HtmlElement | None = None
+    h1s: list[lxml.html.HtmlElement] = []
+    body = root.find("body")
+    for position, heading in enumerate((body if body is not None else root).iter("h1", "h2")):
+        if heading.find(".//a") is not None or any(a.tag == "a" for a in heading.iterancestors()):
+            continue
+        words = _words(heading.text_content())
+        if len(words) < 2 and not (words and len(words[0]) > 3):
+            continue
+        if heading.tag == "h1":
+            h1s.append(heading)
+        if not wanted:
+            continue
+        overlap = len(set(words) & wanted) / len(set(words))
+        if overlap < 0.6:
+            continue
+        score = (overlap, 1 if heading.tag == "h1" else 0, -position)
+        if best is None or score > best:
+            best, found = score, heading
+    if found is None and len(h1s) == 1:
+        found = h1s[0]
+    return found
+
+
+def with_headline(
+    region: lxml.html.HtmlElement, headline: lxml.html.HtmlElement | None
+) -> list[lxml.html.HtmlElement]:
+    """The region's elements once the page's headline (and its lead) are part of it.
+
+    A headline inside the region changes nothing. Otherwise the region widens to the
+    element holding both when that adds little text (:data:`HEADLINE_REACH`); else the
+    headline's own block (the headline with the lead, kicker and date line around it,
+    up to :data:`HEADER_CHARS`) is watched beside the region.
+    """
+    if headline is None or headline is region:
+        return [region]
+    region_chain = [region, *region.iterancestors()]
+    if any(ancestor is region for ancestor in headline.iterancestors()):
+        return [region]
+    if any(ancestor is headline for ancestor in region.iterancestors()):
+        return [headline]
+    headline_chain = {headline, *headline.iterancestors()}
+    common = next((a for a in region_chain if a in headline_chain), None)
+    region_chars, headline_chars = _text_length(region), _text_length(headline)
+    if (
+        common is not None
+        and common.tag not in ("body", "html")
+        and _text_length(common) <= region_chars + headline_chars + HEADLINE_REACH
+    ):
+        return [common]
+    block = headline
+    for ancestor in headline.iterancestors():
+        if ancestor is common or ancestor.tag in ("body", "html"):
+            break
+        if _text_length(ancestor) > headline_chars + HEADER_CHARS:
+            break
+        block = ancestor
+    parts = [block, region]
+    lead = lead_of(block, region)
+    if lead is not None:
+        parts.insert(1, lead)
+    return parts
+
+
+#: A lead is a block of this much text (not links) between the headline and the content.
+LEAD_CHARS = (40, 1000)
+
+
+def lead_of(
+    headline: lxml.html.HtmlElement, region: lxml.html.HtmlElement
+) -> lxml.html.HtmlElement | None:
+    """The lead (teaser, standfirst, deck) between a headline block and the content region.
+
+    The first block after the headline, before the region, with a sentence or a few of
+    text that is neither links nor page furniture nor a picture's caption.
+    """
+    from monitor import boilerplate
+
+    low, high = LEAD_CHARS
+    for seen, element in enumerate(headline.xpath("following::*")):
+        if element is region or seen > 300:
+            return None
+        if not isinstance(element.tag, str) or element.tag not in (
+            "p", "div", "h2", "h3", "h4", "section", "header", "span", "strong",
+        ):  # fmt: skip
+            continue
+        if any(ancestor is element for ancestor in region.iterancestors()):
+            continue  # a wrapper of the content region itself
+        if any(a.tag in ("figure", "figcaption", "a") for a in element.iterancestors()):
+            continue
+        text = " ".join(element.text_content().split())
+        if not low <= len(text) <= high:
+            continue
+        linked = sum(len(" ".join(a.text_content().split())) for a in element.iter("a"))
+        if linked > 0.5 * len(text) or boilerplate.is_furniture(element):
+            continue
+        return element
+    return None
+
+
+def _split_union(path: str) -> list[str]:
+    """The parts of an XPath union ``a | b`` (a ``|`` inside a quoted literal is kept)."""
+    parts: list[str] = []
+    current: list[str] = []
+    quote = ""
+    for char in path:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "|":
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current).strip())
+    return [part for part in parts if part]
+
+
+def find_regions(root: lxml.html.HtmlElement, path: str) -> list[lxml.html.HtmlElement] | None:
+    """The elements of a learned region (an XPath, or a union of XPaths: the headline's
+    block and the content), or None when any of them is no longer found."""
+    nodes = []
+    for part in _split_union(path):
+        node = find_region(root, part)
+        if node is None:
+            return None
+        nodes.append(node)
+    # Nested parts (a layout change folded the headline into the content): the outer one.
+    return [n for n in nodes if not any(o is not n and o in n.iterancestors() for o in nodes)]
+
+
 @register("main")
 def main_extractor(
     root: lxml.html.HtmlElement, base_url: str, rules: Rules, region: str | None = None
 ) -> Extracted:
     """The page's main content: title, then the text and links of its content region.
 
-    The region is located once with trafilatura (page chrome pruned first) and then
-    remembered per page as an XPath, so later captures read the same region cheaply and
-    consistently. A user ``selector`` replaces this; ``exclude`` applies first.
+    The region is located once with trafilatura (page chrome pruned first), widened to
+    hold the page's headline and lead, and then remembered per page as an XPath, so
+    later captures read the same region cheaply and consistently. Page furniture inside
+    it (share buttons, ads, related lists, credits: :mod:`monitor.boilerplate`) is not
+    content. A user ``selector`` replaces this; ``exclude`` applies first.
     """
+    from monitor import boilerplate
+
     title = title_of(root)
     strip_invisible(root)
     if rules.selector is not None:
-        nodes = regions(root, rules)
-        return Extracted(title=title, lines=lines_of(nodes), links=links_of(nodes, base_url))
+        return _extracted(title, regions(root, rules), base_url)
+    og_title = root.find(".//meta[@property='og:title']")
+    titles = (title, og_title.get("content") if og_title is not None else None)
     regions(root, rules)  # applies exclude
     prune_chrome(root)
-    node = find_region(root, region) if region else None
-    if node is None:
+    nodes = find_regions(root, region) if region else None
+    if nodes is None:
         node = locate_main(root)
         if node is None:
             body = root.find("body")
-            node = body if body is not None else root
-        region = region_path(node)
-    return Extracted(
-        title=title, lines=lines_of([node]), links=links_of([node], base_url), region=region
-    )
+            nodes = [body if body is not None else root]
+        else:
+            nodes = with_headline(node, headline_of(root, titles))
+        region = " | ".join(region_path(node) for node in nodes)
+    for node in nodes:
+        boilerplate.prune(node)
+    return _extracted(title, nodes, base_url, region)
 
 
 def extract(html: str, base_url: str, rules: Rules, region: str | None = None) -> Extracted:

@@ -2,8 +2,9 @@
 
 Size does not separate noise from substance (a 17-character link removal matters, a
 4,000-character footer rotation does not), so the score is built from features that
-people who watch government pages named: a link removed, a status flip, a redirect to
-another place, watch-list terms in the changed text, one long contiguous rewrite; and
+people who watch government pages named: a link removed, an image removed, a status
+flip, a redirect to another place, watch-list terms in the changed text, one long
+contiguous rewrite; and
 it is lowered for changes of numbers or dates only and for listing and home pages.
 Every feature that contributed is stored with the score, so alerts can say why.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor import quality
-from monitor.differ import diff_text, line_ops
+from monitor.differ import diff_images, diff_text, line_ops
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,10 @@ BASE = {
     "recovered": 0.2,
     "changed": 0.25,
 }
+#: Added to a change's score when an image was removed from the content (a removed
+#: link adds 0.25), and when images were only added or their alt text changed.
+IMAGE_REMOVED = 0.3
+IMAGE_CHANGED = 0.1
 _NUMBERISH = re.compile(r"[\d\s.,:/\-–—%№#]+")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -86,6 +91,8 @@ def score(
     title_after: str | None = None,
     links_before: Iterable[tuple[str, str]] = (),
     links_after: Iterable[tuple[str, str]] = (),
+    images_before: Iterable[Sequence[str]] = (),
+    images_after: Iterable[Sequence[str]] = (),
     role: str = "page",
     url: str = "",
     final_url_before: str | None = None,
@@ -149,6 +156,21 @@ def score(
         if links_removed:
             value += 0.25
             reasons.append(f"{len(links_removed)} link(s) removed")
+    if kind == "changed":
+        pictures = diff_images(images_before, images_after)
+        if pictures.changed:
+            features["images_removed"] = [list(pair) for pair in pictures.removed[:50]]
+            features["images_added"] = [list(pair) for pair in pictures.added[:50]]
+            if pictures.text_changed:
+                features["images_alt_changed"] = [list(t) for t in pictures.text_changed[:50]]
+        if pictures.removed:
+            # A picture taken out of a statement (a person, a map, a signed document)
+            # weighs at least as much as a removed link.
+            value += IMAGE_REMOVED
+            reasons.append(f"{len(pictures.removed)} image(s) removed")
+        elif pictures.added or pictures.text_changed:
+            value += IMAGE_CHANGED
+            reasons.append("images added or described differently")
     titles = f"{title_before or ''} {title_after or ''}" if title_before != title_after else ""
     if kind in ("changed", "restored", "added"):
         haystack = f"{removed_text} {added_text} {titles}" if kind != "added" else " ".join(after)

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from typing import Any
 
@@ -30,12 +31,15 @@ from monitor.models import (
     Change,
     Delivery,
     Page,
+    SiteBoilerplate,
+    SiteLine,
     Target,
     Version,
     VolatileLine,
     utcnow,
 )
-from monitor.records import Observation, PageKey, PageState, RecordedCapture
+from monitor.records import FetchResult, Observation, PageKey, PageState, RecordedCapture
+from monitor.site_boilerplate import SiteChrome, SiteCounts, host_of
 from monitor.volatility import Volatility
 
 DEFAULT_CONTEXT = Context()
@@ -99,6 +103,7 @@ class VersionView:
     final_url: str | None
     body_sha256: str | None
     links: list[Any]
+    images: list[Any] = dataclass_field(default_factory=list)
 
 
 class Store:
@@ -233,6 +238,7 @@ class Store:
                         signatures.add(line.value)
                     else:
                         after.add(_after_pair(line.value))
+        chrome = self.site_chromes({host_of(page.url) for page, *_rest in rows})
         states: dict[PageKey, PageState] = {}
         for page, target_name, seq, content_sha in rows:
             signatures, after = learned.get(page.id, (set(), set()))
@@ -257,6 +263,7 @@ class Store:
                 recent_hashes=tuple(recent.get(page.id, ())[-20:]),
                 volatility=Volatility(frozenset(signatures), frozenset(after)),
                 volatile_streaks=streaks.get(page.id, {}),
+                site_chrome=chrome.get(host_of(page.url)),
             )
         return states
 
@@ -324,7 +331,7 @@ class Store:
         is compared under the same rules as the version it is compared with.
         """
         from monitor import volatility
-        from monitor.process import content_hash
+        from monitor.process import stored_hash
 
         if not learned or state.page_id is None:
             return
@@ -362,8 +369,9 @@ class Store:
             if last_text is not None and state.last_version_id is not None:
                 version = session.get(Version, state.last_version_id)
                 if version is not None:
-                    compared = volatility.mask(version.text.splitlines(), merged)
-                    state.last_content_sha256 = content_hash(version.title, compared)
+                    state.last_content_sha256 = stored_hash(
+                        version.title, version.text, version.images, merged, state.site_chrome
+                    )
                     session.execute(
                         update(Page)
                         .where(Page.id == state.page_id)
@@ -390,13 +398,176 @@ class Store:
             if page is not None and page.last_version_id is not None:
                 version = session.get(Version, page.last_version_id)
                 if version is not None:
-                    from monitor import volatility
-                    from monitor.process import content_hash
+                    from monitor.process import stored_hash
 
-                    page.compare_sha256 = content_hash(
-                        version.title, volatility.mask(version.text.splitlines())
+                    chrome = self.site_chromes([host_of(page.url)]).get(host_of(page.url))
+                    page.compare_sha256 = stored_hash(
+                        version.title, version.text, version.images, None, chrome
                     )
             return int(getattr(result, "rowcount", 0) or 0)
+
+    # --- site boilerplate ---------------------------------------------------------
+
+    def site_chromes(self, hosts: Iterable[str]) -> dict[str, SiteChrome]:
+        """What was learned to be chrome on each of these sites."""
+        wanted = sorted(set(hosts))
+        found: dict[str, tuple[set[str], set[str]]] = {}
+        with self.session() as session:
+            for chunk in _chunks(wanted, 500):
+                for host, kind, value in session.execute(
+                    select(SiteBoilerplate.host, SiteBoilerplate.kind, SiteBoilerplate.value).where(
+                        SiteBoilerplate.host.in_(chunk)
+                    )
+                ):
+                    lines, blocks = found.setdefault(host, (set(), set()))
+                    (lines if kind == "line" else blocks).add(value)
+        return {
+            host: SiteChrome(frozenset(lines), frozenset(blocks))
+            for host, (lines, blocks) in found.items()
+        }
+
+    def site_counts(self, host: str) -> SiteCounts:
+        """How many pages of a site carry each line and block (their latest versions)."""
+        counts = SiteCounts()
+        by_page: dict[int, list[tuple[str, str]]] = {}
+        with self.session() as session:
+            for page_id, line, block in session.execute(
+                select(SiteLine.page_id, SiteLine.line, SiteLine.block).where(SiteLine.host == host)
+            ):
+                by_page.setdefault(page_id, []).append((line, block))
+        for page_id, entries in by_page.items():
+            counts.add(page_id, entries)
+        return counts
+
+    def _site_lines(
+        self, session: Session, page_id: int, url: str, observation: Observation
+    ) -> None:
+        """Replace what a page contributes to site learning by its new version's lines."""
+        from sqlalchemy import delete
+
+        from monitor.site_boilerplate import rows
+
+        session.execute(delete(SiteLine).where(SiteLine.page_id == page_id))
+        lines = (observation.text or "").splitlines()
+        host = host_of(url)
+        entries = [
+            {"host": host, "page_id": page_id, "position": p, "line": line, "block": block}
+            for p, line, block in rows(lines, observation.keys)
+        ]
+        if entries:
+            session.execute(SiteLine.__table__.insert(), entries)  # type: ignore[attr-defined]
+
+    def add_site_chrome(self, host: str, learned: SiteChrome, counts: SiteCounts) -> None:
+        """Store lines and blocks learned to be chrome on a site."""
+        now = utcnow()
+        with self.session() as session, session.begin():
+            for line in sorted(learned.lines):
+                pages = len(counts.line_pages.get(line, ()))
+                session.add(
+                    SiteBoilerplate(host=host, kind="line", value=line, pages=pages, created_at=now)
+                )
+            for block in sorted(learned.blocks):
+                pages = len(counts.block_pages.get(block, ()))
+                session.add(
+                    SiteBoilerplate(
+                        host=host, kind="block", value=block, pages=pages, created_at=now
+                    )
+                )
+
+    def site_boilerplate(self, host: str | None = None) -> list[SiteBoilerplate]:
+        """What was learned per site (one site, or every site), for `monitor volatility`."""
+        with self.session() as session:
+            query = select(SiteBoilerplate).order_by(
+                SiteBoilerplate.host, SiteBoilerplate.kind, SiteBoilerplate.id
+            )
+            if host is not None:
+                query = query.where(SiteBoilerplate.host == host)
+            return list(session.scalars(query))
+
+    def reset_site(self, host: str) -> int:
+        """Forget what was learned on a site and what it was learned from; learning starts
+        again from its pages' next versions. Returns how many entries were forgotten."""
+        from sqlalchemy import delete
+
+        with self.session() as session, session.begin():
+            result = session.execute(delete(SiteBoilerplate).where(SiteBoilerplate.host == host))
+            session.execute(delete(SiteLine).where(SiteLine.host == host))
+        self.rebase_site(host, SiteChrome())
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def rebase_site(
+        self, host: str, chrome: SiteChrome, states: dict[PageKey, PageState] | None = None
+    ) -> int:
+        """Re-compute the compare hash of every page of a site under its chrome now known,
+        so that the next capture of each is compared under the same rules; returns how
+        many pages were re-based. ``states`` (of a running check) are updated too."""
+        from monitor.process import stored_hash
+
+        live = {
+            state.page_id: state
+            for key, state in (states or {}).items()
+            if state.page_id is not None and host_of(key.url) == host
+        }
+        changed = 0
+        with self.session() as session, session.begin():
+            pages = [
+                (page_id, url, version_id)
+                for page_id, url, version_id in session.execute(
+                    select(Page.id, Page.url, Page.last_version_id).where(
+                        Page.last_version_id.is_not(None), Page.role.in_(["page", "article"])
+                    )
+                )
+                if host_of(url) == host
+            ]
+            volatilities = self._volatilities(session, [page_id for page_id, *_r in pages])
+            updates = []
+            for chunk in _chunks(pages, 500):
+                versions = {
+                    version.id: version
+                    for version in session.scalars(
+                        select(Version).where(Version.id.in_([v for *_r, v in chunk]))
+                    )
+                }
+                for page_id, _url, version_id in chunk:
+                    version = versions.get(version_id)
+                    if version is None:
+                        continue
+                    state = live.get(page_id)
+                    learned = state.volatility if state is not None else volatilities.get(page_id)
+                    compare = stored_hash(
+                        version.title, version.text, version.images, learned, chrome
+                    )
+                    updates.append({"id": page_id, "compare_sha256": compare})
+                    if state is not None:
+                        state.site_chrome = chrome
+                        state.last_content_sha256 = compare
+            if updates:
+                session.execute(update(Page), updates)
+                changed = len(updates)
+        for key, state in (states or {}).items():
+            if host_of(key.url) == host:
+                state.site_chrome = chrome
+        return changed
+
+    @staticmethod
+    def _volatilities(session: Session, page_ids: list[int]) -> dict[int, Volatility]:
+        """What was learned to be volatile on these pages."""
+        found: dict[int, tuple[set[str], set[tuple[str, str]]]] = {}
+        for chunk in _chunks(page_ids, 500):
+            for line in session.scalars(
+                select(VolatileLine).where(
+                    VolatileLine.page_id.in_(chunk), VolatileLine.learned.is_(True)
+                )
+            ):
+                signatures, after = found.setdefault(line.page_id, (set(), set()))
+                if line.kind == "signature":
+                    signatures.add(line.value)
+                else:
+                    after.add(_after_pair(line.value))
+        return {
+            page_id: Volatility(frozenset(signatures), frozenset(after))
+            for page_id, (signatures, after) in found.items()
+        }
 
     def mark_listed(self, target_id: int, urls: Iterable[str], when: datetime) -> None:
         """Record that these article URLs were seen on their target's listing at ``when``."""
@@ -615,9 +786,12 @@ class Store:
                     title=observation.title,
                     text=observation.text or "",
                     links=[list(link) for link in observation.links],
+                    images=[list(image) for image in observation.images],
                 )
                 session.add(version)
                 session.flush()
+                if context.learn_site and state.role in ("page", "article"):
+                    self._site_lines(session, state.page_id, fetch.key.url, observation)
                 if previous_id is not None:
                     previous = session.get(Version, previous_id)
                 state.last_version_id, state.last_version_seq = version.id, version.seq
@@ -666,11 +840,14 @@ class Store:
         rotating quote) is learned as noise on this page, and the page's compare hash is
         re-based so the next capture is judged without it.
         """
+        from monitor import site_boilerplate as site
         from monitor import volatility
-        from monitor.process import content_hash
+        from monitor.process import compared_lines, stored_hash
 
         learned_before = state.volatility or volatility.NONE
-        before_lines = volatility.mask(previous.text.splitlines(), learned_before)
+        before_lines = compared_lines(
+            previous.text.splitlines(), (), learned_before, state.site_chrome or site.NONE
+        )[0]
         found = volatility.differing(before_lines, observation.compared or [])
         candidates: dict[str, tuple[str, str]] = {}
         for value in found.signatures:
@@ -723,9 +900,12 @@ class Store:
                 )
             )
             state.volatility = merged
-            text_lines = (observation.text or "").splitlines()
-            state.last_content_sha256 = content_hash(
-                observation.title, volatility.mask(text_lines, merged)
+            state.last_content_sha256 = stored_hash(
+                observation.title,
+                observation.text or "",
+                observation.images,
+                merged,
+                state.site_chrome,
             )
             logger.info(
                 "learned %d volatile line(s) on page %s from its last captures",
@@ -746,12 +926,20 @@ class Store:
         now: datetime,
     ) -> Change:
         """Write one event row, with its significance and the features behind it."""
+        from monitor import site_boilerplate as site
         from monitor import volatility
+        from monitor.process import compared_lines
         from monitor.significance import score
 
         kind = decision.event or "changed"
         learned = state.volatility or volatility.NONE
-        before_lines = volatility.mask(previous.text.splitlines(), learned) if previous else []
+        before_lines = (
+            compared_lines(previous.text.splitlines(), (), learned, state.site_chrome or site.NONE)[
+                0
+            ]
+            if previous
+            else []
+        )
         after_lines = observation.compared or []
         last = previous or (
             session.get(Version, state.last_version_id) if state.last_version_id else None
@@ -765,6 +953,8 @@ class Store:
             title_after=observation.title,
             links_before=[tuple(link) for link in previous.links] if previous else [],
             links_after=observation.links,
+            images_before=[tuple(image) for image in previous.images or ()] if previous else [],
+            images_after=observation.images,
             role=observation.fetch.role,
             url=observation.fetch.key.url,
             watch_terms=context.watch_terms,
@@ -862,6 +1052,7 @@ class Store:
                 final_url=capture.final_url,
                 body_sha256=capture.body_sha256,
                 links=version.links,
+                images=version.images or [],
             )
             for version, capture in rows
         ]
@@ -886,6 +1077,38 @@ class Store:
                     .order_by(Change.detected_at, Change.id)
                 )
             )
+
+    def version_fetch(self, version_id: int) -> FetchResult | None:
+        """The capture that made a version, as a fetch again (its stored body), to extract
+        it anew under changed rules; None when its body was not kept."""
+        with self.session() as session:
+            row = session.execute(
+                select(Capture, Page.url, Target.name, Page.role)
+                .join(Version, Version.capture_id == Capture.id)
+                .join(Page, Page.id == Capture.page_id)
+                .join(Target, Target.id == Page.target_id)
+                .where(Version.id == version_id)
+            ).first()
+        if row is None:
+            return None
+        capture, url, target, role = row
+        if not capture.body_stored or not capture.body_sha256:
+            return None
+        try:
+            body = self.body(capture.body_sha256)
+        except StorageError:
+            return None
+        return FetchResult(
+            key=PageKey(target, url),
+            role=role,
+            requested_url=capture.requested_url,
+            started_at=capture.started_at,
+            duration_ms=capture.duration_ms,
+            final_url=capture.final_url,
+            status=capture.status,
+            headers=dict(capture.headers or {}),
+            body=body,
+        )
 
     def body(self, sha256: str) -> bytes:
         """The exact bytes of a stored body."""
@@ -923,4 +1146,12 @@ def _summary(kind: str, title: str, features: dict[str, Any], observation: Obser
     if features.get("title_only"):
         return f"Title changed: {title}"
     added, removed = features.get("words_added", 0), features.get("words_removed", 0)
-    return f"Changed: {title} (+{added} / -{removed} words)"
+    pictures = [
+        f"{len(features[key])} image{'s' if len(features[key]) != 1 else ''} {label}"
+        for key, label in (("images_removed", "removed"), ("images_added", "added"))
+        if features.get(key)
+    ]
+    if pictures and not added and not removed:
+        return f"Changed: {title} ({', '.join(pictures)})"
+    extra = f"; {', '.join(pictures)}" if pictures else ""
+    return f"Changed: {title} (+{added} / -{removed} words{extra})"
