@@ -27,10 +27,12 @@ recognisable here are masked per site instead, see :mod:`monitor.site_boilerplat
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
 import lxml.html
+from lxml import etree
 
 logger = logging.getLogger(__name__)
 
@@ -129,34 +131,43 @@ _NAMED = re.compile(
 # Comment threads are prose, but never the page's statement.
 _PROSE_ALLOWED = frozenset({"comments", "comment", "disqus"})
 
-#: Interface words: a block made only of these (and digits, punctuation) is furniture.
+#: Interface words that only ever label a widget: a block made of these (with digits,
+#: punctuation, and the words of WEAK_LABELS) is furniture.
 LABELS = frozenset(
     {
         # sharing and tools
         "share", "share this", "share this page", "share this story", "share this article",
         "share on facebook", "share on twitter", "share on linkedin", "share on whatsapp",
-        "share via email", "share by email", "tweet", "facebook", "twitter", "x", "linkedin",
-        "reddit", "whatsapp", "telegram", "vk", "vkontakte", "odnoklassniki", "pinterest",
-        "flipboard", "email", "e-mail", "mail", "print", "print version", "print this page",
-        "printer friendly", "printer-friendly version", "copy link", "copy", "link copied",
-        "bookmark", "bookmark it", "save", "more", "comments", "view comments", "comment",
-        "send", "follow", "follow us", "rss", "rss feed", "atom",
+        "share via email", "share by email", "tweet", "facebook", "twitter", "linkedin",
+        "reddit", "whatsapp", "telegram", "vkontakte", "odnoklassniki", "pinterest",
+        "flipboard", "print version", "print this page", "printer friendly",
+        "printer-friendly version", "copy link", "link copied", "bookmark it",
+        "view comments", "follow us", "rss feed",
         # advertising
-        "advertisement", "advertising", "ad", "ads", "sponsored", "sponsored content",
-        "sponsored links", "promoted links", "supported by", "skip ad", "anzeige", "werbung",
-        "publicite", "publicité", "publicidad", "publicidade", "реклама", "广告", "إعلان",
+        "advertisement", "advertising", "sponsored", "sponsored content", "sponsored links",
+        "promoted links", "supported by", "skip ad", "anzeige", "werbung", "publicité",
+        "publicidad", "publicidade", "реклама", "广告", "إعلان",
         # media players
-        "replay", "autoplay", "full screen", "fullscreen", "close", "play", "pause", "mute",
-        "view photos", "view gallery", "view graphic", "view this image", "enlarge",
-        "enlarge this image", "image", "photo", "video",
+        "replay", "autoplay", "full screen", "fullscreen", "view photos", "view gallery",
+        "view graphic", "view this image", "enlarge this image",
         # reading on
-        "read more", "read now", "continue reading", "up next", "back to top", "top",
+        "read more", "read now", "continue reading", "up next", "back to top",
         # other languages
-        "compartilhe", "compartilhar", "copiar link", "imprimir", "leia mais", "voltar",
-        "ouvir o texto", "compartir", "comentarios", "partager", "imprimer", "commentaires",
-        "lire la suite", "teilen", "drucken", "kommentare", "weiterlesen", "mail senden",
-        "поделиться", "печать", "версия для печати", "комментарии", "читать далее",
-        "分享", "打印", "评论", "شارك", "مشاركة", "طباعة",
+        "compartilhe", "compartilhar", "copiar link", "leia mais", "ouvir o texto",
+        "compartir", "partager", "imprimer", "lire la suite", "teilen", "drucken",
+        "weiterlesen", "mail senden", "поделиться", "версия для печати", "читать далее",
+        "分享", "شارك", "مشاركة",
+    }
+)  # fmt: skip
+#: Words that label widgets too, but also name things in a statement ("Photo" in a list
+#: of documents to bring): furniture only beside a word of LABELS, or as links.
+WEAK_LABELS = frozenset(
+    {
+        "x", "vk", "ok", "email", "e-mail", "mail", "print", "copy", "bookmark",
+        "save", "more", "comments", "comment", "send", "follow", "rss", "atom", "ad", "ads",
+        "close", "play", "pause", "mute", "enlarge", "image", "photo", "video", "top",
+        "imprimir", "voltar", "comentarios", "commentaires", "kommentare", "печать",
+        "комментарии", "打印", "评论", "طباعة",
     }
 )  # fmt: skip
 # Labels are compared with punctuation, digits and symbols removed ("teilen17", "+12").
@@ -187,11 +198,12 @@ def _text(node: lxml.html.HtmlElement) -> str:
     return " ".join(node.text_content().split())
 
 
-def _furniture_name(value: str, cache: dict[str, str | None]) -> str | None:
-    """The furniture word in a class or id value, if any (cached per value); "" for a
-    photo credit's class."""
-    if value in cache:
-        return cache[value]
+@functools.lru_cache(maxsize=8192)
+def _furniture_name(value: str) -> str | None:
+    """The furniture word in a class or id value, if any; "" for a photo credit's class.
+
+    Cached: a site's templates use the same few hundred class names on every page.
+    """
     # "" for a credit's class: not furniture by name, but see the credit rule.
     found: str | None = "" if _credit_mark(value) else None
     for name in value.split():
@@ -206,7 +218,6 @@ def _furniture_name(value: str, cache: dict[str, str | None]) -> str | None:
         if hit:
             found = min(hit)
             break
-    cache[value] = found
     return found
 
 
@@ -234,22 +245,36 @@ def _prose_chars(node: lxml.html.HtmlElement) -> int:
     return max(longest, run)
 
 
-def is_label_text(text: str) -> bool:
-    """True when ``text`` is only interface words ("Share", "Tweet 12", "Print | Share")."""
+@functools.lru_cache(maxsize=8192)
+def label_kind(text: str) -> str | None:
+    """ "strong" when ``text`` is only interface words and at least one is unmistakable
+    ("Share", "Tweet 12", "Print | Share"), "weak" when its words are all of the kind
+    that can also be content ("Print", "Email"), else None."""
     if not text or len(text) > LABEL_CHARS:
-        return False
+        return None
     pieces = [piece for piece in re.split(r"\s*[|•·/,;:›»\n]\s*|\s{2,}", text.lower()) if piece]
-    labels = 0
+    strong = weak = False
     for piece in pieces:
         words = _NOT_WORD.sub(" ", piece).split()
         if not words:
             continue  # digits and punctuation only: a count beside a label
         phrase = " ".join(words)
+        if phrase in LABELS:
+            strong = True
+        elif phrase in WEAK_LABELS:
+            weak = True
         # "Facebook Twitter Email": every word a label of its own.
-        if phrase not in LABELS and not all(word in LABELS for word in words):
-            return False
-        labels += 1
-    return labels > 0
+        elif all(word in LABELS or word in WEAK_LABELS for word in words):
+            strong = strong or any(word in LABELS for word in words)
+            weak = True
+        else:
+            return None
+    return "strong" if strong else ("weak" if weak else None)
+
+
+def is_label_text(text: str) -> bool:
+    """True when ``text`` is only interface words, one of them unmistakable."""
+    return label_kind(text) == "strong"
 
 
 def _link_chars(node: lxml.html.HtmlElement) -> int:
@@ -275,28 +300,21 @@ def _survey(
     short blocks with their text (the candidates of the rules)."""
     marked: list[lxml.html.HtmlElement] = []
     short: list[tuple[lxml.html.HtmlElement, str]] = []
-    # Per element, its text pieces while they stay short (None once too long).
+    elements = list(region.iter(etree.Element))
+    # Per element, its text pieces while they stay short (None once too long), and its
+    # raw text length; children come after their parent in document order, so walking
+    # the list backwards sees every child before its parent.
     texts: dict[lxml.html.HtmlElement, list[str] | None] = {}
     sizes: dict[lxml.html.HtmlElement, int] = {}
-    limit = LABEL_CHARS
-    stack: list[tuple[lxml.html.HtmlElement, bool]] = [(region, False)]
-    while stack:
-        node, done = stack.pop()
-        if not done:
-            stack.append((node, True))
-            for child in reversed(node):
-                if isinstance(child.tag, str):
-                    stack.append((child, False))
-            continue
-        pieces: list[str] | None = []
-        size = 0
-        if node.text:
-            size += len(node.text)
-            pieces = [node.text]
+    bound = 4 * LABEL_CHARS
+    for node in reversed(elements):
+        text = node.text
+        pieces: list[str] | None = [text] if text else []
+        size = len(text) if text else 0
         for child in node:
-            if isinstance(child.tag, str):
-                size += sizes.pop(child)
-                inner = texts.pop(child)
+            if child in sizes:
+                size += sizes[child]
+                inner = texts[child]
                 if pieces is not None:
                     if inner is None:
                         pieces = None
@@ -304,22 +322,25 @@ def _survey(
                         pieces.extend(inner)
                     else:  # a block, a link: words on either side stay apart
                         pieces.extend((" ", *inner, " "))
-            if child.tail:
-                size += len(child.tail)
+            tail = child.tail
+            if tail:
+                size += len(tail)
                 if pieces is not None:
-                    pieces.append(child.tail)
-        if pieces is not None and size > 4 * limit:
-            text = " ".join("".join(pieces).split())
-            pieces = [text] if len(text) <= limit else None
+                    pieces.append(tail)
+        if pieces is not None and size > bound:
+            collapsed = " ".join("".join(pieces).split())
+            pieces = [collapsed] if len(collapsed) <= LABEL_CHARS else None
         sizes[node], texts[node] = size, pieces
         if node is region:
-            break
+            continue
         if node.get("class") or node.get("id"):
             marked.append(node)
         if pieces is not None and node.tag in _TEXT_TAGS:
-            text = " ".join("".join(pieces).split())
-            if text:
-                short.append((node, text))
+            collapsed = " ".join("".join(pieces).split())
+            if collapsed:
+                short.append((node, collapsed))
+    marked.reverse()
+    short.reverse()
     return sizes.get(region, 0), marked, short
 
 
@@ -330,16 +351,15 @@ def prune(region: lxml.html.HtmlElement) -> list[tuple[str, str]]:
     if not total:
         return removed
     doomed: dict[lxml.html.HtmlElement, str] = {}
-    names: dict[str, str | None] = {}
     for node in marked:
-        rule = _marked_rule(node, total, names)
+        rule = _marked_rule(node, total)
         if rule is not None:
             doomed[node] = rule
     for node, text in short:
         if node in doomed:
             continue
         if node.tag in _SHORT_TAGS:
-            rule = _text_rule(text)
+            rule = _text_rule(text, node)
             if rule is not None:
                 doomed[node] = rule
                 continue
@@ -357,34 +377,43 @@ def prune(region: lxml.html.HtmlElement) -> list[tuple[str, str]]:
 def is_furniture(node: lxml.html.HtmlElement) -> bool:
     """Whether :func:`prune` would remove ``node`` (judged on its own)."""
     total = max(len(_text(node)) * 4, 1)
-    return _marked_rule(node, total, {}) is not None or _text_rule(_text(node)) is not None
+    return _marked_rule(node, total) is not None or _text_rule(_text(node), node) is not None
 
 
-def _marked_rule(
-    node: lxml.html.HtmlElement, total: int, names: dict[str, str | None]
-) -> str | None:
+def _marked_rule(node: lxml.html.HtmlElement, total: int) -> str | None:
     """``class-or-id``: furniture by its name, unless it holds prose or most of the page;
     ``credit``: a short element whose class names a photo credit."""
     marks = f"{node.get('class') or ''} {node.get('id') or ''}".strip()
-    furniture = _furniture_name(marks, names)
+    furniture = _furniture_name(marks)
     if furniture is None:
         return None
+    size = len(_text(node))
     if furniture == "":
-        if node.tag in ("figcaption", "figure") or len(_text(node)) > LABEL_CHARS:
+        if node.tag in ("figcaption", "figure") or size > LABEL_CHARS:
             return None
         return "credit"
-    if len(_text(node)) > 0.5 * total:
+    if size > 0.5 * total:
         return None
-    if furniture not in _PROSE_ALLOWED and _prose_chars(node) >= PROSE_CHARS:
+    if (
+        furniture not in _PROSE_ALLOWED
+        and size >= PROSE_CHARS
+        and _prose_chars(node) >= PROSE_CHARS
+    ):
         return None
     return "class-or-id"
 
 
-def _text_rule(text: str) -> str | None:
+def _text_rule(text: str, node: lxml.html.HtmlElement | None = None) -> str | None:
     """``labels`` or ``credit`` for the text of a short block."""
     if len(text) > LABEL_CHARS:
         return None
-    if is_label_text(text):
+    kind = label_kind(text)
+    if kind == "strong" or (
+        # Words such as "Print" or "Email" are furniture as buttons or links only.
+        kind == "weak"
+        and node is not None
+        and _link_chars(node) >= 0.8 * len(_NOT_WORD.sub("", text))
+    ):
         return "labels"
     if _CREDIT.match(text):
         return "credit"

@@ -1100,7 +1100,7 @@ class Store:
             return None
         return FetchResult(
             key=PageKey(target, url),
-            role=role,
+            role=role,  # type: ignore[arg-type]
             requested_url=capture.requested_url,
             started_at=capture.started_at,
             duration_ms=capture.duration_ms,
