@@ -12,10 +12,13 @@ real prose:
 
 * ``class-or-id``: an element whose ``class``/``id`` names page furniture
   (:data:`FURNITURE_NAMES`, :data:`FURNITURE_TOKENS`), unless it holds a paragraph of
-  prose (a non-link text run of :data:`PROSE_CHARS` or more) or most of the region;
+  prose (a non-link text run of :data:`PROSE_CHARS` or more; comment threads excepted)
+  or more than half of the region's text;
 * ``labels``: a short block whose whole text is interface words (:data:`LABELS`:
   "Share", "Tweet", "Print version", "Advertisement", "Replay", in the languages
-  official sites publish in), with digits and punctuation around them;
+  official sites publish in), with digits and punctuation around them; words that can
+  also be content (:data:`WEAK_LABELS`: "Print", "Email", "Photo") only beside one of
+  those, or as links;
 * ``credit``: a photo credit ("Photo: AFP", ``class="credit"``), short;
 * ``related-list``: a block that starts with a "Related"/"Read more"/"You may also
   like" heading and is otherwise mostly links.
@@ -238,7 +241,7 @@ def _prose_chars(node: lxml.html.HtmlElement) -> int:
                 if child.tag in ("p", "div", "li", "br", "td", "blockquote"):
                     longest, run = max(longest, run), 0
                 walk(child, link)
-            if child.tail and not in_link:
+            if child.tail and not link:
                 run += len(child.tail.strip())
 
     walk(node, False)
@@ -247,9 +250,9 @@ def _prose_chars(node: lxml.html.HtmlElement) -> int:
 
 @functools.lru_cache(maxsize=8192)
 def label_kind(text: str) -> str | None:
-    """ "strong" when ``text`` is only interface words and at least one is unmistakable
-    ("Share", "Tweet 12", "Print | Share"), "weak" when its words are all of the kind
-    that can also be content ("Print", "Email"), else None."""
+    """Whether ``text`` is only interface words: "strong" when one of them is
+    unmistakable ("Share", "Tweet 12", "Print | Share"), "weak" when all of them can also
+    be content ("Print", "Email"), else None."""
     if not text or len(text) > LABEL_CHARS:
         return None
     pieces = [piece for piece in re.split(r"\s*[|•·/,;:›»\n]\s*|\s{2,}", text.lower()) if piece]
@@ -364,7 +367,7 @@ def prune(region: lxml.html.HtmlElement) -> list[tuple[str, str]]:
                 doomed[node] = rule
                 continue
         if node.tag in _HEADING_TAGS and len(text) <= HEADING_CHARS:
-            for block in _related_blocks(node, text, total):
+            for block in _related_blocks(node, text, total, region):
                 doomed.setdefault(block, "related-list")
     for node, rule in doomed.items():
         if any(ancestor in doomed for ancestor in node.iterancestors()):
@@ -421,7 +424,7 @@ def _text_rule(text: str, node: lxml.html.HtmlElement | None = None) -> str | No
 
 
 def _related_blocks(
-    heading: lxml.html.HtmlElement, text: str, total: int
+    heading: lxml.html.HtmlElement, text: str, total: int, region: lxml.html.HtmlElement
 ) -> list[lxml.html.HtmlElement]:
     """The block a "Related"/"Read more" heading opens, when the rest of it is links."""
     if not RELATED_HEADINGS.match(text):
@@ -430,7 +433,7 @@ def _related_blocks(
     # Climb while the heading is the start of its parent: the parent is the block.
     while block is not None:
         parent = block.getparent()
-        if parent is None or parent.tag in ("body", "html"):
+        if parent is None or parent is region:
             break
         first = parent.text and parent.text.strip()
         if first or next((c for c in parent if isinstance(c.tag, str)), None) is not block:

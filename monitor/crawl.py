@@ -304,20 +304,19 @@ class Sink:
             for line in observation.chrome_candidates:
                 waiting.setdefault(host, {}).setdefault(line, set()).add(state.page_id)
         for host in sorted(self._sites | set(waiting)):
+            extra = waiting.get(host, {})
             try:
-                counts = self.store.site_counts(host)
+                counts = self.store.site_counts(
+                    host, min_pages=self.site_pages, min_share=self.site_share, candidates=extra
+                )
                 known = self.store.site_chromes([host]).get(host, site_boilerplate.NONE)
                 learned = site_boilerplate.learn(
-                    counts,
-                    known,
-                    min_pages=self.site_pages,
-                    min_share=self.site_share,
-                    extra=waiting.get(host),
+                    counts, known, min_pages=self.site_pages, min_share=self.site_share, extra=extra
                 )
                 if not learned:
                     continue
-                for line, pages in waiting.get(host, {}).items():
-                    counts.line_pages.setdefault(line, set()).update(pages)
+                for line, pages in extra.items():
+                    counts.line_pages[line] = len(counts.candidates.get(line, set()) | pages)
                 self.store.add_site_chrome(host, learned, counts)
                 rebased = self.store.rebase_site(host, known.merged(learned), self.states)
             except StorageError as exc:

@@ -205,10 +205,15 @@ def lines_of(nodes: Iterable[lxml.html.HtmlElement]) -> list[str]:
     return lines
 
 
+#: A block key holds the innermost block of a line and this many block ancestors in all.
+KEY_STEPS = 3
+
+
 def keyed_lines_of(nodes: Iterable[lxml.html.HtmlElement]) -> tuple[list[str], list[str]]:
     """:func:`lines_of`, with each line's *block key*: the tags and classes of the block
-    elements from the region down to the line (``div.promo/p``), without positions, so
-    the same widget has the same key on every page of a site."""
+    element holding the line and of its nearest block ancestors
+    (``article.news/div.promo/p``), without positions, so the same widget has the same
+    key on every page of a site."""
     pieces: list[str] = []
     append = pieces.append
     # Block number -> its parent's number and its step ("tag.class"); paths are built only
@@ -247,9 +252,16 @@ def keyed_lines_of(nodes: Iterable[lxml.html.HtmlElement]) -> tuple[list[str], l
     paths: dict[int, str] = {0: ""}
 
     def path(number: int) -> str:
+        # The last KEY_STEPS steps: the same widget has the same key whether the region
+        # is located at <article> on one page or falls back to <body> on another.
         found = paths.get(number)
         if found is None:
-            found = paths[number] = path(parents[number]) + "/" + steps[number]
+            chain: list[str] = []
+            step = number
+            while step and len(chain) < KEY_STEPS:
+                chain.append(steps[step])
+                step = parents[step]
+            found = paths[number] = "/".join(reversed(chain))
         return found
 
     lines: list[str] = []

@@ -7,7 +7,8 @@ one page. Learned per site (host) from the latest versions of its pages:
 * a **line** is site chrome when it is found, verbatim, on at least
   ``detect.site_boilerplate_pages`` pages of the site (default 3) and on at least
   ``detect.site_boilerplate_share`` of them (default 30%);
-* a **block** (the element a line sits in, by its tags and classes: ``div.promo/p``)
+* a **block** (where a line sits, by the tags and classes of its block element and
+  the two around it: ``article.news/div.promo/p``)
   is site chrome when it is on that many pages, every line seen in it there is site
   chrome, and it is a widget (an element with a class inside the region: the plain
   flow of paragraphs is never a chrome block). When a chrome block shows new text, that
@@ -22,8 +23,11 @@ What it never hides: a line found on one page only is never site chrome, and nei
 a line of prose (:data:`PROSE_WORDS` words or more, or :data:`PROSE_CHARS` characters):
 a statement repeated on every page, such as an emergency banner or an evacuation
 notice, is news wherever it appears, changes or goes, even at the price of one alert
-per page. Learning only adds; ``monitor volatility --site HOST --reset`` forgets what
-was learned for a site, and learning starts again from its pages' next versions.
+per page. Nor is a list item or a table cell (:data:`FACT_TAGS`): the documents to
+bring, the fees, the opening hours are facts even when many pages repeat them.
+
+Learning only adds; ``monitor volatility --site HOST --reset`` forgets what was learned
+for a site, and learning starts again from its pages' next versions.
 """
 
 from __future__ import annotations
@@ -59,6 +63,21 @@ def is_prose(line: str) -> bool:
     return len(line) >= PROSE_CHARS or len(line.split()) >= PROSE_WORDS
 
 
+#: Lines in these elements are facts even when many pages repeat them: the items of a
+#: list of documents to bring, the cells of a table of fees or opening hours.
+FACT_TAGS = frozenset({"li", "td", "th", "dt", "dd", "tr", "caption"})
+
+
+def is_fact(key: str) -> bool:
+    """Whether a line with this block key is a list item or a table cell.
+
+    >>> is_fact("article/ul/li"), is_fact("table/tr/td.fee"), is_fact("main/article/p")
+    (True, True, False)
+    """
+    last = key.rpartition("/")[2]
+    return last.partition(".")[0] in FACT_TAGS
+
+
 @dataclass(frozen=True, slots=True)
 class SiteChrome:
     """What was learned about one site: chrome lines (verbatim) and chrome blocks (keys)."""
@@ -89,9 +108,11 @@ class Compared:
 def compare(lines: Sequence[str], keys: Sequence[str], chrome: SiteChrome) -> Compared:
     """``lines`` without the site's chrome lines; new text in chrome blocks is noted.
 
-    >>> chrome = SiteChrome(frozenset({"Follow us"}), frozenset({"/div.promo/p"}))
+    >>> chrome = SiteChrome(frozenset({"Follow us"}), frozenset({"article/div.promo/p"}))
     >>> result = compare(
-    ...     ["Visa rules", "Follow us", "Film week"], ["/p", "/p", "/div.promo/p"], chrome
+    ...     ["Visa rules", "Follow us", "Film week"],
+    ...     ["article/p", "article/p", "article/div.promo/p"],
+    ...     chrome,
     ... )
     >>> result.lines, result.candidates
     (['Visa rules', 'Film week'], ('Film week',))
@@ -116,32 +137,46 @@ def compare(lines: Sequence[str], keys: Sequence[str], chrome: SiteChrome) -> Co
 
 def rows(lines: Sequence[str], keys: Sequence[str]) -> list[tuple[int, str, str]]:
     """What a version contributes to learning: (position, line, block key) of each line
-    that could be chrome (not prose)."""
-    return [
-        (index, line, (keys[index] if index < len(keys) else "")[:KEY_CHARS])
-        for index, line in enumerate(lines)
-        if not is_prose(line)
-    ]
+    that could be chrome (neither prose nor a list item or table cell)."""
+    found = []
+    for index, line in enumerate(lines):
+        key = (keys[index] if index < len(keys) else "")[:KEY_CHARS]
+        if not is_prose(line) and not is_fact(key):
+            found.append((index, line, key))
+    return found
 
 
 @dataclass(slots=True)
 class SiteCounts:
     """How many pages of one site carry each line and each block (from their latest
-    versions, plus captures of this cycle not recorded yet)."""
+    versions), as far as learning needs: lines and blocks on few pages may be left out.
 
-    pages: set[int] = field(default_factory=set)
-    line_pages: dict[str, set[int]] = field(default_factory=dict)
-    block_pages: dict[str, set[int]] = field(default_factory=dict)
+    ``candidates``: for lines seen in chrome blocks during this cycle, the pages that
+    carry them, so the pages of this cycle can be added before counting.
+    """
+
+    pages: int = 0
+    line_pages: dict[str, int] = field(default_factory=dict)
+    block_pages: dict[str, int] = field(default_factory=dict)
+    # For the blocks in block_pages: every line seen in them.
     block_lines: dict[str, set[str]] = field(default_factory=dict)
+    candidates: dict[str, set[int]] = field(default_factory=dict)
 
-    def add(self, page: int, entries: Iterable[tuple[str, str]]) -> None:
-        """Count one page's (line, block key) pairs."""
-        self.pages.add(page)
-        for line, key in entries:
-            self.line_pages.setdefault(line, set()).add(page)
-            if key:
-                self.block_pages.setdefault(key, set()).add(page)
-                self.block_lines.setdefault(key, set()).add(line)
+    @classmethod
+    def of(cls, pages: Mapping[int, Iterable[tuple[str, str]]]) -> SiteCounts:
+        """Counts of (line, block key) pairs given per page (for tests and small sets)."""
+        counts = cls(pages=len(pages))
+        line_pages: dict[str, set[int]] = {}
+        block_pages: dict[str, set[int]] = {}
+        for page, entries in pages.items():
+            for line, key in entries:
+                line_pages.setdefault(line, set()).add(page)
+                if key:
+                    block_pages.setdefault(key, set()).add(page)
+                    counts.block_lines.setdefault(key, set()).add(line)
+        counts.line_pages = {line: len(found) for line, found in line_pages.items()}
+        counts.block_pages = {key: len(found) for key, found in block_pages.items()}
+        return counts
 
 
 def threshold(pages: int, min_pages: int, min_share: float) -> int:
@@ -163,39 +198,40 @@ def learn(
 ) -> SiteChrome:
     """The chrome learned from ``counts`` that ``known`` does not hold yet.
 
-    ``extra``: candidate lines of this cycle (in chrome blocks) with the pages showing
-    them, counted with the rest.
+    ``extra``: candidate lines of this cycle (new text in chrome blocks) with the pages
+    showing them now, counted with the pages whose latest versions hold them.
     """
     if min_pages <= 0:
         return NONE
     line_pages = dict(counts.line_pages)
     for line, pages in (extra or {}).items():
-        line_pages[line] = line_pages.get(line, set()) | pages
-    needed = threshold(len(counts.pages), min_pages, min_share)
+        line_pages[line] = len(counts.candidates.get(line, set()) | pages)
+    needed = threshold(counts.pages, min_pages, min_share)
     lines = {
         line
         for line, pages in line_pages.items()
-        if len(pages) >= needed and not is_prose(line) and line not in known.lines
+        if pages >= needed and not is_prose(line) and line not in known.lines
     }
     every = known.lines | lines
     blocks = {
         key
         for key, pages in counts.block_pages.items()
-        if len(pages) >= needed
+        if pages >= needed
         and key not in known.blocks
         and is_widget(key)
+        and not is_fact(key)
         and counts.block_lines.get(key, set()) <= every
     }
     return SiteChrome(frozenset(lines), frozenset(blocks))
 
 
 def is_widget(key: str) -> bool:
-    """Whether a block key names a widget: an element with a class inside the region.
+    """Whether a block key names a widget: a block with a class around the line.
 
-    The plain flow of a region (``/article/p``) is where a page says what it says, even
-    when several pages happen to say the same; a promo box has a name of its own.
+    The plain flow of a region (``main/article/p``) is where a page says what it says,
+    even when several pages happen to say the same; a promo box has a name of its own.
 
-    >>> is_widget("/article.news/div.teaser-box/p"), is_widget("/article.news/p")
+    >>> is_widget("article.news/div.teaser-box/p"), is_widget("body/main/p")
     (True, False)
     """
-    return any("." in step for step in key.split("/")[2:])
+    return any("." in step for step in key.split("/"))

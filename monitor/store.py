@@ -426,17 +426,47 @@ class Store:
             for host, (lines, blocks) in found.items()
         }
 
-    def site_counts(self, host: str) -> SiteCounts:
-        """How many pages of a site carry each line and block (their latest versions)."""
+    def site_counts(
+        self, host: str, *, min_pages: int, min_share: float, candidates: Iterable[str] = ()
+    ) -> SiteCounts:
+        """How many pages of a site carry each line and block (their latest versions),
+        counted by the database; lines and blocks on too few pages to be learned are left
+        out. ``candidates``: lines whose pages are wanted one by one."""
+        from monitor.site_boilerplate import threshold
+
         counts = SiteCounts()
-        by_page: dict[int, list[tuple[str, str]]] = {}
+        pages_of = func.count(func.distinct(SiteLine.page_id))
         with self.session() as session:
-            for page_id, line, block in session.execute(
-                select(SiteLine.page_id, SiteLine.line, SiteLine.block).where(SiteLine.host == host)
+            counts.pages = int(session.scalar(select(pages_of).where(SiteLine.host == host)) or 0)
+            needed = threshold(counts.pages, min_pages, min_share)
+            for line, pages in session.execute(
+                select(SiteLine.line, pages_of)
+                .where(SiteLine.host == host)
+                .group_by(SiteLine.line)
+                .having(pages_of >= needed)
             ):
-                by_page.setdefault(page_id, []).append((line, block))
-        for page_id, entries in by_page.items():
-            counts.add(page_id, entries)
+                counts.line_pages[line] = int(pages)
+            for block, pages in session.execute(
+                select(SiteLine.block, pages_of)
+                .where(SiteLine.host == host, SiteLine.block != "")
+                .group_by(SiteLine.block)
+                .having(pages_of >= needed)
+            ):
+                counts.block_pages[block] = int(pages)
+            for chunk in _chunks(sorted(counts.block_pages), 200):
+                for block, line in session.execute(
+                    select(SiteLine.block, SiteLine.line)
+                    .distinct()
+                    .where(SiteLine.host == host, SiteLine.block.in_(chunk))
+                ):
+                    counts.block_lines.setdefault(block, set()).add(line)
+            for chunk in _chunks(sorted(set(candidates)), 200):
+                for line, page_id in session.execute(
+                    select(SiteLine.line, SiteLine.page_id).where(
+                        SiteLine.host == host, SiteLine.line.in_(chunk)
+                    )
+                ):
+                    counts.candidates.setdefault(line, set()).add(page_id)
         return counts
 
     def _site_lines(
@@ -462,12 +492,12 @@ class Store:
         now = utcnow()
         with self.session() as session, session.begin():
             for line in sorted(learned.lines):
-                pages = len(counts.line_pages.get(line, ()))
+                pages = counts.line_pages.get(line, 0)
                 session.add(
                     SiteBoilerplate(host=host, kind="line", value=line, pages=pages, created_at=now)
                 )
             for block in sorted(learned.blocks):
-                pages = len(counts.block_pages.get(block, ()))
+                pages = counts.block_pages.get(block, 0)
                 session.add(
                     SiteBoilerplate(
                         host=host, kind="block", value=block, pages=pages, created_at=now

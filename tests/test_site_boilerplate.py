@@ -28,6 +28,7 @@ ARTICLE = """<!doctype html><html><head><meta charset="utf-8"><title>{title} - E
 <h1>{title}</h1>
 <p>{first}</p>
 <p>{second}</p>
+<ul class="documents"><li>A valid passport</li>{item}</ul>
 <div class="teaser-box"><h3>Upcoming events</h3><p>{promo}</p></div>
 <p>Follow the Embassy on Telegram</p>
 </article></main>
@@ -42,9 +43,12 @@ TOPICS = [
 ]
 
 
-def _article(number: int, promo: str, edit: str = "") -> str:
+def _article(
+    number: int, promo: str, edit: str = "", item: str = "<li>Two photographs</li>"
+) -> str:
     title, who, city = TOPICS[number]
     return ARTICLE.format(
+        item=item,
         title=title,
         first=f"The Embassy informs {who} that {title.lower()} are handled in {city} this year.",
         second=f"Appointments for {who} are booked online; the {city} office answers mail{edit}.",
@@ -115,6 +119,12 @@ def test_a_promo_block_on_every_page_is_site_chrome(database_url: str, site: Loc
     assert "The consulate in Graz closes on Friday" not in {
         row.value for row in store.site_boilerplate(host)
     }
+
+    # A list item on every page is a fact, not chrome: one page dropping it is news.
+    assert "Two photographs" not in {row.value for row in store.site_boilerplate(host)}
+    site.page("/news/4", _article(4, "Film festival in Linz, 2-9 June", item=""))
+    dropped = run_check(config, store, config.targets)  # type: ignore[attr-defined]
+    assert _events(dropped) == [("news-4", "changed")]
     store.close()
 
 
@@ -169,32 +179,23 @@ def test_site_learning_can_be_switched_off(site: LocalSite, tmp_path: Path) -> N
 # --- learning, as a pure function --------------------------------------------------------
 
 
-def _counts(pages: dict[int, list[tuple[str, str]]]) -> SiteCounts:
-    counts = SiteCounts()
-    for page, entries in pages.items():
-        counts.add(page, entries)
-    return counts
-
-
 def test_only_lines_on_enough_pages_are_learned() -> None:
-    counts = _counts(
-        {
-            page: [
-                ("Follow us", "/article/p"),
-                (f"Unique line {page}", "/article/p"),
-                ("Promo", "/article/div.promo/p"),
-                ("Contact us", "/article/div/p"),
-            ]
-            for page in range(10)
-        }
-    )
-    counts.add(10, [("Rare line", "/article/p")])
-    counts.add(11, [("Rare line", "/article/p")])
+    pages: dict[int, list[tuple[str, str]]] = {
+        page: [
+            ("Follow us", "main/article/p"),
+            (f"Unique line {page}", "main/article/p"),
+            ("Promo", "article/div.promo/p"),
+            ("Contact us", "main/article/div/p"),
+        ]
+        for page in range(10)
+    }
+    pages[10] = pages[11] = [("Rare line", "main/article/p")]
+    counts = SiteCounts.of(pages)
     learned = learn(counts, SiteChrome(), min_pages=3, min_share=0.3)
     assert learned.lines == {"Follow us", "Promo", "Contact us"}
     # A block is chrome only when every line seen in it is (/article/p holds unique
     # lines), and when it is a widget with a name (/article/div/p is plain flow).
-    assert learned.blocks == {"/article/div.promo/p"}
+    assert learned.blocks == {"article/div.promo/p"}
     # 2 pages of 12 is under both thresholds; so is anything when learning is off.
     assert "Rare line" not in learned.lines
     assert not learn(counts, SiteChrome(), min_pages=0, min_share=0.3)
@@ -207,9 +208,11 @@ def test_prose_is_never_site_chrome() -> None:
         "Due to the security situation the Embassy is closed until further notice and "
         "citizens are advised to leave the country"
     )
-    counts = _counts({page: [(banner, "/div.banner/p")] for page in range(20)})
+    counts = SiteCounts.of({page: [(banner, "div.banner/p")] for page in range(20)})
     assert not learn(counts, SiteChrome(), min_pages=3, min_share=0.3)
     assert site_chrome.rows([banner, "Print"], ["/p", "/p"]) == [(1, "Print", "/p")]
+    # Nor are list items and table cells: facts many pages repeat (documents, fees).
+    assert site_chrome.rows(["Passport", "72 EUR"], ["article/ul/li", "table/tr/td"]) == []
     compared = site_chrome.compare(
         [banner, "Follow us"], ["/div.banner/p", "/p"], SiteChrome(frozenset({"Follow us"}))
     )
