@@ -57,6 +57,7 @@ def queue_deliveries(session: Session, change: Change, channels: list[str], now:
 
 
 def rule_of(line: VolatileLine) -> Rule:
+    """A stored ``volatile_lines`` row as the volatility rule it holds."""
     samples = line.samples or {}
     return Rule(
         line.kind,

@@ -4,11 +4,13 @@ Two sources, applied line by line before content is compared:
 
 * built-in patterns (:data:`BUILTIN`): opening hours, "today" date/time widgets, view and
   visitor counters, "last updated" stamps, copyright years;
-* what was learned per page: lines that differed between two fetches a few seconds
-  apart when the page was first added (``probe``), or that changed on each of the last
-  several captures (``observed``). A learned line is known by its *signature*: the line
-  with digit runs masked (counters, tokens, times), or, for lines that change entirely
-  (a rotating quote), the stable line just before it.
+* what was learned per page: what differed between two fetches a few seconds apart
+  when the page was first added (``probe``), or what changed like noise over several
+  captures in a row (``observed``, :func:`learn`): a counter or timestamp line, a date
+  widget, a block rotating among lines it showed before; never a line of new words. A
+  learned line is known by its *signature* (the line with digit runs masked); a block by
+  the stable lines around it and the lines it was seen to show: only those are ignored,
+  so a new sentence in a learned block is still compared.
 
 The text stored in a version is never masked: it is what the page said. Only the hash
 used to compare captures, and the diff shown in alerts, see masked text.
@@ -180,10 +182,6 @@ class Volatility:
     def __bool__(self) -> bool:
         return bool(self.signatures or self.after)
 
-    def count(self) -> int:
-        """How many rules: signatures and blocks."""
-        return len(self.signatures) + len(self.after)
-
 
 NONE = Volatility()
 
@@ -213,7 +211,11 @@ def mask(lines: Iterable[str], learned: Volatility = NONE) -> list[str]:
     kept = [masked for masked in map(apply_builtin, lines) if masked is not None]
     if not learned:
         return kept
-    shown = [signature(line) if signature(line) in learned.signatures else line for line in kept]
+    shown = kept
+    if learned.signatures:
+        shown = [
+            masked if (masked := signature(line)) in learned.signatures else line for line in kept
+        ]
     blocks: dict[str, dict[str, set[str]]] = {}
     for before, after in learned.after:
         blocks.setdefault(before, {}).setdefault(after, set())

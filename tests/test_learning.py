@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from monitor import config as cfg
 from monitor.check import run_check
 from monitor.cli import main
 from monitor.store import Store
+from monitor.web.app import running
 from tests.conftest import make_config
 from tests.receivers import WebhookReceiver
 from tests.sites import LocalSite, Route
@@ -69,6 +71,20 @@ def test_probe_learning_is_noted_on_the_timeline(site: LocalSite, tmp_path: Path
     [note] = store.learning_notes(store.page("notice").id)
     assert note.capture_id is not None
     assert "the digits of “Reference # issued for this view”" in note.summary
+    # The web UI's timeline and the API show it, as a note that was not alerted.
+    page_id = store.page("notice").id
+    with running(store) as base:
+        with urllib.request.urlopen(f"{base}/pages/{page_id}", timeout=10) as answer:
+            html = answer.read().decode()
+        with urllib.request.urlopen(f"{base}/api/pages/{page_id}", timeout=10) as answer:
+            api = json.loads(answer.read())
+    assert '<span class="event event-learned">learned</span>' in html
+    assert "a note: recorded, not alerted" in html
+    assert "Reference # issued for this view" in html
+    assert [(n["note"], n["source"], n["alerted"]) for n in api["learning_notes"]] == [
+        ("learned", "probe", False)
+    ]
+    assert api["changes"] == []
 
 
 STATEMENT = """<html><head><title>Statement on the situation</title></head><body>
