@@ -96,7 +96,7 @@ async def check_async(
             error_after=config.detect.error_after,
             flipflop_versions=config.detect.flipflop_versions,
             listing_established=bool(root and root.last_version_id is not None),
-            watch_terms=config.detect.watch_terms + target.watch_terms,
+            watch_terms=config.detect.terms + target.watch_terms,
             volatile_after=config.detect.volatile_after,
             min_significance=target.min_significance,
             routes=routing.rules_for(config, target),

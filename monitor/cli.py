@@ -169,11 +169,18 @@ def volatility(
 ) -> None:
     """Show (or reset) the text learned to change on every visit of a page.
 
-    Lines learned from the two fetches of a new page ("probe") or from changing in
-    several captures in a row ("observed") are ignored when comparing captures.
+    Lines learned from the two fetches of a new page ("probe") or from changing like
+    noise in several captures in a row ("observed": counters, timestamps, date widgets,
+    blocks rotating among lines they showed before) are ignored when comparing captures;
+    a block ignores only the lines it is known to show. Candidates (not learned yet) show
+    their streak. --reset forgets what was learned, re-bases the page on its last version
+    and notes it on the page's timeline.
 
     Example: monitor volatility embassy-news --reset
     """
+    from monitor.store import rule_of
+    from monitor.volatility import block_pair, describe_rule
+
     store = _open_store(cfg.database_of(config_path, database))
     documents = []
     for page in store.resolve(target):
@@ -181,34 +188,46 @@ def volatility(
             removed = store.reset_volatility(page.id)
             documents.append({"url": page.url, "forgotten": removed})
             if not as_json:
-                click.echo(f"{page.url}: forgot {removed} learned line(s)")
+                click.echo(
+                    f"{page.url}: forgot {removed} learned rule(s); the next check compares "
+                    "the page without them"
+                )
             continue
         lines = store.volatile_lines(page.id)
+        rules = [rule_of(line) for line in lines]
         documents.append(
             {
                 "url": page.url,
                 "lines": [
                     {
                         "kind": line.kind,
-                        "value": line.value.split("\x1f") if line.kind == "after" else line.value,
+                        "value": list(block_pair(line.value))
+                        if line.kind == "after"
+                        else line.value,
                         "source": line.source,
                         "learned": line.learned,
                         "streak": line.streak,
+                        **(
+                            {"known": sorted(rule.known), "seen": sorted(rule.seen)}
+                            if line.kind == "after"
+                            else {}
+                        ),
                     }
-                    for line in lines
+                    for line, rule in zip(lines, rules, strict=True)
                 ],
             }
         )
         if as_json:
             continue
         click.echo(f"{page.url}: {sum(1 for line in lines if line.learned)} learned")
-        for line in lines:
+        for line, rule in zip(lines, rules, strict=True):
             status = "learned" if line.learned else f"streak {line.streak}"
-            what = (
-                line.value
-                if line.kind == "signature"
-                else "lines between {!r} and {!r}".format(*line.value.split("\x1f", 1))
-            )
+            if line.learned:
+                what = describe_rule(rule)
+            elif line.kind == "signature":
+                what = line.value
+            else:
+                what = "lines between {!r} and {!r}".format(*block_pair(line.value))
             click.echo(f"  {line.kind:9} {line.source:8} {status:9} {what}")
     if as_json:
         click.echo(json.dumps(documents, ensure_ascii=False, indent=2))

@@ -425,25 +425,46 @@ class Detect(_Strict):
     flipflop_versions: int = Field(
         default=5, ge=0, le=100, description="Distinct versions compared for flip-flops."
     )
-    watch_terms: tuple[str, ...] = Field(
-        default=(
-            "visa",
-            "sanction",
-            "ambassador",
-            "advisory",
-            "evacuat",
-            "embargo",
-            "treaty",
-            "closed",
-            "suspend",
-            "terror",
-            "war",
-            "mobilis",
-            "mobiliz",
-            "consulate",
-        ),
-        description="Words that raise the significance of a change (case-insensitive).",
+    default_watch_terms: bool | tuple[str, ...] = Field(
+        default=True,
+        description="Built-in watch terms: true (every language), false (none), or a list "
+        "of language codes.",
     )
+    watch_terms: tuple[str, ...] = Field(
+        default=(),
+        description="Your own watch terms, added to the built-in ones.",
+    )
+
+    @field_validator("default_watch_terms", mode="before")
+    @classmethod
+    def _languages(cls, value: object) -> object:
+        from monitor.terms import defaults
+
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            known = defaults()
+            for language in value:
+                if language not in known:
+                    raise ValueError(
+                        f"{language!r} has no built-in watch terms; use true, false or "
+                        f"languages among: {', '.join(known)}"
+                    )
+        return value
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """The watch terms in force: the chosen built-in lists, then your own."""
+        from monitor.terms import default_terms
+
+        chosen = self.default_watch_terms
+        if chosen is False:
+            built_in: tuple[str, ...] = ()
+        elif chosen is True:
+            built_in = default_terms()
+        else:
+            built_in = default_terms(chosen)
+        return tuple(dict.fromkeys((*built_in, *self.watch_terms)))
 
     @field_validator("confirm_removal_after", "probe_delay", "error_after", mode="before")
     @classmethod

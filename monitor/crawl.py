@@ -165,7 +165,7 @@ class Sink:
             # The database has the capture and its body: WARC is a second copy.
             logger.error("writing WARC records failed: %s", exc)
 
-    def _learn_from_probe(self, probe: Observation) -> None:
+    def _learn_from_probe(self, probe: Observation, capture_id: int | None = None) -> None:
         """Lines that differ between two fetches seconds apart are noise on this page."""
         first = self._first_sight.pop(probe.fetch.key, None)
         state = self.states.get(probe.fetch.key)
@@ -179,7 +179,7 @@ class Sink:
                 probe.fetch.key.url,
             )
             try:
-                self.store.learn_volatility(state, learned, "probe", first.text)
+                self.store.learn_volatility(state, learned, "probe", first.text, capture_id)
             except StorageError as exc:
                 logger.error("could not store what was learned on %s: %s", probe.fetch.key.url, exc)
 
@@ -219,9 +219,13 @@ class Sink:
         self.new_versions.extend(item.version_id for item in recorded if item.version_id)
         if self.archive is not None:
             self._write_warc(recorded, batch)
+        captures = {
+            id(observation): item.capture_id
+            for item, observation in zip(recorded, batch, strict=True)
+        }
         probes, self._probes = self._probes, []
         for probe in probes:
-            self._learn_from_probe(probe)
+            self._learn_from_probe(probe, captures.get(id(probe)))
 
     def finish(self, started: datetime) -> None:
         """Flush what is left and record which articles each listing showed."""

@@ -232,6 +232,28 @@ class VolatileLine(Base):
     learned: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # For a block ("after"): {"seen": [...], "known": [...]}, the lines (digits masked) it
+    # showed while a candidate, and the lines it is known to rotate among once learned.
+    samples: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+
+
+class LearningNote(Base):
+    """Something the monitor learned (or forgot) about a page: a note on its timeline.
+
+    Recorded, never alerted: it tells a reader why a later change of that text was not
+    an event, and when that started.
+    """
+
+    __tablename__ = "learning_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), index=True)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"), default=None)
+    noted_at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(16))  # "learned" or "forgotten"
+    source: Mapped[str] = mapped_column(String(16))  # "probe", "observed" or "user"
+    rules: Mapped[list[Any]] = mapped_column(default=list)  # [{kind, value, lines}]
+    summary: Mapped[str] = mapped_column(Text, default="")
 
 
 class Change(Base):

@@ -97,7 +97,9 @@ class PageState:
     last_modified: str | None = None
     next_due_at: datetime | None = None
     created_at: datetime | None = None
-    volatile_streaks: dict[str, int] = field(default_factory=dict)
+    # What is stored about the page's volatility, learned or still a candidate, by
+    # (kind, value): monitor.volatility.Rule.
+    volatile_rules: dict[tuple[str, str], Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

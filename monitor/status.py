@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
-from monitor.models import Change, DaemonLock, Delivery, Page, Target, utcnow
+from monitor.models import Change, DaemonLock, Delivery, Page, Target, VolatileLine, utcnow
 from monitor.store import Store
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ class TargetStatus:
     last_checked: datetime | None
     last_change: datetime | None
     next_due: datetime | None
+    # Rules learned as noise on the target's pages (see `monitor volatility`).
+    learned: int = 0
 
     def overdue(self, now: datetime, daemon_alive: bool) -> bool:
         if not self.active or self.next_due is None or not daemon_alive:
@@ -85,6 +87,7 @@ class StatusReport:
                     "last_checked": _iso(t.last_checked),
                     "last_change": _iso(t.last_change),
                     "next_due": _iso(t.next_due),
+                    "learned_noise_rules": t.learned,
                 }
                 for t in self.targets
             ],
@@ -119,9 +122,10 @@ class StatusReport:
                 flags.append(f"{t.removed} removed")
             if t.overdue(self.now, self.daemon_alive):
                 flags.append("OVERDUE")
+            learned = f"  learned noise: {t.learned} rule(s)" if t.learned else ""
             lines.append(
                 f"  {t.name:28} {t.pages:4} page(s)  checked {_when(t.last_checked)}  "
-                f"changed {_when(t.last_change)}  next {_when(t.next_due)}"
+                f"changed {_when(t.last_change)}  next {_when(t.next_due)}{learned}"
                 + (f"  [{', '.join(flags)}]" if flags else "")
             )
         counts = ", ".join(f"{n} {status}" for status, n in sorted(self.deliveries.items()))
@@ -155,6 +159,14 @@ def collect(store: Store, heartbeat_timeout: float = 60.0) -> StatusReport:
                 .group_by(Page.target_id)
             ).all()
         )
+        learned = dict(
+            session.execute(
+                select(Page.target_id, func.count(VolatileLine.id))
+                .join(VolatileLine, VolatileLine.page_id == Page.id)
+                .where(VolatileLine.learned.is_(True))
+                .group_by(Page.target_id)
+            ).all()
+        )
         rows = session.execute(
             select(
                 Target.id,
@@ -185,6 +197,7 @@ def collect(store: Store, heartbeat_timeout: float = 60.0) -> StatusReport:
                     last,
                     last_change.get(target_id),
                     due,
+                    int(learned.get(target_id, 0)),
                 )
             )
         report.deliveries = dict(

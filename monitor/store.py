@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import config as cfg
-from monitor import db
+from monitor import db, volatility
 from monitor.events import Context, Decision, decide
 from monitor.exceptions import StorageError, UnknownTargetError
 from monitor.models import (
@@ -29,6 +29,7 @@ from monitor.models import (
     Capture,
     Change,
     Delivery,
+    LearningNote,
     Page,
     Target,
     Version,
@@ -36,12 +37,9 @@ from monitor.models import (
     utcnow,
 )
 from monitor.records import Observation, PageKey, PageState, RecordedCapture
-from monitor.volatility import Volatility
+from monitor.volatility import Rule, Volatility
 
 DEFAULT_CONTEXT = Context()
-
-
-SEPARATOR = "\x1f"
 
 
 def queue_deliveries(session: Session, change: Change, channels: list[str], now: datetime) -> None:
@@ -58,18 +56,23 @@ def queue_deliveries(session: Session, change: Change, channels: list[str], now:
         )
 
 
-def _streak_key(line: VolatileLine) -> str:
-    return f"{line.kind}{SEPARATOR}{line.value}"
+def rule_of(line: VolatileLine) -> Rule:
+    """A stored ``volatile_lines`` row as the volatility rule it holds."""
+    samples = line.samples or {}
+    return Rule(
+        line.kind,
+        line.value,
+        line.streak,
+        line.learned,
+        frozenset(samples.get("seen", ())),
+        frozenset(samples.get("known", ())),
+    )
 
 
-def _after_value(before: str, after: str) -> str:
-    """How a rotating block (between two stable lines) is stored in volatile_lines.value."""
-    return f"{before}{SEPARATOR}{after}"
-
-
-def _after_pair(value: str) -> tuple[str, str]:
-    before, _, after = value.partition(SEPARATOR)
-    return before, after
+def _samples(rule: Rule) -> dict[str, Any] | None:
+    if rule.kind != "after" or not (rule.seen or rule.known):
+        return None
+    return {"seen": sorted(rule.seen), "known": sorted(rule.known)}
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -210,8 +213,7 @@ class Store:
             ).all()
             page_ids = [page.id for page, *_rest in rows]
             recent: dict[int, list[str]] = {}
-            learned: dict[int, tuple[set[str], set[tuple[str, str]]]] = {}
-            streaks: dict[int, dict[str, int]] = {}
+            rules: dict[int, dict[tuple[str, str], Rule]] = {}
             for chunk in _chunks(page_ids, 500):
                 for page_id, content_sha in session.execute(
                     select(Version.page_id, Version.content_sha256)
@@ -225,17 +227,14 @@ class Store:
                 for line in session.scalars(
                     select(VolatileLine).where(VolatileLine.page_id.in_(chunk))
                 ):
-                    if not line.learned:
-                        streaks.setdefault(line.page_id, {})[_streak_key(line)] = line.streak
-                        continue
-                    signatures, after = learned.setdefault(line.page_id, (set(), set()))
-                    if line.kind == "signature":
-                        signatures.add(line.value)
-                    else:
-                        after.add(_after_pair(line.value))
+                    rule = rule_of(line)
+                    rules.setdefault(line.page_id, {})[rule.key] = rule
         states: dict[PageKey, PageState] = {}
         for page, target_name, seq, content_sha in rows:
-            signatures, after = learned.get(page.id, (set(), set()))
+            page_rules = rules.get(page.id, {})
+            learned = volatility.NONE
+            for rule in page_rules.values():
+                learned = learned.merged(rule.volatility())
             states[PageKey(target_name, page.url)] = PageState(
                 page_id=page.id,
                 target_id=page.target_id,
@@ -255,8 +254,8 @@ class Store:
                 next_due_at=page.next_due_at,
                 created_at=page.created_at,
                 recent_hashes=tuple(recent.get(page.id, ())[-20:]),
-                volatility=Volatility(frozenset(signatures), frozenset(after)),
-                volatile_streaks=streaks.get(page.id, {}),
+                volatility=learned,
+                volatile_rules=page_rules,
             )
         return states
 
@@ -316,14 +315,19 @@ class Store:
         return made
 
     def learn_volatility(
-        self, state: PageState, learned: Volatility, source: str, last_text: str | None
+        self,
+        state: PageState,
+        learned: Volatility,
+        source: str,
+        last_text: str | None,
+        capture_id: int | None = None,
     ) -> None:
         """Store what was learned to be volatile on a page, and re-base its compare hash.
 
         The last version's text is re-masked with the new knowledge, so the next capture
-        is compared under the same rules as the version it is compared with.
+        is compared under the same rules as the version it is compared with. A note on
+        the page's timeline says what was learned.
         """
-        from monitor import volatility
         from monitor.process import content_hash
 
         if not learned or state.page_id is None:
@@ -331,33 +335,24 @@ class Store:
         now = utcnow()
         current = state.volatility or volatility.NONE
         merged = current.merged(learned)
+        rules: list[Rule] = [
+            Rule("signature", value, learned=True)
+            for value in sorted(learned.signatures - current.signatures)
+        ]
+        for before, after in sorted(learned.after):
+            lines = frozenset(
+                line for b, a, line in learned.known if (b, a) == (before, after)
+            ) - frozenset(line for b, a, line in current.known if (b, a) == (before, after))
+            if (before, after) in current.after and not lines:
+                continue
+            previous = state.volatile_rules.get(("after", volatility.block_key(before, after)))
+            known = lines | (previous.known if previous is not None else frozenset())
+            rules.append(Rule("after", volatility.block_key(before, after), 0, True, known=known))
+        if not rules:
+            return
         with self.session() as session, session.begin():
-            for value in sorted(learned.signatures - current.signatures):
-                session.add(
-                    VolatileLine(
-                        page_id=state.page_id,
-                        kind="signature",
-                        value=value,
-                        lines=1,
-                        source=source,
-                        learned=True,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-            for before, after in sorted(learned.after - current.after):
-                session.add(
-                    VolatileLine(
-                        page_id=state.page_id,
-                        kind="after",
-                        value=_after_value(before, after),
-                        lines=0,
-                        source=source,
-                        learned=True,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+            self._save_rules(session, state, rules, source, now)
+            self._note(session, state.page_id, capture_id, "learned", source, rules, now)
             state.volatility = merged
             if last_text is not None and state.last_version_id is not None:
                 version = session.get(Version, state.last_version_id)
@@ -370,6 +365,62 @@ class Store:
                         .values(compare_sha256=state.last_content_sha256)
                     )
 
+    @staticmethod
+    def _save_rules(
+        session: Session, state: PageState, rules: Sequence[Rule], source: str, now: datetime
+    ) -> None:
+        """Insert or update the rows of these rules (one per page, kind and value)."""
+        assert state.page_id is not None
+        for rule in rules:
+            row = session.scalar(
+                select(VolatileLine).where(
+                    VolatileLine.page_id == state.page_id,
+                    VolatileLine.kind == rule.kind,
+                    VolatileLine.value == rule.value,
+                )
+            )
+            if row is None:
+                row = VolatileLine(
+                    page_id=state.page_id,
+                    kind=rule.kind,
+                    value=rule.value,
+                    lines=1 if rule.kind == "signature" else 0,
+                    source=source,
+                    created_at=now,
+                )
+                session.add(row)
+            elif rule.learned and not row.learned:
+                row.source = source
+            row.streak, row.learned, row.updated_at = rule.streak, rule.learned, now
+            row.samples = _samples(rule)
+            if rule.kind == "after":
+                row.lines = len(rule.known)
+            state.volatile_rules[rule.key] = rule
+
+    @staticmethod
+    def _note(
+        session: Session,
+        page_id: int,
+        capture_id: int | None,
+        action: str,
+        source: str,
+        rules: Sequence[Rule],
+        now: datetime,
+        lines: dict[tuple[str, str], tuple[str, ...]] | None = None,
+    ) -> None:
+        """A note on the page's timeline: what was learned (or forgotten), and from what."""
+        session.add(
+            LearningNote(
+                page_id=page_id,
+                capture_id=capture_id,
+                noted_at=now,
+                action=action,
+                source=source,
+                rules=[volatility.rule_json(rule, (lines or {}).get(rule.key)) for rule in rules],
+                summary=volatility.describe(action, source, rules, lines),
+            )
+        )
+
     def volatile_lines(self, page_id: int) -> list[VolatileLine]:
         with self.session() as session:
             return list(
@@ -380,23 +431,47 @@ class Store:
                 )
             )
 
+    def learning_notes(self, page_id: int) -> list[LearningNote]:
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(LearningNote)
+                    .where(LearningNote.page_id == page_id)
+                    .order_by(LearningNote.noted_at, LearningNote.id)
+                )
+            )
+
     def reset_volatility(self, page_id: int) -> int:
-        """Forget what was learned on a page; returns how many entries were removed."""
+        """Forget what was learned on a page; returns how many learned rules were removed.
+
+        The page's compare hash is re-based on its last version with the built-in
+        patterns only, so the next capture is compared without what was forgotten; a
+        note on the timeline says so.
+        """
         from sqlalchemy import delete
 
+        from monitor.process import content_hash
+
         with self.session() as session, session.begin():
-            result = session.execute(delete(VolatileLine).where(VolatileLine.page_id == page_id))
+            forgotten = [
+                rule_of(line)
+                for line in session.scalars(
+                    select(VolatileLine).where(
+                        VolatileLine.page_id == page_id, VolatileLine.learned.is_(True)
+                    )
+                )
+            ]
+            session.execute(delete(VolatileLine).where(VolatileLine.page_id == page_id))
             page = session.get(Page, page_id)
             if page is not None and page.last_version_id is not None:
                 version = session.get(Version, page.last_version_id)
                 if version is not None:
-                    from monitor import volatility
-                    from monitor.process import content_hash
-
                     page.compare_sha256 = content_hash(
                         version.title, volatility.mask(version.text.splitlines())
                     )
-            return int(getattr(result, "rowcount", 0) or 0)
+            if forgotten:
+                self._note(session, page_id, None, "forgotten", "user", forgotten, utcnow())
+            return len(forgotten)
 
     def mark_listed(self, target_id: int, urls: Iterable[str], when: datetime) -> None:
         """Record that these article URLs were seen on their target's listing at ``when``."""
@@ -626,16 +701,6 @@ class Store:
                     state.recent_hashes = (*state.recent_hashes, observation.content_sha256)[-20:]
                 recorded.version_id, recorded.version_seq = version.id, version.seq
                 row.update(last_version_id=version.id)
-            if decision.outcome == "new" and previous is not None and observation.compared:
-                self._observe_volatility(session, state, previous, observation, context, now)
-            elif decision.outcome in ("unchanged", "flipflop") and state.volatile_streaks:
-                # A capture where nothing changed breaks every streak.
-                session.execute(
-                    update(VolatileLine)
-                    .where(VolatileLine.page_id == state.page_id, VolatileLine.learned.is_(False))
-                    .values(streak=0, updated_at=now)
-                )
-                state.volatile_streaks = {}
             if decision.outcome in ("new", "flipflop", "unchanged"):
                 row["compare_sha256"] = state.last_content_sha256
             if decision.event is not None:
@@ -647,6 +712,25 @@ class Store:
                 recorded.significance = change.significance
                 recorded.summary = change.summary
                 recorded.alert = bool(change.features.get("alert", True))
+            # Learning comes after the event: the event is judged under the rules the
+            # capture was compared with.
+            if decision.outcome == "new" and previous is not None and observation.compared:
+                self._observe_volatility(
+                    session, state, previous, observation, context, now, capture.id
+                )
+                row["compare_sha256"] = state.last_content_sha256
+            elif decision.outcome in ("unchanged", "flipflop") and any(
+                rule.streak and not rule.learned for rule in state.volatile_rules.values()
+            ):
+                # A capture where nothing changed breaks every streak.
+                session.execute(
+                    update(VolatileLine)
+                    .where(VolatileLine.page_id == state.page_id, VolatileLine.learned.is_(False))
+                    .values(streak=0, samples=None, updated_at=now)
+                )
+                state.volatile_rules = {
+                    key: rule for key, rule in state.volatile_rules.items() if rule.learned
+                }
         if page_updates:
             session.execute(update(Page), list(page_updates.values()))
         return results
@@ -659,79 +743,68 @@ class Store:
         observation: Observation,
         context: Context,
         now: datetime,
+        capture_id: int,
     ) -> None:
-        """Count, per line, the captures in a row that changed it; learn it at the threshold.
+        """Advance the page's streaks with a new version; learn only what looks like noise.
 
-        A line that changed in each of the last ``volatile_after`` captures (a counter, a
-        rotating quote) is learned as noise on this page, and the page's compare hash is
-        re-based so the next capture is judged without it.
+        The decision is :func:`monitor.volatility.learn` (counters and timestamps, date
+        widgets, blocks rotating among lines they showed before; never new words). What is
+        learned is written with a note on the page's timeline, and the page's compare hash
+        is re-based so the next capture is judged without it.
         """
-        from monitor import volatility
         from monitor.process import content_hash
+        from monitor.significance import matching_terms
 
         learned_before = state.volatility or volatility.NONE
         before_lines = volatility.mask(previous.text.splitlines(), learned_before)
-        found = volatility.differing(before_lines, observation.compared or [])
-        candidates: dict[str, tuple[str, str]] = {}
-        for value in found.signatures:
-            candidates[f"signature{SEPARATOR}{value}"] = ("signature", value)
-        for before, after in found.after:
-            value = _after_value(before, after)
-            candidates[f"after{SEPARATOR}{value}"] = ("after", value)
-        old = state.volatile_streaks
-        new_streaks: dict[str, int] = {}
-        graduated: list[tuple[str, str]] = []
-        for key, (kind, value) in candidates.items():
-            streak = old.get(key, 0) + 1
-            if streak >= context.volatile_after:
-                graduated.append((kind, value))
-            else:
-                new_streaks[key] = streak
-            row = session.scalar(
-                select(VolatileLine).where(
-                    VolatileLine.page_id == state.page_id,
-                    VolatileLine.kind == kind,
-                    VolatileLine.value == value,
-                )
-            )
-            if row is None:
-                row = VolatileLine(
-                    page_id=state.page_id,
-                    kind=kind,
-                    value=value,
-                    lines=0,
-                    source="observed",
-                    created_at=now,
-                )
-                session.add(row)
-            row.streak, row.updated_at = streak, now
-            row.learned = streak >= context.volatile_after
-        stale = [key for key in old if key not in candidates]
-        if stale:
+        watch = context.watch_terms
+
+        def is_prose(line: str) -> bool:
+            # A line naming a watch term is a statement, however short.
+            return volatility.is_statement(line) or bool(matching_terms(watch, line))
+
+        learning = volatility.learn(
+            before_lines,
+            observation.compared or [],
+            state.volatile_rules,
+            context.volatile_after,
+            is_prose,
+        )
+        if learning.broken:
+            for key in learning.broken:
+                state.volatile_rules.pop(key, None)
             session.execute(
                 update(VolatileLine)
                 .where(VolatileLine.page_id == state.page_id, VolatileLine.learned.is_(False))
-                .where(VolatileLine.value.in_([key.partition(SEPARATOR)[2] for key in stale]))
-                .values(streak=0, updated_at=now)
+                .where(VolatileLine.value.in_([value for _kind, value in learning.broken]))
+                .values(streak=0, samples=None, updated_at=now)
             )
-        state.volatile_streaks = new_streaks
-        if graduated:
-            merged = learned_before.merged(
-                volatility.Volatility(
-                    frozenset(v for k, v in graduated if k == "signature"),
-                    frozenset(_after_pair(v) for k, v in graduated if k == "after"),
-                )
-            )
-            state.volatility = merged
-            text_lines = (observation.text or "").splitlines()
-            state.last_content_sha256 = content_hash(
-                observation.title, volatility.mask(text_lines, merged)
-            )
-            logger.info(
-                "learned %d volatile line(s) on page %s from its last captures",
-                len(graduated),
-                state.page_id,
-            )
+        self._save_rules(session, state, learning.rules, "observed", now)
+        new = learning.volatility
+        if not new:
+            return
+        merged = learned_before.merged(new)
+        state.volatility = merged
+        state.last_content_sha256 = content_hash(
+            observation.title, volatility.mask((observation.text or "").splitlines(), merged)
+        )
+        assert state.page_id is not None
+        extended = {rule.key: lines for rule, lines in learning.extended}
+        self._note(
+            session,
+            state.page_id,
+            capture_id,
+            "learned",
+            "observed",
+            [*learning.learned, *(rule for rule, _lines in learning.extended)],
+            now,
+            extended,
+        )
+        logger.info(
+            "learned %d volatile rule(s) on page %s from its last captures",
+            len(learning.learned) + len(learning.extended),
+            state.page_id,
+        )
 
     def _event(
         self,
@@ -746,7 +819,6 @@ class Store:
         now: datetime,
     ) -> Change:
         """Write one event row, with its significance and the features behind it."""
-        from monitor import volatility
         from monitor.significance import score
 
         kind = decision.event or "changed"
