@@ -24,6 +24,7 @@ from monitor.models import Capture, Change, Delivery, ListedLink, Page
 from monitor.notify.outbox import Outbox
 from monitor.records import CheckSummary
 from monitor.store import Store
+from monitor.web.data import recent_events
 from tests.conftest import make_config
 from tests.receivers import WebhookReceiver
 from tests.sites import LocalSite, Route
@@ -338,7 +339,12 @@ def test_an_article_that_is_also_a_target_is_fetched_and_alerted_once(
         assert _payloads(hooks[0]) == [("changed", articles.url(2))]
         assert hooks[1].requests == []
 
-    # Either target's history shows the page's versions.
+    # Either target's history (and feed) shows the page's versions and events.
+    for name in ("statement", "news"):
+        feed = recent_events(store, target=name)
+        assert [(e.kind, e.url, e.target) for e in feed if e.kind == "changed"] == [
+            ("changed", articles.url(2), "statement")
+        ], name
     runner = CliRunner()
     for name in ("statement", "news"):
         result = runner.invoke(main, ["history", name, "--json", "--db", database_url])
