@@ -170,7 +170,8 @@ class Sink:
                 self.watch(link.page, job.target)
         if plan.cut:
             self.summary.not_followed[job.target] = (plan.cut, job.max_articles)
-            logger.warning(
+            # Reported by the check's summary and `monitor status`; logged for the daemon.
+            logger.info(
                 "listing %s: %d article links not followed (follow.max_articles %d)",
                 job.target,
                 plan.cut,

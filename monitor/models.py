@@ -96,7 +96,8 @@ class Page(Base):
     """One URL under watch: the target's own page, a listing page, or a discovered article."""
 
     __tablename__ = "pages"
-    __table_args__ = (UniqueConstraint("target_id", "url"),)
+    # By URL too: a listing's new links are looked up among every target's pages.
+    __table_args__ = (UniqueConstraint("target_id", "url"), Index("ix_pages_url", "url"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     target_id: Mapped[int] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"), index=True)

@@ -2,8 +2,9 @@
 
 ``listed_links`` remembers each URL a listing target ever listed (followed or not), so
 an article is "added" only the first time its URL appears anywhere, and a URL watched by
-several targets is one page fetched once. Existing databases are filled from the
-listings' article pages: every one of them was listed when it was discovered.
+several targets is one page fetched once; pages get an index by URL to find them.
+Existing databases are filled from the listings' article pages: every one of them was
+listed when it was discovered.
 
 Revision ID: 0008
 Revises: 0005
@@ -52,6 +53,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("listed_links", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_listed_links_page_id"), ["page_id"], unique=False)
+    with op.batch_alter_table("pages", schema=None) as batch_op:
+        batch_op.create_index("ix_pages_url", ["url"], unique=False)
     # Every article page was listed when it was found: its listing has seen its URL.
     op.execute(
         """
@@ -64,6 +67,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("pages", schema=None) as batch_op:
+        batch_op.drop_index("ix_pages_url")
     with op.batch_alter_table("listed_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_listed_links_page_id"))
     op.drop_table("listed_links")
