@@ -311,9 +311,9 @@ class Sink:
                         or (seen.page_id if seen else None)
                         or self._page_ids.get(link.page)
                     )
-                if page_id is None and link.fate in ("initial", "new", "surfaced"):
-                    continue  # never recorded (the crawl stopped): judged again next time
-                rows.append((link.url, page_id, link.announce and page_id is not None))
+                if link.page is not None and page_id is None:
+                    continue  # its page was never recorded (the crawl stopped): next time
+                rows.append((link.url, page_id, link.announce))
             try:
                 self.store.record_listing(self.target_ids[target], rows, started)
             except StorageError as exc:

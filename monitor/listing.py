@@ -15,10 +15,11 @@ the links it showed before, returns a :class:`ListingPlan`. The rules:
   window of the latest articles, and when some leave it (removed, unpublished), older
   ones move up into the bottom of the window. A link below every link that was listed
   last time, up to the number of links that left, is ``surfaced``: watched quietly.
-- ``max_articles`` bounds the pages a listing watches: its followed links plus the new
-  ones taken in page order (the newest first on most sites). The rest are ``cut``: not
-  fetched, no page made, remembered as seen and counted in the check's summary and in
-  ``monitor status``.
+- ``max_articles`` bounds the pages a listing makes and fetches: its own articles plus
+  the new ones, taken in page order (the newest first on most sites). The rest are
+  ``cut``: not fetched, no page made, remembered as seen (so raising the limit later
+  follows them quietly) and counted in the check's summary and in ``monitor status``.
+  Articles already watched stay watched: a removal is never missed for the limit.
 """
 
 from __future__ import annotations
@@ -110,7 +111,8 @@ def plan(
     """
     result = ListingPlan(target, max_articles)
     established = bool(known)
-    room = max(0, max_articles - sum(1 for link in known.values() if link.page is not None))
+    own = sum(1 for link in known.values() if link.page is not None and link.page.target == target)
+    room = max(0, max_articles - own)
     last = last_listed(known)
     shown = set(urls)
     positions = [index for index, url in enumerate(urls) if url in last]

@@ -7,8 +7,10 @@ every target; a URL watched by several targets is fetched, recorded and alerted 
 
 from __future__ import annotations
 
+import doctest
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,12 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from monitor import config as cfg
+from monitor import events, listing
 from monitor.check import run_check
 from monitor.cli import main
 from monitor.models import Capture, Change, Delivery, ListedLink, Page
 from monitor.notify.outbox import Outbox
-from monitor.records import CheckSummary
+from monitor.records import CheckSummary, ListedLinkState, PageKey
 from monitor.store import Store
 from monitor.web.data import recent_events
 from tests.conftest import make_config
@@ -137,6 +140,58 @@ def check(config: cfg.Config, database_url: str) -> CheckSummary:
 @pytest.fixture
 def articles(site: LocalSite) -> Articles:
     return Articles(site)
+
+
+# --- the pure judgement of a listing's links -------------------------------------------
+
+THEN = datetime(2026, 1, 1, tzinfo=UTC)
+EARLIER = datetime(2025, 12, 1, tzinfo=UTC)
+
+
+def _known(shown: str, *, earlier: str = "", unfollowed: str = "") -> dict[str, ListedLinkState]:
+    """Links listed last time (``shown``), before that (``earlier``), or not followed."""
+    known = {u: ListedLinkState(u, THEN, PageKey("news", u)) for u in shown}
+    known.update({u: ListedLinkState(u, EARLIER, PageKey("news", u)) for u in earlier})
+    known.update({u: ListedLinkState(u, THEN) for u in unfollowed})
+    return known
+
+
+@pytest.mark.parametrize(
+    "case,known,shown,watched,limit,fates",
+    [
+        ("first check", {}, "abc", "", 500, "iii"),
+        ("first check over the limit", {}, "abcd", "", 2, "iicc"),
+        ("new on top, one pushed off", _known("abcde"), "nabcd", "", 500, "Nllll"),
+        ("three removed, three move up", _known("abcde"), "adefg", "", 500, "lllss"),
+        ("removed and published at once", _known("abcde"), "nadef", "", 500, "Nllls"),
+        ("appended to a complete list", _known("abc"), "abcd", "", 500, "lllN"),
+        ("none of last time in view", _known("abc"), "xyz", "", 500, "NNN"),
+        ("an old article listed again", _known("abc", earlier="z"), "zabc", "", 500, "llll"),
+        ("watched by another target", _known("abc"), "pabc", "p", 500, "Slll"),
+        ("shared links cost no room", _known("abc"), "pnabc", "p", 4, "SNlll"),
+        ("at the limit", _known("abc"), "nabc", "", 3, "clll"),
+        ("limit raised", _known("ab", unfollowed="cd"), "abcd", "", 500, "llrr"),
+        ("cut links are not new", _known("ab", unfollowed="cd"), "abcdn", "", 3, "llrcc"),
+    ],
+)
+def test_plan(
+    case: str,
+    known: dict[str, ListedLinkState],
+    shown: str,
+    watched: str,
+    limit: int,
+    fates: str,
+) -> None:
+    letters = {"listed": "l", "resumed": "r", "shared": "S", "initial": "i", "new": "N"}
+    letters |= {"surfaced": "s", "cut": "c"}
+    others = {u: PageKey("statement", u) for u in watched}
+    result = listing.plan("news", list(shown), known, others, limit)
+    assert "".join(letters[link.fate] for link in result.links) == fates, case
+
+
+def test_doctests() -> None:
+    assert doctest.testmod(listing).failed == 0
+    assert doctest.testmod(events).failed == 0
 
 
 # --- item 2: articles have their own region rules --------------------------------------
