@@ -406,6 +406,18 @@ def test_an_article_that_is_also_a_target_is_fetched_and_alerted_once(
         assert result.exit_code == 0, result.output
         shown = {page["url"]: page for page in json.loads(result.output)["pages"]}
         assert [v["seq"] for v in shown[articles.url(2)]["versions"]] == [1, 2], name
+
+    # Checking either target alone checks the page once, alerting both targets' channels.
+    for name in ("news", "statement"):
+        sent = [len(hook.requests) for hook in hooks]
+        articles.edit(2, body=f"The consular section reopens; checked with {name}.")
+        before = articles.hits(2)
+        summary = run_check(config, store, config.select((name,)))
+        assert articles.hits(2) - before == 1
+        assert events_of(summary) == [("changed", articles.url(2))]
+        Outbox(store, config).deliver(timeout=10)
+        grew = [len(hook.requests) - count for hook, count in zip(hooks, sent, strict=True)]
+        assert grew == ([1, 1] if channels == "different" else [1, 0]), name
     store.close()
 
 
@@ -586,3 +598,29 @@ def test_migration_remembers_the_articles_of_existing_listings(
     news.numbers.append(0)  # an older article moves up into view
     articles.publish(0)
     assert check(config, database_url).events == {"removed": 1, "changed": 1}
+
+
+def test_the_daemon_checks_a_shared_page_on_its_owners_schedule(
+    site: LocalSite, articles: Articles, database_url: str
+) -> None:
+    """In the daemon (targets checked in batches, on their own schedules) a page that a
+    listing shares with a page target is fetched by the page target's checks only."""
+    from monitor import reactor
+    from monitor.check import check_async
+
+    for number in (1, 2):
+        articles.publish(number)
+    news = Listing(site, "/news/", [2, 1])
+    config = make_config(
+        database_url, [listing_target("news", news), {"name": "notice", "url": articles.url(1)}]
+    )
+    check(config, database_url)
+    store = Store(database_url)
+    try:
+        for name, fetched in (("news", 0), ("notice", 1)):
+            before = articles.hits(1)
+            chosen = config.select((name,))
+            reactor.run(lambda chosen=chosen: check_async(config, store, chosen, due_only=True))
+            assert articles.hits(1) - before == fetched, name
+    finally:
+        store.close()
