@@ -204,6 +204,8 @@ async def check_async(
             shared = link.page
             if shared is None or shared.target == target.name or shared in covered:
                 continue
+            if link.role in ("listing", "part"):
+                continue  # another listing's own pages: read by that listing only
             owner = configured.get(shared.target)
             if due_only and owner is not None and owner.enabled:
                 continue  # the daemon checks it on its owner's schedule
