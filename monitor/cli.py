@@ -66,7 +66,11 @@ db_option = click.option(
 def _open_store(url: str) -> Any:
     from monitor.store import Store
 
-    return Store(url)
+    store = Store(url)
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(store.close)  # its connections, when the command ends
+    return store
 
 
 @click.group()
@@ -154,6 +158,10 @@ def format_summary(summary: Any) -> str:
             else ""
         )
         + (f" ({summary.quiet_events} below min_significance)" if summary.quiet_events else "")
+        + "".join(
+            f"\nlisting {name}: {cut:,} article links not followed (max_articles {limit:,})"
+            for name, (cut, limit) in sorted(summary.not_followed.items())
+        )
     )
 
 
@@ -435,7 +443,21 @@ def status(as_json: bool, config_path: Path, database: str | None) -> None:
     """
     from monitor.status import collect
 
-    report = collect(_open_store(cfg.database_of(config_path, database)))
+    store = _open_store(cfg.database_of(config_path, database))
+    limits: dict[str, int] = {}
+    if config_path.exists():
+        # The listings' max_articles, to say which limit cut their links (the config is
+        # optional here: with --db, status works without it).
+        try:
+            limits = {
+                target.name: target.follow.max_articles
+                for target in cfg.load(config_path).targets
+                if target.follow is not None
+            }
+        except ConfigError:
+            if database is None:
+                raise
+    report = collect(store, max_articles=limits)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.text())
     if report.needs_attention:
         sys.exit(EXIT_FAILURE)

@@ -48,7 +48,11 @@ COLOURS = {
 def _store(url: str) -> Any:
     from monitor.store import Store
 
-    return Store(url)
+    store = Store(url)
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(store.close)  # its connections, when the command ends
+    return store
 
 
 def _time(value: str | None, *, end: bool = False) -> datetime | None:

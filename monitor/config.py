@@ -236,6 +236,15 @@ def _coerce_selector(value: object) -> object:
     return value
 
 
+def _coerce_selectors(value: object) -> object:
+    """A list of selectors, or one given alone."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list | tuple):
+        return tuple(_coerce_selector(item) for item in value)
+    return value
+
+
 class Follow(_Strict):
     """How a listing page is followed: which links are articles, how many listing pages."""
 
@@ -250,7 +259,21 @@ class Follow(_Strict):
     )
     max_pages: int = Field(default=1, ge=1, le=1000, description="Listing pages to read.")
     same_domain: bool = Field(default=True, description="Only follow links on the same host.")
-    max_articles: int = Field(default=500, ge=1, le=100000)
+    max_articles: int = Field(
+        default=500,
+        ge=1,
+        le=100000,
+        description="The most articles the listing watches; further new links are not "
+        "followed (reported by check and status).",
+    )
+    selector: Selector | None = Field(
+        default=None,
+        description="Content region of each article (default: found automatically); the "
+        "target's own selector applies to its listing pages only.",
+    )
+    exclude: tuple[Selector, ...] = Field(
+        default=(), description="Regions removed from each article first."
+    )
     article_every: float | None = Field(
         default=None,
         description="How often the daemon checks a new article (default: the listing's "
@@ -268,8 +291,11 @@ class Follow(_Strict):
     def _duration(cls, value: object) -> float | None:
         return None if value is None else parse_duration(value)
 
-    coerce_selectors = field_validator("links", "next_page", mode="before")(
+    coerce_selectors = field_validator("links", "next_page", "selector", mode="before")(
         lambda cls, value: _coerce_selector(value)
+    )
+    coerce_excludes = field_validator("exclude", mode="before")(
+        lambda cls, value: _coerce_selectors(value)
     )
 
     @field_validator("pattern")
@@ -296,7 +322,10 @@ class Target(_Strict):
     url: str = Field(description="The page's URL (http or https).")
     tags: tuple[str, ...] = Field(default=(), description="Free labels for grouping.")
     schedule: Schedule | None = Field(default=None, description="Overrides defaults.schedule.")
-    selector: Selector | None = Field(default=None, description="Content region (CSS/XPath).")
+    selector: Selector | None = Field(
+        default=None,
+        description="Content region (CSS/XPath); on a listing target, of its listing pages.",
+    )
     exclude: tuple[Selector, ...] = Field(default=(), description="Regions removed first.")
     ignore: tuple[str, ...] = Field(default=(), description="Regexes of text to ignore.")
     encoding: str | None = Field(default=None, description="Force a character set.")
@@ -311,14 +340,9 @@ class Target(_Strict):
         lambda cls, value: _coerce_selector(value)
     )
 
-    @field_validator("exclude", mode="before")
-    @classmethod
-    def _coerce_excludes(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [value]
-        if isinstance(value, list | tuple):
-            return tuple(_coerce_selector(item) for item in value)
-        return value
+    coerce_excludes = field_validator("exclude", mode="before")(
+        lambda cls, value: _coerce_selectors(value)
+    )
 
     @field_validator("tags", "ignore", "notify", "watch_terms", mode="before")
     @classmethod

@@ -17,7 +17,7 @@ from monitor import quality, volatility
 from monitor.decode import decode
 from monitor.exceptions import ExtractionError, SelectorNotMatchedError
 from monitor.normalize import canonical_url, normalize_line, normalize_lines
-from monitor.records import FetchResult, Observation, PageState
+from monitor.records import FetchResult, Observation, PageState, Role
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,21 @@ class ProcessRules:
         """A fingerprint of these rules: a stored capture is only reused under equal rules."""
         text = repr((PROCESS_VERSION, self.extract, self.ignore, self.encoding))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class TargetRules:
+    """A target's process rules by page role: a listing's articles have their own region
+    (``follow.selector``/``follow.exclude``, else automatic extraction); its own
+    ``selector`` applies to its listing pages only."""
+
+    pages: ProcessRules  # the target's own page, its listing and continuation pages
+    articles: ProcessRules | None = None  # None: as ``pages``
+
+    def of(self, role: Role) -> ProcessRules:
+        if role == "article" and self.articles is not None:
+            return self.articles
+        return self.pages
 
 
 # Bump when extraction or normalisation changes what content a body yields, so the

@@ -100,6 +100,19 @@ class PageState:
     # What is stored about the page's volatility, learned or still a candidate, by
     # (kind, value): monitor.volatility.Rule.
     volatile_rules: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # Found as a new link on a listing: its first version is reported "added".
+    announce_added: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ListedLinkState:
+    """What the store knows of one link a listing showed before."""
+
+    url: str
+    last_listed_at: datetime
+    page: PageKey | None = None  # the page watching it; None: never followed
+    page_id: int | None = None
+    role: Role = "article"
 
 
 @dataclass(slots=True)
@@ -135,6 +148,9 @@ class CheckSummary:
     discovered: int = 0
     events: dict[str, int] = field(default_factory=dict)
     quiet_events: int = 0  # recorded, but below their target's min_significance
+    # Listings whose article links were cut by follow.max_articles: name -> (links not
+    # followed, the limit).
+    not_followed: dict[str, tuple[int, int]] = field(default_factory=dict)
     outcomes: list[RecordedCapture] = field(default_factory=list)
 
     def add(self, recorded: RecordedCapture) -> None:

@@ -9,7 +9,16 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
-from monitor.models import Change, DaemonLock, Delivery, Page, Target, VolatileLine, utcnow
+from monitor.models import (
+    Change,
+    DaemonLock,
+    Delivery,
+    ListedLink,
+    Page,
+    Target,
+    VolatileLine,
+    utcnow,
+)
 from monitor.store import Store
 
 logger = logging.getLogger(__name__)
@@ -48,6 +57,9 @@ class StatusReport:
     targets: list[TargetStatus] = field(default_factory=list)
     deliveries: dict[str, int] = field(default_factory=dict)
     dead: list[tuple[int, str, str]] = field(default_factory=list)  # id, channel, last error
+    # Listings whose last check left article links unfollowed: name -> count.
+    not_followed: dict[str, int] = field(default_factory=dict)
+    max_articles: dict[str, int] = field(default_factory=dict)  # from the config, if known
 
     @property
     def overdue(self) -> list[TargetStatus]:
@@ -93,6 +105,10 @@ class StatusReport:
             ],
             "deliveries": self.deliveries,
             "dead": [{"id": i, "channel": c, "error": e} for i, c, e in self.dead],
+            "not_followed": [
+                {"target": name, "links": count, "max_articles": self.max_articles.get(name)}
+                for name, count in sorted(self.not_followed.items())
+            ],
         }
 
     def text(self) -> str:
@@ -128,6 +144,12 @@ class StatusReport:
                 f"changed {_when(t.last_change)}  next {_when(t.next_due)}{learned}"
                 + (f"  [{', '.join(flags)}]" if flags else "")
             )
+        for name, count in sorted(self.not_followed.items()):
+            limit = self.max_articles.get(name)
+            lines.append(
+                f"listing {name}: {count:,} article links not followed "
+                + (f"(max_articles {limit:,})" if limit else "(follow.max_articles)")
+            )
         counts = ", ".join(f"{n} {status}" for status, n in sorted(self.deliveries.items()))
         lines.append(f"outbox: {counts or 'empty'}")
         for delivery_id, channel, error in self.dead:
@@ -145,8 +167,11 @@ def _when(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M:%S}Z" if value else "never"
 
 
-def collect(store: Store, heartbeat_timeout: float = 60.0) -> StatusReport:
-    report = StatusReport()
+def collect(
+    store: Store, heartbeat_timeout: float = 60.0, max_articles: dict[str, int] | None = None
+) -> StatusReport:
+    """The status report; ``max_articles``: the listings' limits, from the config if known."""
+    report = StatusReport(max_articles=dict(max_articles or {}))
     with store.session() as session:
         report.daemon = session.get(DaemonLock, 1)
         if report.daemon is not None:
@@ -200,6 +225,25 @@ def collect(store: Store, heartbeat_timeout: float = 60.0) -> StatusReport:
                     int(learned.get(target_id, 0)),
                 )
             )
+        # Links of each listing's last check (they share its time) that no page watches.
+        latest = (
+            select(ListedLink.target_id, func.max(ListedLink.last_listed_at).label("at"))
+            .group_by(ListedLink.target_id)
+            .subquery()
+        )
+        report.not_followed = dict(
+            session.execute(
+                select(Target.name, func.count(ListedLink.id))
+                .join(Target, Target.id == ListedLink.target_id)
+                .join(
+                    latest,
+                    (latest.c.target_id == ListedLink.target_id)
+                    & (latest.c.at == ListedLink.last_listed_at),
+                )
+                .where(ListedLink.page_id.is_(None), Target.active.is_(True))
+                .group_by(Target.name)
+            ).all()
+        )
         report.deliveries = dict(
             session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
         )

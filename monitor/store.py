@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -18,7 +18,7 @@ from typing import Any
 import zstandard
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from monitor import config as cfg
 from monitor import db, volatility
@@ -30,13 +30,20 @@ from monitor.models import (
     Change,
     Delivery,
     LearningNote,
+    ListedLink,
     Page,
     Target,
     Version,
     VolatileLine,
     utcnow,
 )
-from monitor.records import Observation, PageKey, PageState, RecordedCapture
+from monitor.records import (
+    ListedLinkState,
+    Observation,
+    PageKey,
+    PageState,
+    RecordedCapture,
+)
 from monitor.volatility import Rule, Volatility
 
 DEFAULT_CONTEXT = Context()
@@ -177,12 +184,33 @@ class Store:
                         select(Page.target_id, Page.url).where(Page.target_id.in_(chunk))
                     )
                 )
-            for target in targets:
-                if (ids[target.name], target.url) not in roots:
-                    role = "listing" if target.kind == "listing" else "page"
-                    session.add(
-                        Page(target_id=ids[target.name], url=target.url, role=role, created_at=now)
+            missing = [t for t in targets if (ids[t.name], t.url) not in roots]
+            # A URL that a listing already watches as one of its articles becomes the new
+            # target's own page, history included: one page per URL, fetched once.
+            adoptable: dict[str, Page] = {}
+            if any(t.kind == "page" for t in missing):
+                for chunk in _chunks([t.url for t in missing if t.kind == "page"], 500):
+                    for page in session.scalars(
+                        select(Page)
+                        .where(Page.url.in_(chunk), Page.role == "article")
+                        .order_by(Page.id)
+                    ):
+                        adoptable.setdefault(page.url, page)
+            for target in missing:
+                adopted = adoptable.pop(target.url, None) if target.kind == "page" else None
+                if adopted is not None:
+                    logger.info(
+                        "%s: %s was an article of another target; it is now this target's "
+                        "page, with its history",
+                        target.name,
+                        target.url,
                     )
+                    adopted.target_id, adopted.role = ids[target.name], "page"
+                    continue
+                role = "listing" if target.kind == "listing" else "page"
+                session.add(
+                    Page(target_id=ids[target.name], url=target.url, role=role, created_at=now)
+                )
         return ids
 
     def deactivate_missing(self, names: Iterable[str]) -> list[str]:
@@ -199,19 +227,40 @@ class Store:
                 )
         return paused
 
-    def states(self, target_ids: Iterable[int]) -> dict[PageKey, PageState]:
-        """The current state of every page of these targets, for deciding new versions."""
+    def states(
+        self, target_ids: Iterable[int], pages: Iterable[int] = ()
+    ) -> dict[PageKey, PageState]:
+        """The current state of every page of these targets (and of the pages with these
+        ids, watched by them but kept by another target), for deciding new versions."""
         ids = list(target_ids)
-        if not ids:
+        extra = sorted(set(pages))
+        if not ids and not extra:
             return {}
         with self.session() as session:
-            rows = session.execute(
+            query = (
                 select(Page, Target.name, Version.seq, Version.content_sha256)
                 .join(Target, Target.id == Page.target_id)
                 .outerjoin(Version, Version.id == Page.last_version_id)
-                .where(Page.target_id.in_(ids))
-            ).all()
+            )
+            rows = list(session.execute(query.where(Page.target_id.in_(ids))).all()) if ids else []
+            seen = {page.id for page, *_rest in rows}
+            for chunk in _chunks(extra, 500):
+                rows += [
+                    row
+                    for row in session.execute(query.where(Page.id.in_(chunk))).all()
+                    if row[0].id not in seen
+                ]
             page_ids = [page.id for page, *_rest in rows]
+            unversioned = [page.id for page, *_rest in rows if page.last_version_id is None]
+            announced: set[int] = set()
+            for chunk in _chunks(unversioned, 500):
+                announced.update(
+                    session.scalars(
+                        select(ListedLink.page_id).where(
+                            ListedLink.page_id.in_(chunk), ListedLink.announce.is_(True)
+                        )
+                    )
+                )
             recent: dict[int, list[str]] = {}
             rules: dict[int, dict[tuple[str, str], Rule]] = {}
             for chunk in _chunks(page_ids, 500):
@@ -256,6 +305,7 @@ class Store:
                 recent_hashes=tuple(recent.get(page.id, ())[-20:]),
                 volatility=learned,
                 volatile_rules=page_rules,
+                announce_added=page.id in announced,
             )
         return states
 
@@ -473,17 +523,110 @@ class Store:
                 self._note(session, page_id, None, "forgotten", "user", forgotten, utcnow())
             return len(forgotten)
 
-    def mark_listed(self, target_id: int, urls: Iterable[str], when: datetime) -> None:
-        """Record that these article URLs were seen on their target's listing at ``when``."""
-        url_list = list(urls)
-        if not url_list:
+    # --- listings ------------------------------------------------------------------
+
+    def listed_links(self, target_ids: Iterable[int]) -> dict[int, dict[str, ListedLinkState]]:
+        """Every link these listing targets ever showed, by target id and URL."""
+        result: dict[int, dict[str, ListedLinkState]] = {}
+        with self.session() as session:
+            for chunk in _chunks(list(target_ids), 500):
+                for link, owner, role in session.execute(
+                    select(ListedLink, Target.name, Page.role)
+                    .outerjoin(Page, Page.id == ListedLink.page_id)
+                    .outerjoin(Target, Target.id == Page.target_id)
+                    .where(ListedLink.target_id.in_(chunk))
+                ):
+                    page = PageKey(owner, link.url) if link.page_id is not None else None
+                    result.setdefault(link.target_id, {})[link.url] = ListedLinkState(
+                        url=link.url,
+                        last_listed_at=link.last_listed_at,
+                        page=page,
+                        page_id=link.page_id,
+                        role=role or "article",  # type: ignore[arg-type]
+                    )
+        return result
+
+    def listers(self, target_ids: Iterable[int]) -> dict[PageKey, list[str]]:
+        """Pages of these targets that other targets' listings also watch: key -> names."""
+        lister = aliased(Target)
+        result: dict[PageKey, list[str]] = {}
+        with self.session() as session:
+            for chunk in _chunks(list(target_ids), 500):
+                for owner, url, name in session.execute(
+                    select(Target.name, Page.url, lister.name)
+                    .select_from(ListedLink)
+                    .join(Page, Page.id == ListedLink.page_id)
+                    .join(Target, Target.id == Page.target_id)
+                    .join(lister, lister.id == ListedLink.target_id)
+                    .where(Page.target_id.in_(chunk), ListedLink.target_id != Page.target_id)
+                    .order_by(ListedLink.id)
+                ):
+                    result.setdefault(PageKey(owner, url), []).append(name)
+        return result
+
+    def pages_at(self, urls: Iterable[str]) -> dict[str, tuple[PageKey, int]]:
+        """The page already watching each of these URLs (the oldest, when several do)."""
+        found: dict[str, tuple[PageKey, int]] = {}
+        with self.session() as session:
+            for chunk in _chunks(sorted(set(urls)), 500):
+                for name, url, page_id in session.execute(
+                    select(Target.name, Page.url, Page.id)
+                    .join(Target, Target.id == Page.target_id)
+                    .where(Page.url.in_(chunk))
+                    .order_by(Page.id)
+                ):
+                    found.setdefault(url, (PageKey(name, url), page_id))
+        return found
+
+    def record_listing(
+        self, target_id: int, links: Sequence[tuple[str, int | None, bool]], when: datetime
+    ) -> None:
+        """Record the links a listing showed at ``when``: (url, watching page id, announce).
+
+        A link seen for the first time gets its row; a known one its new time, and its
+        page once it is followed. Links not given keep what they had.
+        """
+        if not links:
             return
         with self.session() as session, session.begin():
-            session.execute(
-                update(Page)
-                .where(Page.target_id == target_id, Page.url.in_(url_list))
-                .values(last_listed_at=when)
-            )
+            existing: dict[str, ListedLink] = {}
+            for chunk in _chunks([url for url, _page, _announce in links], 500):
+                existing.update(
+                    (row.url, row)
+                    for row in session.scalars(
+                        select(ListedLink).where(
+                            ListedLink.target_id == target_id, ListedLink.url.in_(chunk)
+                        )
+                    )
+                )
+            updates: list[dict[str, Any]] = []
+            for url, page_id, announce in links:
+                row = existing.get(url)
+                if row is None:
+                    session.add(
+                        ListedLink(
+                            target_id=target_id,
+                            url=url,
+                            page_id=page_id,
+                            first_listed_at=when,
+                            last_listed_at=when,
+                            announce=announce,
+                        )
+                    )
+                    continue
+                values: dict[str, Any] = {"id": row.id, "last_listed_at": when}
+                if row.page_id is None and page_id is not None:
+                    values.update(page_id=page_id, announce=announce)
+                updates.append(values)
+            if updates:
+                session.execute(update(ListedLink), updates)
+            followed = [page_id for _url, page_id, _announce in links if page_id is not None]
+            for chunk in _chunks(followed, 500):
+                session.execute(
+                    update(Page)
+                    .where(Page.target_id == target_id, Page.id.in_(chunk))
+                    .values(last_listed_at=when)
+                )
 
     # --- recording captures ------------------------------------------------------
 
@@ -497,25 +640,30 @@ class Store:
         self,
         observations: Sequence[Observation],
         states: dict[PageKey, PageState],
-        contexts: dict[str, Context] | None = None,
+        contexts: Mapping[str, Context] | None = None,
+        *,
+        page_contexts: Mapping[PageKey, Context] | None = None,
     ) -> list[RecordedCapture]:
         """Record a batch of observations in one transaction; updates ``states`` in place.
 
         Each observation is decided by :func:`monitor.events.decide` (new version or not,
         which event), then its capture, body, version and event rows are written. On any
         failure the whole batch rolls back, in the database and in ``states``.
+        ``contexts`` are by target name; ``page_contexts``, for pages several targets
+        watch, win over them.
         """
         if not observations:
             return []
         with self.session() as session, session.begin():
-            return self._record(session, observations, states, contexts or {})
+            return self._record(session, observations, states, contexts or {}, page_contexts or {})
 
     def _record(
         self,
         session: Session,
         observations: Sequence[Observation],
         states: dict[PageKey, PageState],
-        contexts: dict[str, Context],
+        contexts: Mapping[str, Context],
+        page_contexts: Mapping[PageKey, Context],
     ) -> list[RecordedCapture]:
         now = utcnow()
         touched = {obs.fetch.key for obs in observations}
@@ -525,7 +673,8 @@ class Store:
             planned = []
             for observation in observations:
                 state = states[observation.fetch.key]
-                context = contexts.get(observation.fetch.key.target, DEFAULT_CONTEXT)
+                key = observation.fetch.key
+                context = page_contexts.get(key) or contexts.get(key.target, DEFAULT_CONTEXT)
                 before = replace(state)
                 decision = decide(observation, state, context, now)
                 planned.append((observation, state, before, decision, context))
@@ -890,11 +1039,19 @@ class Store:
         with self.session() as session:
             target = session.scalar(select(Target).where(Target.name == name_or_url))
             if target is not None:
-                return list(
+                own = list(
                     session.scalars(
                         select(Page).where(Page.target_id == target.id).order_by(Page.id)
                     )
                 )
+                # Then the pages of other targets this listing watches (one page per URL).
+                shared = session.scalars(
+                    select(Page)
+                    .join(ListedLink, ListedLink.page_id == Page.id)
+                    .where(ListedLink.target_id == target.id, Page.target_id != target.id)
+                    .order_by(Page.id)
+                )
+                return own + list(shared)
             pages = list(session.scalars(select(Page).where(Page.url == name_or_url)))
             if not pages:
                 normalized = name_or_url.rstrip("/")

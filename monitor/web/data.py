@@ -17,11 +17,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 
 from monitor.differ import LinkDiff, TextDiff, diff_links, diff_text
 from monitor.exceptions import UnknownTargetError
-from monitor.models import Capture, Change, LearningNote, Page, Target, Version
+from monitor.models import Capture, Change, LearningNote, ListedLink, Page, Target, Version
 from monitor.store import Store
 
 logger = logging.getLogger(__name__)
@@ -848,7 +848,9 @@ def recent_events(
             .limit(limit)
         )
         if target is not None or tag is not None:
-            query = query.where(Page.target_id.in_(list(targets)))
+            # With the pages of other targets these listings watch (one page per URL).
+            listed = select(ListedLink.page_id).where(ListedLink.target_id.in_(list(targets)))
+            query = query.where(or_(Page.target_id.in_(list(targets)), Page.id.in_(listed)))
         if page_id is not None:
             query = query.where(Change.page_id == page_id)
         if kinds:
@@ -871,17 +873,15 @@ def recent_events(
             if version_ids
             else {}
         )
-        if target is None and tag is None:
-            wanted = {target_id for _c, _u, target_id in rows} - set(targets)
-            if wanted:
-                targets.update(
-                    (row.id, row)
-                    for row in session.execute(
-                        select(Target.id, Target.name, Target.tags).where(
-                            Target.id.in_(list(wanted))
-                        )
-                    )
+        # The owners of the pages shown (another target's, for a page a listing shares).
+        wanted = {target_id for _c, _u, target_id in rows} - set(targets)
+        if wanted:
+            targets.update(
+                (row.id, row)
+                for row in session.execute(
+                    select(Target.id, Target.name, Target.tags).where(Target.id.in_(list(wanted)))
                 )
+            )
     events = []
     for change, url, target_id in rows:
         owner = targets.get(target_id)
