@@ -164,3 +164,10 @@ def test_every_block_rule_is_named_explained_and_exercised() -> None:
 def test_quick_not_found_message(body: bytes, expected: bool) -> None:
     """The spiders' cheap look at a body, to confirm a 'not found' message in one run."""
     assert quality.quick_not_found_message(body) is expected
+
+
+def test_doctests() -> None:
+    import doctest
+
+    result = doctest.testmod(quality)
+    assert result.attempted and not result.failed
