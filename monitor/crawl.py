@@ -60,6 +60,9 @@ def scrapy_settings(fetch: cfg.Fetch, *, obey_robots: bool) -> dict[str, Any]:
         "RETRY_HTTP_CODES": RETRY_HTTP_CODES,
         "HTTPERROR_ALLOW_ALL": True,
         "REDIRECT_MAX_TIMES": 10,
+        # A meta refresh is judged by the spiders (spiders.base.meta_refresh): an immediate
+        # one on the same site is followed like a redirect, any other is recorded as served.
+        "METAREFRESH_ENABLED": False,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
         # Scrapy 2.19 opens a remote-control port by default: never in a monitor.

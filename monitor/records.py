@@ -48,6 +48,9 @@ class FetchResult:
     # "check", or "confirm" (a second fetch of a suspected removal) or "probe" (a second
     # fetch of a new page, to learn what changes on every visit).
     purpose: Purpose = "check"
+    # A <meta http-equiv="refresh"> the spider did not follow (delayed, or to another
+    # site), as (delay in seconds, absolute URL); a followed one is a hop in ``redirects``.
+    refresh: tuple[float, str] | None = None
 
 
 @dataclass(slots=True)

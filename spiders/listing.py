@@ -20,7 +20,7 @@ from twisted.python.failure import Failure
 
 from monitor.normalize import canonical_url
 from monitor.records import FetchResult, PageKey
-from spiders.base import MonitorSpider
+from spiders.base import MonitorSpider, meta_refresh
 from spiders.page import PageJob
 
 
@@ -157,7 +157,12 @@ class ListingSpider(MonitorSpider):
                 yield self._page(page)
 
     def parse_listing(self, response: Response, **kwargs: Any) -> Iterator[Any]:
-        result = self.result(response)
+        refresh = meta_refresh(response)
+        followed = self.follow_refresh(response, refresh)
+        if followed is not None:
+            yield followed
+            return
+        result = self.result(response, refresh)
         job = self.jobs[result.key.target]
         number = int(response.meta.get("monitor_page_number", 1))
         chain: dict[str, Any] = response.meta["monitor_chain"]
