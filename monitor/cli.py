@@ -66,7 +66,11 @@ db_option = click.option(
 def _open_store(url: str) -> Any:
     from monitor.store import Store
 
-    return Store(url)
+    store = Store(url)
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(store.close)  # its connections, when the command ends
+    return store
 
 
 @click.group()
@@ -154,6 +158,10 @@ def format_summary(summary: Any) -> str:
             else ""
         )
         + (f" ({summary.quiet_events} below min_significance)" if summary.quiet_events else "")
+        + "".join(
+            f"\nlisting {name}: {cut:,} article links not followed (max_articles {limit:,})"
+            for name, (cut, limit) in sorted(summary.not_followed.items())
+        )
     )
 
 
@@ -180,13 +188,20 @@ def volatility(
     """Show (or reset) the text learned to change on every visit of a page, or the
     boilerplate learned on a whole site.
 
-    Lines learned from the two fetches of a new page ("probe") or from changing in
-    several captures in a row ("observed") are ignored when comparing captures. With
-    --site, the lines and blocks that many pages of the site repeat (site chrome) are
-    listed; they are ignored when comparing any page of that site.
+    Lines learned from the two fetches of a new page ("probe") or from changing like
+    noise in several captures in a row ("observed": counters, timestamps, date widgets,
+    blocks rotating among lines they showed before) are ignored when comparing captures;
+    a block ignores only the lines it is known to show. Candidates (not learned yet) show
+    their streak. --reset forgets what was learned, re-bases the page on its last version
+    and notes it on the page's timeline. With --site, the lines and blocks that many
+    pages of the site repeat (site chrome) are listed; they are ignored when comparing
+    any page of that site (--reset forgets them).
 
     Example: monitor volatility embassy-news --reset; monitor volatility --site www.mfa.gov
     """
+    from monitor.store import rule_of
+    from monitor.volatility import block_pair, describe_rule
+
     if (target is None) == (site is None):
         raise click.UsageError("give either TARGET or --site HOST")
     store = _open_store(cfg.database_of(config_path, database))
@@ -200,34 +215,46 @@ def volatility(
             removed = store.reset_volatility(page.id)
             documents.append({"url": page.url, "forgotten": removed})
             if not as_json:
-                click.echo(f"{page.url}: forgot {removed} learned line(s)")
+                click.echo(
+                    f"{page.url}: forgot {removed} learned rule(s); the next check compares "
+                    "the page without them"
+                )
             continue
         lines = store.volatile_lines(page.id)
+        rules = [rule_of(line) for line in lines]
         documents.append(
             {
                 "url": page.url,
                 "lines": [
                     {
                         "kind": line.kind,
-                        "value": line.value.split("\x1f") if line.kind == "after" else line.value,
+                        "value": list(block_pair(line.value))
+                        if line.kind == "after"
+                        else line.value,
                         "source": line.source,
                         "learned": line.learned,
                         "streak": line.streak,
+                        **(
+                            {"known": sorted(rule.known), "seen": sorted(rule.seen)}
+                            if line.kind == "after"
+                            else {}
+                        ),
                     }
-                    for line in lines
+                    for line, rule in zip(lines, rules, strict=True)
                 ],
             }
         )
         if as_json:
             continue
         click.echo(f"{page.url}: {sum(1 for line in lines if line.learned)} learned")
-        for line in lines:
+        for line, rule in zip(lines, rules, strict=True):
             status = "learned" if line.learned else f"streak {line.streak}"
-            what = (
-                line.value
-                if line.kind == "signature"
-                else "lines between {!r} and {!r}".format(*line.value.split("\x1f", 1))
-            )
+            if line.learned:
+                what = describe_rule(rule)
+            elif line.kind == "signature":
+                what = line.value
+            else:
+                what = "lines between {!r} and {!r}".format(*block_pair(line.value))
             click.echo(f"  {line.kind:9} {line.source:8} {status:9} {what}")
     if as_json:
         click.echo(json.dumps(documents, ensure_ascii=False, indent=2))
@@ -492,7 +519,21 @@ def status(as_json: bool, config_path: Path, database: str | None) -> None:
     """
     from monitor.status import collect
 
-    report = collect(_open_store(cfg.database_of(config_path, database)))
+    store = _open_store(cfg.database_of(config_path, database))
+    limits: dict[str, int] = {}
+    if config_path.exists():
+        # The listings' max_articles, to say which limit cut their links (the config is
+        # optional here: with --db, status works without it).
+        try:
+            limits = {
+                target.name: target.follow.max_articles
+                for target in cfg.load(config_path).targets
+                if target.follow is not None
+            }
+        except ConfigError:
+            if database is None:
+                raise
+    report = collect(store, max_articles=limits)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.text())
     if report.needs_attention:
         sys.exit(EXIT_FAILURE)

@@ -35,6 +35,8 @@ COLOURS = {
     "removed": "yellow",
     "restored": "green",
     "recovered": "green",
+    "learned": "blue",
+    "forgotten": "blue",
     "error": "red",
     "failing": "red",
     "ok": "green",
@@ -46,7 +48,11 @@ COLOURS = {
 def _store(url: str) -> Any:
     from monitor.store import Store
 
-    return Store(url)
+    store = Store(url)
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(store.close)  # its connections, when the command ends
+    return store
 
 
 def _time(value: str | None, *, end: bool = False) -> datetime | None:
@@ -188,8 +194,10 @@ def history(
 
     One row per version (time, number, HTTP status, content hash, title) with the event
     that made it; removals, errors and recoveries have rows of their own. Events show
-    their significance and the reasons behind it. A listing target shows each of its
-    pages. --since/--until take a UTC date or time (a date alone for --until includes it).
+    their significance and the reasons behind it. What was learned as noise (and so is
+    no longer an event) shows as a `learned` note, recorded and never alerted. A listing
+    target shows each of its pages. --since/--until take a UTC date or time (a date
+    alone for --until includes it).
 
     Example: monitor history mfa-statements --since 2026-03-01
     """
@@ -208,6 +216,7 @@ def history(
                         "captures": t.captures,
                         "versions": [v.to_json() for v in t.versions],
                         "changes": [e.to_json() for e in t.events],
+                        "learning_notes": [n.to_json() for n in t.notes],
                     }
                     for t in timelines
                 ]
@@ -223,13 +232,27 @@ def history(
             f"{paint(page.url, bold=True)}  [{page.role}, {state}, "
             f"last checked {_when(page.last_checked)}]"
         )
-        if not line.versions and not line.events:
+        if not line.versions and not line.events and not line.notes:
             click.echo("  no versions yet")
             continue
         rows: list[list[str | Cell]] = []
         for entry in reversed(line.entries):
             version = entry.version
             events = entry.events
+            if entry.notes:
+                # What was learned as noise: low significance, recorded, never alerted.
+                rows.append(
+                    [
+                        _when(entry.when),
+                        "",
+                        "",
+                        "",
+                        Cell(entry.kind, COLOURS.get(entry.kind)),
+                        Cell("note", dim=True),
+                        "; ".join(note.summary for note in entry.notes) + "  [not alerted]",
+                    ]
+                )
+                continue
             status = version.status if version else (events[0].status if events else None)
             details = version.title or "" if version else ""
             if events:

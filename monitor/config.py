@@ -236,6 +236,15 @@ def _coerce_selector(value: object) -> object:
     return value
 
 
+def _coerce_selectors(value: object) -> object:
+    """A list of selectors, or one given alone."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list | tuple):
+        return tuple(_coerce_selector(item) for item in value)
+    return value
+
+
 class Follow(_Strict):
     """How a listing page is followed: which links are articles, how many listing pages."""
 
@@ -250,7 +259,21 @@ class Follow(_Strict):
     )
     max_pages: int = Field(default=1, ge=1, le=1000, description="Listing pages to read.")
     same_domain: bool = Field(default=True, description="Only follow links on the same host.")
-    max_articles: int = Field(default=500, ge=1, le=100000)
+    max_articles: int = Field(
+        default=500,
+        ge=1,
+        le=100000,
+        description="The most articles the listing watches; further new links are not "
+        "followed (reported by check and status).",
+    )
+    selector: Selector | None = Field(
+        default=None,
+        description="Content region of each article (default: found automatically); the "
+        "target's own selector applies to its listing pages only.",
+    )
+    exclude: tuple[Selector, ...] = Field(
+        default=(), description="Regions removed from each article first."
+    )
     article_every: float | None = Field(
         default=None,
         description="How often the daemon checks a new article (default: the listing's "
@@ -268,8 +291,11 @@ class Follow(_Strict):
     def _duration(cls, value: object) -> float | None:
         return None if value is None else parse_duration(value)
 
-    coerce_selectors = field_validator("links", "next_page", mode="before")(
+    coerce_selectors = field_validator("links", "next_page", "selector", mode="before")(
         lambda cls, value: _coerce_selector(value)
+    )
+    coerce_excludes = field_validator("exclude", mode="before")(
+        lambda cls, value: _coerce_selectors(value)
     )
 
     @field_validator("pattern")
@@ -296,7 +322,10 @@ class Target(_Strict):
     url: str = Field(description="The page's URL (http or https).")
     tags: tuple[str, ...] = Field(default=(), description="Free labels for grouping.")
     schedule: Schedule | None = Field(default=None, description="Overrides defaults.schedule.")
-    selector: Selector | None = Field(default=None, description="Content region (CSS/XPath).")
+    selector: Selector | None = Field(
+        default=None,
+        description="Content region (CSS/XPath); on a listing target, of its listing pages.",
+    )
     exclude: tuple[Selector, ...] = Field(default=(), description="Regions removed first.")
     ignore: tuple[str, ...] = Field(default=(), description="Regexes of text to ignore.")
     encoding: str | None = Field(default=None, description="Force a character set.")
@@ -311,14 +340,9 @@ class Target(_Strict):
         lambda cls, value: _coerce_selector(value)
     )
 
-    @field_validator("exclude", mode="before")
-    @classmethod
-    def _coerce_excludes(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [value]
-        if isinstance(value, list | tuple):
-            return tuple(_coerce_selector(item) for item in value)
-        return value
+    coerce_excludes = field_validator("exclude", mode="before")(
+        lambda cls, value: _coerce_selectors(value)
+    )
 
     @field_validator("tags", "ignore", "notify", "watch_terms", mode="before")
     @classmethod
@@ -437,25 +461,46 @@ class Detect(_Strict):
         le=1,
         description="... and on at least this share of the site's watched pages.",
     )
-    watch_terms: tuple[str, ...] = Field(
-        default=(
-            "visa",
-            "sanction",
-            "ambassador",
-            "advisory",
-            "evacuat",
-            "embargo",
-            "treaty",
-            "closed",
-            "suspend",
-            "terror",
-            "war",
-            "mobilis",
-            "mobiliz",
-            "consulate",
-        ),
-        description="Words that raise the significance of a change (case-insensitive).",
+    default_watch_terms: bool | tuple[str, ...] = Field(
+        default=True,
+        description="Built-in watch terms: true (every language), false (none), or a list "
+        "of language codes.",
     )
+    watch_terms: tuple[str, ...] = Field(
+        default=(),
+        description="Your own watch terms, added to the built-in ones.",
+    )
+
+    @field_validator("default_watch_terms", mode="before")
+    @classmethod
+    def _languages(cls, value: object) -> object:
+        from monitor.terms import defaults
+
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            known = defaults()
+            for language in value:
+                if language not in known:
+                    raise ValueError(
+                        f"{language!r} has no built-in watch terms; use true, false or "
+                        f"languages among: {', '.join(known)}"
+                    )
+        return value
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """The watch terms in force: the chosen built-in lists, then your own."""
+        from monitor.terms import default_terms
+
+        chosen = self.default_watch_terms
+        if chosen is False:
+            built_in: tuple[str, ...] = ()
+        elif chosen is True:
+            built_in = default_terms()
+        else:
+            built_in = default_terms(chosen)
+        return tuple(dict.fromkeys((*built_in, *self.watch_terms)))
 
     @field_validator("confirm_removal_after", "probe_delay", "error_after", mode="before")
     @classmethod

@@ -10,27 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from scrapy.crawler import AsyncCrawlerRunner, Crawler
 
-from monitor import __version__, metrics, site_boilerplate, volatility
+from monitor import __version__, listing, metrics, site_boilerplate, volatility
 from monitor import config as cfg
-from monitor.events import Context
+from monitor.events import Context, shared_context
 from monitor.exceptions import StorageError
-from monitor.process import ProcessRules, compared_lines, content_hash, observe
+from monitor.listing import ListingPlan
+from monitor.process import TargetRules, compared_lines, content_hash, observe
 from monitor.records import (
     CheckSummary,
     FetchResult,
+    ListedLinkState,
     Observation,
     PageKey,
     PageState,
     RecordedCapture,
 )
-from monitor.store import Store
+from monitor.store import DEFAULT_CONTEXT, Store
 from spiders import ListingJob, ListingSpider, PageJob, PageSpider
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,9 @@ def scrapy_settings(fetch: cfg.Fetch, *, obey_robots: bool) -> dict[str, Any]:
         "RETRY_HTTP_CODES": RETRY_HTTP_CODES,
         "HTTPERROR_ALLOW_ALL": True,
         "REDIRECT_MAX_TIMES": 10,
+        # A meta refresh is judged by the spiders (spiders.base.meta_refresh): an immediate
+        # one on the same site is followed like a redirect, any other is recorded as served.
+        "METAREFRESH_ENABLED": False,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
         # Scrapy 2.19 opens a remote-control port by default: never in a monitor.
@@ -78,16 +83,23 @@ def scrapy_settings(fetch: cfg.Fetch, *, obey_robots: bool) -> dict[str, Any]:
 
 
 class Sink:
-    """Turns FetchResults into recorded captures, batching the database writes."""
+    """Turns FetchResults into recorded captures, batching the database writes.
+
+    It also judges the links of each listing when the listing has been read (which are
+    new, shared with another target, over ``max_articles``: :mod:`monitor.listing`), and
+    records them when the crawl is done.
+    """
 
     def __init__(
         self,
         store: Store,
         states: dict[PageKey, PageState],
-        rules: dict[str, ProcessRules],
+        rules: Mapping[str, TargetRules],
         target_ids: dict[str, int],
         *,
         contexts: dict[str, Context] | None = None,
+        page_contexts: dict[PageKey, Context] | None = None,
+        listed: dict[str, dict[str, ListedLinkState]] | None = None,
         archive: Any = None,
         archive_all: bool = False,
         batch_size: int = 200,
@@ -100,6 +112,10 @@ class Sink:
         self.rules = rules
         self.target_ids = target_ids
         self.contexts = contexts or {}
+        # Pages several targets watch: the context joining all of them (routes, terms).
+        self.page_contexts = page_contexts if page_contexts is not None else {}
+        # What each listing target showed before: listing name -> url -> link.
+        self.listed = listed or {}
         self.archive = archive  # monitor.warc.WarcArchive, when WARC writing is on
         self.archive_all = archive_all
         self.new_versions: list[int] = []
@@ -108,8 +124,13 @@ class Sink:
         self.batch_size = batch_size
         self.on_recorded = on_recorded
         self.summary = CheckSummary()
-        self.listed: dict[str, set[str]] = {}
+        self.plans: dict[str, ListingPlan] = {}
         self.listing_failed: set[str] = set()
+        # New pages fetched in this check, by URL: a second listing showing the same new
+        # link watches that page instead of making its own.
+        self._claimed: dict[str, PageKey] = {}
+        self._announce: set[PageKey] = set()
+        self._page_ids: dict[PageKey, int] = {}
         self._pending: list[Observation] = []
         self.failures: list[str] = []
         # Site boilerplate (monitor.site_boilerplate): learned at the end of the cycle from
@@ -124,21 +145,71 @@ class Sink:
         state = self.states.get(key)
         if state is None:
             state = PageState(page_id=None, target_id=self.target_ids[key.target], role=role)  # type: ignore[arg-type]
+            state.announce_added = key in self._announce
             self.states[key] = state
             self.summary.discovered += 1
         return state
 
+    def plan_listing(self, job: ListingJob, links: list[tuple[str, str]]) -> list[PageJob]:
+        """Judge a listing's links (all its pages read); returns the new pages to fetch."""
+        urls = [url for url, _text in links]
+        known = self.listed.get(job.target, {})
+        unknown = [url for url in urls if url not in known or known[url].page is None]
+        watched: dict[str, PageKey] = {}
+        try:
+            for url, (key, page_id) in self.store.pages_at(unknown).items():
+                watched[url] = key
+                self._page_ids[key] = page_id
+        except StorageError as exc:
+            logger.error("reading the pages behind %s's links failed: %s", job.target, exc)
+            self.failures.append(str(exc))
+            self.listing_failed.add(job.target)
+            return []
+        for url in unknown:
+            if url in self._claimed:
+                watched.setdefault(url, self._claimed[url])
+        plan = listing.plan(job.target, urls, known, watched, job.max_articles)
+        self.plans[job.target] = plan
+        pages: list[PageJob] = []
+        for link in plan.links:
+            if link.page is None:
+                continue
+            if link.fetch:
+                self._claimed[link.url] = link.page
+                if link.announce:
+                    self._announce.add(link.page)
+                pages.append(PageJob(link.page, "article", job.obey_robots, probe=True))
+            elif link.page.target != job.target:
+                self.watch(link.page, job.target)
+        if plan.cut:
+            self.summary.not_followed[job.target] = (plan.cut, job.max_articles)
+            # Reported by the check's summary and `monitor status`; logged for the daemon.
+            logger.info(
+                "listing %s: %d article links not followed (follow.max_articles %d)",
+                job.target,
+                plan.cut,
+                job.max_articles,
+            )
+        return pages
+
+    def watch(self, key: PageKey, target: str) -> None:
+        """``target`` watches the page ``key`` of another target: its events go to both."""
+        mine = self.contexts.get(target)
+        if mine is None:
+            return
+        current = self.page_contexts.get(key) or self.contexts.get(key.target, DEFAULT_CONTEXT)
+        if all(rule in current.routes for rule in mine.routes) and set(mine.watch_terms) <= set(
+            current.watch_terms
+        ):
+            return  # already watching (or nothing to add)
+        self.page_contexts[key] = shared_context([current, mine])
+
     def accept(self, fetch: FetchResult) -> None:
         state = self.state_for(fetch.key, fetch.role)
-        if fetch.role == "listing":
-            if fetch.article_links is not None:
-                self.listed.setdefault(fetch.key.target, set()).update(
-                    url for url, _text in fetch.article_links
-                )
-            else:
-                self.listing_failed.add(fetch.key.target)
+        if fetch.role == "listing" and fetch.article_links is None:
+            self.listing_failed.add(fetch.key.target)
         try:
-            observation = observe(fetch, self.rules[fetch.key.target], state)
+            observation = observe(fetch, self.rules[fetch.key.target].of(fetch.role), state)
         except Exception as exc:  # one bad page never stops the others
             logger.exception("processing %s failed", fetch.key.url)
             observation = Observation(
@@ -194,7 +265,7 @@ class Sink:
             # The database has the capture and its body: WARC is a second copy.
             logger.error("writing WARC records failed: %s", exc)
 
-    def _learn_from_probe(self, probe: Observation) -> None:
+    def _learn_from_probe(self, probe: Observation, capture_id: int | None = None) -> None:
         """Lines that differ between two fetches seconds apart are noise on this page."""
         first = self._first_sight.pop(probe.fetch.key, None)
         state = self.states.get(probe.fetch.key)
@@ -208,7 +279,7 @@ class Sink:
                 probe.fetch.key.url,
             )
             try:
-                self.store.learn_volatility(state, learned, "probe", first.text)
+                self.store.learn_volatility(state, learned, "probe", first.text, capture_id)
             except StorageError as exc:
                 logger.error("could not store what was learned on %s: %s", probe.fetch.key.url, exc)
 
@@ -217,7 +288,9 @@ class Sink:
         if not batch:
             return
         try:
-            recorded = self.store.record(batch, self.states, self.contexts)
+            recorded = self.store.record(
+                batch, self.states, self.contexts, page_contexts=self.page_contexts
+            )
         except StorageError as exc:
             logger.error("recording %d captures failed: %s", len(batch), exc)
             self.failures.append(str(exc))
@@ -250,13 +323,17 @@ class Sink:
         self.new_versions.extend(item.version_id for item in recorded if item.version_id)
         if self.archive is not None:
             self._write_warc(recorded, batch)
+        captures = {
+            id(observation): item.capture_id
+            for item, observation in zip(recorded, batch, strict=True)
+        }
         probes, self._probes = self._probes, []
         for probe in probes:
-            self._learn_from_probe(probe)
+            self._learn_from_probe(probe, captures.get(id(probe)))
 
     def finish(self, started: datetime) -> None:
         """Flush what is left, learn site boilerplate, record the captures that waited
-        for it, and record which articles each listing showed."""
+        for it, and record which links each listing showed."""
         self.flush()
         if self.site_pages:
             self._learn_sites()
@@ -264,9 +341,29 @@ class Sink:
             for observation in deferred:
                 self._pending.append(self._recompared(observation))
             self.flush()
-        for target, urls in self.listed.items():
-            if target not in self.listing_failed:
-                self.store.mark_listed(self.target_ids[target], urls, started)
+        for target, plan in self.plans.items():
+            if target in self.listing_failed:
+                continue
+            known = self.listed.get(target, {})
+            rows: list[tuple[str, int | None, bool]] = []
+            for link in plan.links:
+                page_id = None
+                if link.page is not None:
+                    state = self.states.get(link.page)
+                    seen = known.get(link.url)
+                    page_id = (
+                        (state.page_id if state else None)
+                        or (seen.page_id if seen else None)
+                        or self._page_ids.get(link.page)
+                    )
+                if link.page is not None and page_id is None:
+                    continue  # its page was never recorded (the crawl stopped): next time
+                rows.append((link.url, page_id, link.announce))
+            try:
+                self.store.record_listing(self.target_ids[target], rows, started)
+            except StorageError as exc:
+                logger.error("recording the links of %s failed: %s", target, exc)
+                self.failures.append(str(exc))
 
     def _rebase_on_new_rules(self, observation: Observation, state: PageState) -> None:
         """The extraction rules changed since the last version (a new monitor release, a
@@ -284,7 +381,7 @@ class Sink:
         previous.role = fetch.role
         again = observe(
             previous,
-            self.rules[fetch.key.target],
+            self.rules[fetch.key.target].of(fetch.role),
             replace(state, content_region=observation.region, last_body_sha256=None),
         )
         if again.outcome_hint == "content" and again.content_sha256:
@@ -394,7 +491,15 @@ async def crawl(
     if page_jobs:
         crawls.append(runner.crawl(PageSpider, jobs=page_jobs, sink=sink, **delays))
     if listing_jobs:
-        crawls.append(runner.crawl(ListingSpider, jobs=listing_jobs, sink=sink, **delays))
+        crawls.append(
+            runner.crawl(
+                ListingSpider,
+                jobs=listing_jobs,
+                sink=sink,
+                plan_articles=sink.plan_listing,
+                **delays,
+            )
+        )
     # gather, not runner.join(): a crawl that fails to start must fail the check loudly.
     try:
         await asyncio.wait_for(asyncio.gather(*crawls), timeout)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import re
 
 from charset_normalizer import from_bytes
 from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_content_type_encoding
@@ -33,10 +34,35 @@ _BINARY_SIGNATURES = (
 _TEXT_TYPES = ("text/", "application/xhtml", "application/xml", "application/json", "+xml")
 
 
+DETECT_SAMPLE = 65536
+# charset_normalizer's names, most common on the web first.
+_PREFERRED_ON_TIE = ("utf_8", "cp1252", "cp1251", "cp1256", "cp1250")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
 def detect(body: bytes) -> str | None:
-    """Best guess of the encoding of ``body`` by statistical detection."""
-    match = from_bytes(body[:65536]).best()
-    return match.encoding if match is not None else None
+    """Best guess of the encoding of ``body`` by statistical detection.
+
+    The sample is the body's start, or, when that is all ASCII, the part from the first
+    non-ASCII byte on: a page whose first accented letter sits far down is read by it.
+    """
+    sample = body[:DETECT_SAMPLE]
+    if sample.isascii() and not body.isascii():
+        first = _NON_ASCII.search(body)
+        start = max(0, first.start() - 1024) if first is not None else 0
+        sample = body[start : start + DETECT_SAMPLE]
+    matches = from_bytes(sample)
+    best = matches.best()
+    if best is None:
+        return None
+    # Detection often cannot tell windows-1252 from its cousins (cp1250, cp1257...) when
+    # only a few accented letters differ: on a tie, the web's common charsets win.
+    tied = {
+        match.encoding
+        for match in matches
+        if match.chaos == best.chaos and match.coherence == best.coherence
+    }
+    return next((name for name in _PREFERRED_ON_TIE if name in tied), best.encoding)
 
 
 def looks_binary(body: bytes, content_type: str | None) -> bool:

@@ -5,7 +5,8 @@ advances the state in memory; the store writes both in one transaction.
 
 Events: ``changed`` (content or title; ``title_only`` when only the title did),
 ``removed`` (a removal signal confirmed by a second one: 404/410, soft 404, inner page
-redirected home), ``added`` (a new article on a listing already watched), ``restored``
+redirected home), ``added`` (the first version of an article whose link was new to every
+target when its listing showed it: see :mod:`monitor.listing`), ``restored``
 (a removed page answers again), ``error`` (the page has failed for longer than
 ``detect.error_after``) and ``recovered``. Transient errors never produce ``changed`` or
 ``removed``; a removal is reported once, not at every check; a page flipping back to one
@@ -15,7 +16,8 @@ of its last few distinct versions is a flip-flop, not a change.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -30,8 +32,6 @@ class Context:
 
     error_after: float = 6 * 3600.0
     flipflop_versions: int = 5
-    # The listing target was watched before this check: its new articles are "added".
-    listing_established: bool = False
     watch_terms: tuple[str, ...] = ()
     volatile_after: int = 3
     # Events scoring below this are recorded (history, feeds) but not alerted.
@@ -40,6 +40,24 @@ class Context:
     routes: tuple[Any, ...] = ()
     # Keep what new versions contribute to learning site-wide boilerplate.
     learn_site: bool = True
+
+
+def shared_context(contexts: Sequence[Context]) -> Context:
+    """The context of a page several targets watch: each target's routes and watch
+    terms, alerted when any of them would alert (each channel still once).
+
+    >>> a, b = Context(min_significance=0.5, routes=("a",)), Context(routes=("b",))
+    >>> shared = shared_context([a, b])
+    >>> shared.routes, shared.min_significance
+    (('a', 'b'), 0.0)
+    """
+    first = contexts[0]
+    return replace(
+        first,
+        watch_terms=tuple(dict.fromkeys(t for c in contexts for t in c.watch_terms)),
+        min_significance=min(c.min_significance for c in contexts),
+        routes=tuple(rule for c in contexts for rule in c.routes),
+    )
 
 
 @dataclass(slots=True)
@@ -131,7 +149,8 @@ def _content(observation: Observation, state: PageState, context: Context) -> De
         state.last_content_sha256 = observation.content_sha256
         return Decision("flipflop", event=event)
     if state.last_version_id is None:
-        if observation.fetch.role == "article" and context.listing_established:
+        if state.announce_added:
+            # A link new to every target when its listing showed it (monitor.listing).
             return Decision("new", new_version=True, event="added")
         return Decision("new", new_version=True, event=event)
     # A change seen on recovery is reported as the change it is.

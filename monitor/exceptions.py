@@ -59,7 +59,18 @@ class UndecodableContentError(ExtractionError):
 
 
 class SelectorNotMatchedError(ExtractionError):
-    """A configured content selector matched nothing on the page."""
+    """A configured content selector matched nothing on the page.
+
+    It carries the page's title and its whole visible text (``page_lines``), so that a
+    removed or blocked page is judged as such rather than blamed on the selector.
+    """
+
+    def __init__(
+        self, message: str, *, title: str | None = None, page_lines: list[str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.title = title
+        self.page_lines = page_lines or []
 
 
 class SearchQueryError(MonitorError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -95,6 +95,9 @@ class Extracted:
     keys: list[str] = field(default_factory=list)
     # The images of the content, as (src, alt).
     images: list[tuple[str, str]] = field(default_factory=list)
+    # With a selector: the whole page's visible text (page chrome left out), which the
+    # quality judge reads before the selected region.
+    page_lines: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,11 +177,18 @@ def strip_invisible(root: lxml.html.HtmlElement) -> None:
         node.drop_tree()
 
 
-def lines_of(nodes: Iterable[lxml.html.HtmlElement]) -> list[str]:
-    """Visible text of ``nodes``, one block element per line, whitespace collapsed."""
+def lines_of(
+    nodes: Iterable[lxml.html.HtmlElement], skip: Collection[lxml.html.HtmlElement] = ()
+) -> list[str]:
+    """Visible text of ``nodes``, one block element per line, whitespace collapsed.
+
+    Elements in ``skip`` are left out with their content (their tail text is kept).
+    """
     pieces: list[str] = []
 
     def walk(node: lxml.html.HtmlElement) -> None:
+        if skip and node in skip:
+            return
         tag = node.tag if isinstance(node.tag, str) else ""
         block = tag in BLOCK_TAGS
         if block:
@@ -315,8 +325,11 @@ def images_of(nodes: Iterable[lxml.html.HtmlElement], base_url: str) -> list[tup
     return images
 
 
-def regions(root: lxml.html.HtmlElement, rules: Rules) -> list[lxml.html.HtmlElement]:
-    """Apply ``exclude`` then ``selector``; a selector that matches nothing is an error."""
+def regions(
+    root: lxml.html.HtmlElement, rules: Rules, title: str | None = None
+) -> list[lxml.html.HtmlElement]:
+    """Apply ``exclude`` then ``selector``; a selector that matches nothing is an error
+    (carrying ``title`` and the whole page's lines, to judge what the page has become)."""
     for expression in rules.exclude:
         for node in select(root, expression):
             if node.getparent() is not None:
@@ -327,9 +340,32 @@ def regions(root: lxml.html.HtmlElement, rules: Rules) -> list[lxml.html.HtmlEle
     found = select(root, rules.selector)
     if not found:
         raise SelectorNotMatchedError(
-            f"the selector {rules.selector!r} matched nothing on the page"
+            f"the selector {rules.selector!r} matched nothing on the page",
+            title=title,
+            page_lines=page_lines(root),
         )
     return found
+
+
+def page_lines(root: lxml.html.HtmlElement) -> list[str]:
+    """The whole page's visible text without its chrome (menus, page header and footer,
+    sidebars), one block per line; the tree is left as it is (a selector may want it)."""
+    body = root.find("body")
+    return lines_of([body if body is not None else root], skip=frozenset(_CHROME(root)))
+
+
+def _selected(
+    root: lxml.html.HtmlElement,
+    base_url: str,
+    rules: Rules,
+    title: str | None,
+    *,
+    keyed: bool = True,
+) -> Extracted:
+    """The regions a user's selector picks, with the whole page beside them."""
+    extracted = _extracted(title, regions(root, rules, title), base_url, keyed=keyed)
+    extracted.page_lines = page_lines(root)
+    return extracted
 
 
 @register("text")
@@ -339,6 +375,8 @@ def text_extractor(
     """All visible text of the page (or of the selected region), one block per line."""
     title = title_of(root)
     strip_invisible(root)
+    if rules.selector is not None:
+        return _selected(root, base_url, rules, title, keyed=False)
     return _extracted(title, regions(root, rules), base_url, keyed=False)
 
 
@@ -747,7 +785,7 @@ def main_extractor(
     og_title = head.find("meta[@property='og:title']") if head is not None else None
     strip_invisible(root)
     if rules.selector is not None:
-        return _extracted(title, regions(root, rules), base_url)
+        return _selected(root, base_url, rules, title)
     regions(root, rules)  # applies exclude
     prune_chrome(root)
     nodes = find_regions(root, region) if region else None

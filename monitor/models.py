@@ -96,7 +96,8 @@ class Page(Base):
     """One URL under watch: the target's own page, a listing page, or a discovered article."""
 
     __tablename__ = "pages"
-    __table_args__ = (UniqueConstraint("target_id", "url"),)
+    # By URL too: a listing's new links are looked up among every target's pages.
+    __table_args__ = (UniqueConstraint("target_id", "url"), Index("ix_pages_url", "url"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     target_id: Mapped[int] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"), index=True)
@@ -130,6 +131,32 @@ class Page(Base):
     last_modified: Mapped[str | None] = mapped_column(String(64), default=None)
 
     target: Mapped[Target] = relationship(back_populates="pages")
+
+
+class ListedLink(Base):
+    """An article link seen on a listing target, followed or not: the listing's memory.
+
+    A listing remembers every URL it ever listed (``first_listed_at``), so an article is
+    reported ``added`` only the first time its URL appears, never when an old one comes
+    back into view. ``page_id`` is the page that watches it: one of the listing's own
+    articles, or a page of another target watching the same URL (fetched once, alerted
+    under both); none when the link was not followed (``follow.max_articles``).
+    """
+
+    __tablename__ = "listed_links"
+    __table_args__ = (UniqueConstraint("target_id", "url"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    page_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pages.id", ondelete="SET NULL"), default=None, index=True
+    )
+    first_listed_at: Mapped[datetime]
+    last_listed_at: Mapped[datetime]
+    # The link was new to every watched target when first listed: the first version of
+    # its page is reported "added" (kept here, so a first fetch that failed still is).
+    announce: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DaemonLock(Base):
@@ -234,6 +261,28 @@ class VolatileLine(Base):
     learned: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # For a block ("after"): {"seen": [...], "known": [...]}, the lines (digits masked) it
+    # showed while a candidate, and the lines it is known to rotate among once learned.
+    samples: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+
+
+class LearningNote(Base):
+    """Something the monitor learned (or forgot) about a page: a note on its timeline.
+
+    Recorded, never alerted: it tells a reader why a later change of that text was not
+    an event, and when that started.
+    """
+
+    __tablename__ = "learning_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), index=True)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"), default=None)
+    noted_at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(16))  # "learned" or "forgotten"
+    source: Mapped[str] = mapped_column(String(16))  # "probe", "observed" or "user"
+    rules: Mapped[list[Any]] = mapped_column(default=list)  # [{kind, value, lines}]
+    summary: Mapped[str] = mapped_column(Text, default="")
 
 
 class SiteLine(Base):

@@ -22,8 +22,9 @@ from monitor.normalize import (
     image_identity,
     normalize_keyed_lines,
     normalize_line,
+    normalize_lines,
 )
-from monitor.records import FetchResult, Observation, PageState
+from monitor.records import FetchResult, Observation, PageState, Role
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,21 @@ class ProcessRules:
         """A fingerprint of these rules: a stored capture is only reused under equal rules."""
         text = repr((PROCESS_VERSION, self.extract, self.ignore, self.encoding))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class TargetRules:
+    """A target's process rules by page role: a listing's articles have their own region
+    (``follow.selector``/``follow.exclude``, else automatic extraction); its own
+    ``selector`` applies to its listing pages only."""
+
+    pages: ProcessRules  # the target's own page, its listing and continuation pages
+    articles: ProcessRules | None = None  # None: as ``pages``
+
+    def of(self, role: Role) -> ProcessRules:
+        if role == "article" and self.articles is not None:
+            return self.articles
+        return self.pages
 
 
 # Bump when extraction or normalisation changes what content a body yields, so the
@@ -94,7 +110,12 @@ def compared_lines(
 
 
 def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) -> Observation:
-    """Turn one fetch into an observation of the page's content (or of a failure)."""
+    """Turn one fetch into an observation of the page's content (or of a failure).
+
+    What the page has become is judged before its content is read: a removal, a block
+    page or a login wall is judged on the whole page, whatever region a selector picks;
+    only a page that is still the page and lost its region is a target problem.
+    """
     if fetch.error is not None or fetch.status is None:
         return _problem(
             fetch, None, "error", fetch.error_kind or "network", fetch.error or "no response"
@@ -110,12 +131,14 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
         and state.last_extract_key == rules.key
         and state.last_content_sha256 is not None
         and fetch.role != "listing"
-        and not quality.redirected_home(fetch.requested_url, fetch.final_url)
+        and not quality.redirect_removal(fetch.requested_url, fetch.final_url)
     ):
         # Same bytes under the same rules as the last good capture: same content.
-        return _unchanged(fetch, body_sha, state, rules)
+        return _unchanged(fetch, body_sha, state, rules, note=_served_note(fetch))
     content_type = fetch.headers.get("content-type")
     base_url = fetch.final_url or fetch.requested_url
+    html = ""
+    encoding: str | None = None
     try:
         html, encoding = decode(fetch.body, content_type, rules.encoding)
         html = repair_mojibake(html)
@@ -123,32 +146,40 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
             html, base_url, rules.extract, state.content_region if state else None
         )
     except SelectorNotMatchedError as exc:
-        if not 200 <= fetch.status < 300:
-            return _failed(fetch, body_sha, None, "")
-        return _problem(fetch, body_sha, "error", "selector", f"target problem: {exc}")
+        title = normalize_line(exc.title) if exc.title else None
+        page = normalize_lines(exc.page_lines, rules.ignore_patterns)
+        verdict = _judge(fetch, title, "\n".join(page), html)
+        if verdict.kind != "ok":
+            return _rejected(fetch, body_sha, verdict, encoding, title)
+        return _problem(
+            fetch,
+            body_sha,
+            "error",
+            "selector",
+            f"target problem: {exc}",
+            encoding=encoding,
+            title=title,
+        )
     except ExtractionError as exc:
-        if not 200 <= fetch.status < 300:
-            return _failed(fetch, body_sha, None, "")
+        verdict = _judge(fetch, None, "", html)
+        if verdict.kind not in ("ok", "empty") or not 200 <= fetch.status < 300:
+            return _rejected(fetch, body_sha, verdict, encoding, None)
         return _problem(fetch, body_sha, "low", "undecodable", str(exc))
     title = normalize_line(extracted.title) if extracted.title else None
     lines, keys = normalize_keyed_lines(
         extracted.lines, extracted.keys or [""] * len(extracted.lines), rules.ignore_patterns
     )
-    if not 200 <= fetch.status < 300:
-        return _failed(fetch, body_sha, title, "\n".join(lines), encoding)
-    verdict = quality.judge(
-        fetch.status, fetch.requested_url, fetch.final_url, title, "\n".join(lines)
-    )
+    if extracted.page_lines is not None:
+        # A selector: the whole page first (a removal or a block page is judged on all
+        # of it), then the selected region (a "not found" message inside it).
+        page = normalize_lines(extracted.page_lines, rules.ignore_patterns)
+        verdict = _judge(fetch, title, "\n".join(page), html)
+        if verdict.kind == "ok":
+            verdict = _judge(fetch, title, "\n".join(lines), html)
+    else:
+        verdict = _judge(fetch, title, "\n".join(lines), html)
     if verdict.kind != "ok":
-        return _problem(
-            fetch,
-            body_sha,
-            verdict.quality,
-            verdict.kind,
-            verdict.reason,
-            encoding=encoding,
-            title=title,
-        )
+        return _rejected(fetch, body_sha, verdict, encoding, title)
     links = [(canonical_url(url), normalize_line(text)) for url, text in extracted.links]
     if fetch.role == "listing":
         if not fetch.article_links:
@@ -211,6 +242,31 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
         content_sha256=content_hash(title, compared, images),
         extract_key=rules.key,
         region=extracted.region,
+        note=_served_note(fetch),
+    )
+
+
+def _served_note(fetch: FetchResult) -> str | None:
+    """What a capture served besides the page's own answer: another site's page after a
+    redirect, a meta refresh that was not followed (so the capture records it)."""
+    notes = []
+    if quality.redirected_off_site(fetch.requested_url, fetch.final_url):
+        notes.append(f"served by another site after a redirect: {fetch.final_url}")
+    if fetch.refresh is not None:
+        delay, target = fetch.refresh
+        notes.append(f"meta refresh after {delay:g} s to {target} (not followed)")
+    return "; ".join(notes) or None
+
+
+def _judge(fetch: FetchResult, title: str | None, text: str, html: str) -> quality.Verdict:
+    return quality.judge(
+        fetch.status,
+        fetch.requested_url,
+        fetch.final_url,
+        title,
+        text,
+        headers=fetch.headers,
+        markup=html,
     )
 
 
@@ -257,11 +313,14 @@ def _problem(
     )
 
 
-def _failed(
-    fetch: FetchResult, body_sha: str, title: str | None, text: str, encoding: str | None = None
+def _rejected(
+    fetch: FetchResult,
+    body_sha: str,
+    verdict: quality.Verdict,
+    encoding: str | None,
+    title: str | None,
 ) -> Observation:
-    assert fetch.status is not None
-    verdict = quality.judge(fetch.status, fetch.requested_url, fetch.final_url, title, text)
+    """A capture the quality judge rejected: a removal signal, an error or a low capture."""
     return _problem(
         fetch,
         body_sha,
@@ -276,16 +335,27 @@ def _failed(
 # UTF-8 continuation bytes (0x80-0xBF) as windows-1251 shows them: they follow "Р"/"С"
 # in Cyrillic mojibake, and almost never in real Russian text.
 _CP1251_TAILS = bytes(range(0x80, 0xC0)).decode("cp1251", errors="ignore")
+# The first characters of UTF-8 read as latin-1/windows-1252 (Ã Â Ð Ñ â) or windows-1251
+# (Р С). The pattern starts with one character class so that the regex engine skips
+# quickly over text without them.
+_MOJIBAKE_LEADS = "ÃÂÐÑâРС"
 _MOJIBAKE = re.compile(
-    "[ÃÂÐÑâ][\x80-\xbf\u0080-\u00ff\u0400-\u045f\u2018-\u203a\u20ac\u2122]"
-    "|[РС][" + re.escape(_CP1251_TAILS) + "]"
+    f"[{_MOJIBAKE_LEADS}]"
+    "(?:(?<=[ÃÂÐÑâ])[\x80-\xbf\u0080-\u00ff\u0400-\u045f\u2018-\u203a\u20ac\u2122]"
+    "|(?<=[РС])[" + re.escape(_CP1251_TAILS) + "])"
 )
 
 
 def repair_mojibake(text: str) -> str:
-    """Undo text decoded with the wrong charset upstream (UTF-8 read as latin-1/cp1251)."""
-    if len(_MOJIBAKE.findall(text[:20000])) < 3:
-        return text  # cheap test first: ftfy is slow and most pages are clean
+    """Undo text decoded with the wrong charset upstream (UTF-8 read as latin-1/cp1251).
+
+    The whole text is looked at, wherever the first garbled character sits; ftfy (slow)
+    runs only when a garbled sequence is there, and it leaves correct text alone.
+    """
+    if text.isascii() or not any(lead in text for lead in _MOJIBAKE_LEADS):
+        return text  # the usual case, found at C speed
+    if _MOJIBAKE.search(text) is None:
+        return text
     import ftfy
 
     return ftfy.fix_encoding(text)

@@ -48,6 +48,9 @@ class FetchResult:
     # "check", or "confirm" (a second fetch of a suspected removal) or "probe" (a second
     # fetch of a new page, to learn what changes on every visit).
     purpose: Purpose = "check"
+    # A <meta http-equiv="refresh"> the spider did not follow (delayed, or to another
+    # site), as (delay in seconds, absolute URL); a followed one is a hop in ``redirects``.
+    refresh: tuple[float, str] | None = None
 
 
 @dataclass(slots=True)
@@ -103,7 +106,22 @@ class PageState:
     last_modified: str | None = None
     next_due_at: datetime | None = None
     created_at: datetime | None = None
-    volatile_streaks: dict[str, int] = field(default_factory=dict)
+    # What is stored about the page's volatility, learned or still a candidate, by
+    # (kind, value): monitor.volatility.Rule.
+    volatile_rules: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # Found as a new link on a listing: its first version is reported "added".
+    announce_added: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ListedLinkState:
+    """What the store knows of one link a listing showed before."""
+
+    url: str
+    last_listed_at: datetime
+    page: PageKey | None = None  # the page watching it; None: never followed
+    page_id: int | None = None
+    role: Role = "article"
 
 
 @dataclass(slots=True)
@@ -139,6 +157,9 @@ class CheckSummary:
     discovered: int = 0
     events: dict[str, int] = field(default_factory=dict)
     quiet_events: int = 0  # recorded, but below their target's min_significance
+    # Listings whose article links were cut by follow.max_articles: name -> (links not
+    # followed, the limit).
+    not_followed: dict[str, tuple[int, int]] = field(default_factory=dict)
     outcomes: list[RecordedCapture] = field(default_factory=list)
 
     def add(self, recorded: RecordedCapture) -> None:

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor import quality
-from monitor.differ import diff_images, diff_text, line_ops
+from monitor.differ import TextDiff, diff_images, diff_text, line_ops
+from monitor.terms import compile_terms, find, find_changed, marked_lines
+from monitor.volatility import is_statement
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,20 @@ IMAGE_REMOVED = 0.3
 IMAGE_CHANGED = 0.1
 _NUMBERISH = re.compile(r"[\d\s.,:/\-–—%№#]+")
 _WORD = re.compile(r"\w+", re.UNICODE)
+# A time (08:00, 8h30, 10 a.m.), a numeric date (5.3.2024, 2024-03-05), a day and a month
+# written out (5 March, March 5, 5 марта; month names as in monitor.volatility), a year.
+_MONTH = (
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janv|f[eé]v|avr|mai|juin|juil|ao[uû]|"
+    r"d[eé]c|ene|abr|ago|dic|m[aä]r|okt|dez|январ|феврал|март|апрел|ма[йя]|июн|июл|август|"
+    r"сентябр|октябр|ноябр|декабр)[^\W\d_]*\.?"
+)
+_DATE_OR_TIME = re.compile(
+    rf"\b\d{{1,2}}\s?[:h]\s?\d{{2}}\b|\b\d{{1,2}}\s?[ap]\.?m\b|"
+    rf"\b\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}}\b|"
+    rf"\b\d{{1,2}}\.?\s+(?:de\s+)?{_MONTH}|{_MONTH}\s+\d{{1,2}}\b|\b(?:1[89]|20)\d{{2}}\b|"
+    r"\d{1,4}\s?[年月日]",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,20 +64,29 @@ class Significance:
 
 
 def matching_terms(terms: Iterable[str], text: str) -> list[str]:
-    """Watch terms found in ``text`` at the start of a word ("evacuat" finds "evacuation",
-    "fee" does not find "feedback"... unless written "fee*"), case-insensitively."""
-    found = set()
-    for term in terms:
-        term = term.strip()
-        if not term:
-            continue
-        if term.endswith("*"):
-            pattern = r"\b" + re.escape(term[:-1].lower())
-        else:
-            pattern = r"\b" + re.escape(term.lower()) + r"(?:\w{0,3}\b|(?<=\w{5}))"
-        if re.search(pattern, text.lower()):
-            found.add(term.lower().rstrip("*"))
-    return sorted(found)
+    """Watch terms found anywhere in ``text`` (see :mod:`monitor.terms` for how they match).
+
+    >>> matching_terms(["visa", "evacu*", "war"], "Evacuation flights; visas; Warnung")
+    ['evacu', 'visa']
+    """
+    return find(compile_terms(tuple(terms)), text)
+
+
+def changed_terms(
+    watch: Iterable[str], diff: TextDiff | None, title_diff: TextDiff | None = None
+) -> list[str]:
+    """Watch terms among the words a change inserted or deleted, not the rest of its lines.
+
+    >>> diff = diff_text("Er war in Berlin und warnte.", "Er war in Bonn und warnte.")
+    >>> changed_terms(["war", "warn*"], diff)
+    []
+    >>> changed_terms(["war"], diff_text("Peace talks", "War talks"))
+    ['war']
+    """
+    marked = marked_lines(diff) if diff is not None else []
+    if title_diff is not None:
+        marked += marked_lines(title_diff)
+    return find_changed(compile_terms(tuple(watch)), marked)
 
 
 def _changed_text(before: Sequence[str], after: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -80,6 +105,13 @@ def _only_numbers(removed: Iterable[str], added: Iterable[str]) -> bool:
     old = [_NUMBERISH.sub("#", line) for line in removed]
     new = [_NUMBERISH.sub("#", line) for line in added]
     return bool(old or new) and sorted(old) == sorted(new)
+
+
+def _dates_changed(removed: Sequence[str], added: Sequence[str]) -> bool:
+    """Whether the times and dates written in the lines differ (else other numbers did)."""
+    return sorted(_DATE_OR_TIME.findall(" ".join(removed))) != sorted(
+        _DATE_OR_TIME.findall(" ".join(added))
+    )
 
 
 def score(
@@ -103,16 +135,20 @@ def score(
     """Score one event; ``before``/``after`` are the compared (masked) lines."""
     features: dict[str, Any] = dict(extra or {})
     reasons: list[str] = []
+    watch = tuple(watch_terms)
     value = BASE.get(kind, 0.3)
     removed, added = _changed_text(before, after)
     removed_text, added_text = " ".join(removed), " ".join(added)
     words_removed = len(_WORD.findall(removed_text))
     words_added = len(_WORD.findall(added_text))
     longest = max((len(line) for line in [*removed, *added]), default=0)
+    listing_or_home = role in ("listing", "part") or bool(url and quality.is_home(url))
+    diff: TextDiff | None = None
     if kind in ("changed", "restored") and (removed or added):
         # Word-level figures from the differ: a one-word edit in a long paragraph is
         # one word, not the paragraph; moved blocks count as neither added nor removed.
-        stats = diff_text("\n".join(before), "\n".join(after)).stats
+        diff = diff_text("\n".join(before), "\n".join(after))
+        stats = diff.stats
         words_added, words_removed = stats.words_added, stats.words_removed
         longest = stats.longest_change_chars
         if stats.moved_lines:
@@ -143,9 +179,20 @@ def score(
             value += 0.1
             reasons.append("text was removed, nothing added")
         if _only_numbers(removed, added):
-            value *= 0.4
-            features["numbers_only"] = True
-            reasons.append("only numbers or dates changed")
+            # Numbers in a sentence are facts (a bus time, a date of closure, a count of
+            # people): a real change. Outside one (a counter, a stamp) or on a listing or
+            # home page, a change of numbers alone is weighted down.
+            statement = any(is_statement(line) for line in [*removed, *added]) or bool(
+                matching_terms(watch, " ".join([*removed, *added]))
+            )
+            if statement and not listing_or_home:
+                what = "times/dates" if _dates_changed(removed, added) else "numbers"
+                features["numbers_in_statement"] = what
+                reasons.append(f"{what} changed in the statement")
+            else:
+                value *= 0.4
+                features["numbers_only"] = True
+                reasons.append("only numbers or dates changed")
     before_links = {url_: text for url_, text in links_before}
     after_links = {url_: text for url_, text in links_after}
     links_removed = sorted(set(before_links) - set(after_links))
@@ -171,10 +218,18 @@ def score(
         elif pictures.added or pictures.text_changed:
             value += IMAGE_CHANGED
             reasons.append("images added or described differently")
-    titles = f"{title_before or ''} {title_after or ''}" if title_before != title_after else ""
-    if kind in ("changed", "restored", "added"):
-        haystack = f"{removed_text} {added_text} {titles}" if kind != "added" else " ".join(after)
-        hits = matching_terms(watch_terms, haystack)
+    if kind in ("changed", "restored", "added") and watch:
+        if kind == "added":
+            hits = matching_terms(watch, "\n".join([title_after or "", *after]))
+        else:
+            # Only the words the change inserted or deleted: a term elsewhere in a
+            # changed line is not what changed.
+            title_diff = (
+                diff_text(title_before or "", title_after or "")
+                if title_before != title_after
+                else None
+            )
+            hits = changed_terms(watch, diff, title_diff)
         if hits:
             features["watch_terms"] = hits
             value += 0.3
@@ -183,7 +238,7 @@ def score(
         features["redirect"] = {"from": final_url_before, "to": final_url_after}
         value += 0.2
         reasons.append(f"now redirects to {final_url_after}")
-    if role in ("listing", "part") or (url and quality.is_home(url)):
+    if listing_or_home:
         value *= 0.5
         features["listing_or_home"] = True
         reasons.append("a listing or home page (weighted down)")

@@ -9,7 +9,16 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
-from monitor.models import Change, DaemonLock, Delivery, Page, Target, utcnow
+from monitor.models import (
+    Change,
+    DaemonLock,
+    Delivery,
+    ListedLink,
+    Page,
+    Target,
+    VolatileLine,
+    utcnow,
+)
 from monitor.store import Store
 
 logger = logging.getLogger(__name__)
@@ -29,6 +38,8 @@ class TargetStatus:
     last_checked: datetime | None
     last_change: datetime | None
     next_due: datetime | None
+    # Rules learned as noise on the target's pages (see `monitor volatility`).
+    learned: int = 0
 
     def overdue(self, now: datetime, daemon_alive: bool) -> bool:
         if not self.active or self.next_due is None or not daemon_alive:
@@ -46,6 +57,9 @@ class StatusReport:
     targets: list[TargetStatus] = field(default_factory=list)
     deliveries: dict[str, int] = field(default_factory=dict)
     dead: list[tuple[int, str, str]] = field(default_factory=list)  # id, channel, last error
+    # Listings whose last check left article links unfollowed: name -> count.
+    not_followed: dict[str, int] = field(default_factory=dict)
+    max_articles: dict[str, int] = field(default_factory=dict)  # from the config, if known
 
     @property
     def overdue(self) -> list[TargetStatus]:
@@ -85,11 +99,16 @@ class StatusReport:
                     "last_checked": _iso(t.last_checked),
                     "last_change": _iso(t.last_change),
                     "next_due": _iso(t.next_due),
+                    "learned_noise_rules": t.learned,
                 }
                 for t in self.targets
             ],
             "deliveries": self.deliveries,
             "dead": [{"id": i, "channel": c, "error": e} for i, c, e in self.dead],
+            "not_followed": [
+                {"target": name, "links": count, "max_articles": self.max_articles.get(name)}
+                for name, count in sorted(self.not_followed.items())
+            ],
         }
 
     def text(self) -> str:
@@ -119,10 +138,17 @@ class StatusReport:
                 flags.append(f"{t.removed} removed")
             if t.overdue(self.now, self.daemon_alive):
                 flags.append("OVERDUE")
+            learned = f"  learned noise: {t.learned} rule(s)" if t.learned else ""
             lines.append(
                 f"  {t.name:28} {t.pages:4} page(s)  checked {_when(t.last_checked)}  "
-                f"changed {_when(t.last_change)}  next {_when(t.next_due)}"
+                f"changed {_when(t.last_change)}  next {_when(t.next_due)}{learned}"
                 + (f"  [{', '.join(flags)}]" if flags else "")
+            )
+        for name, count in sorted(self.not_followed.items()):
+            limit = self.max_articles.get(name)
+            lines.append(
+                f"listing {name}: {count:,} article links not followed "
+                + (f"(max_articles {limit:,})" if limit else "(follow.max_articles)")
             )
         counts = ", ".join(f"{n} {status}" for status, n in sorted(self.deliveries.items()))
         lines.append(f"outbox: {counts or 'empty'}")
@@ -141,8 +167,11 @@ def _when(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M:%S}Z" if value else "never"
 
 
-def collect(store: Store, heartbeat_timeout: float = 60.0) -> StatusReport:
-    report = StatusReport()
+def collect(
+    store: Store, heartbeat_timeout: float = 60.0, max_articles: dict[str, int] | None = None
+) -> StatusReport:
+    """The status report; ``max_articles``: the listings' limits, from the config if known."""
+    report = StatusReport(max_articles=dict(max_articles or {}))
     with store.session() as session:
         report.daemon = session.get(DaemonLock, 1)
         if report.daemon is not None:
@@ -152,6 +181,14 @@ def collect(store: Store, heartbeat_timeout: float = 60.0) -> StatusReport:
             session.execute(
                 select(Page.target_id, func.max(Change.detected_at))
                 .join(Change, Change.page_id == Page.id)
+                .group_by(Page.target_id)
+            ).all()
+        )
+        learned = dict(
+            session.execute(
+                select(Page.target_id, func.count(VolatileLine.id))
+                .join(VolatileLine, VolatileLine.page_id == Page.id)
+                .where(VolatileLine.learned.is_(True))
                 .group_by(Page.target_id)
             ).all()
         )
@@ -185,8 +222,28 @@ def collect(store: Store, heartbeat_timeout: float = 60.0) -> StatusReport:
                     last,
                     last_change.get(target_id),
                     due,
+                    int(learned.get(target_id, 0)),
                 )
             )
+        # Links of each listing's last check (they share its time) that no page watches.
+        latest = (
+            select(ListedLink.target_id, func.max(ListedLink.last_listed_at).label("at"))
+            .group_by(ListedLink.target_id)
+            .subquery()
+        )
+        report.not_followed = dict(
+            session.execute(
+                select(Target.name, func.count(ListedLink.id))
+                .join(Target, Target.id == ListedLink.target_id)
+                .join(
+                    latest,
+                    (latest.c.target_id == ListedLink.target_id)
+                    & (latest.c.at == ListedLink.last_listed_at),
+                )
+                .where(ListedLink.page_id.is_(None), Target.active.is_(True))
+                .group_by(Target.name)
+            ).all()
+        )
         report.deliveries = dict(
             session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
@@ -19,10 +19,10 @@ from typing import Any
 import zstandard
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from monitor import config as cfg
-from monitor import db
+from monitor import db, volatility
 from monitor.events import Context, Decision, decide
 from monitor.exceptions import StorageError, UnknownTargetError
 from monitor.models import (
@@ -30,6 +30,8 @@ from monitor.models import (
     Capture,
     Change,
     Delivery,
+    LearningNote,
+    ListedLink,
     Page,
     SiteBoilerplate,
     SiteLine,
@@ -38,14 +40,18 @@ from monitor.models import (
     VolatileLine,
     utcnow,
 )
-from monitor.records import FetchResult, Observation, PageKey, PageState, RecordedCapture
+from monitor.records import (
+    FetchResult,
+    ListedLinkState,
+    Observation,
+    PageKey,
+    PageState,
+    RecordedCapture,
+)
 from monitor.site_boilerplate import SiteChrome, SiteCounts, host_of
-from monitor.volatility import Volatility
+from monitor.volatility import Rule, Volatility
 
 DEFAULT_CONTEXT = Context()
-
-
-SEPARATOR = "\x1f"
 
 
 def queue_deliveries(session: Session, change: Change, channels: list[str], now: datetime) -> None:
@@ -62,18 +68,23 @@ def queue_deliveries(session: Session, change: Change, channels: list[str], now:
         )
 
 
-def _streak_key(line: VolatileLine) -> str:
-    return f"{line.kind}{SEPARATOR}{line.value}"
+def rule_of(line: VolatileLine) -> Rule:
+    """A stored ``volatile_lines`` row as the volatility rule it holds."""
+    samples = line.samples or {}
+    return Rule(
+        line.kind,
+        line.value,
+        line.streak,
+        line.learned,
+        frozenset(samples.get("seen", ())),
+        frozenset(samples.get("known", ())),
+    )
 
 
-def _after_value(before: str, after: str) -> str:
-    """How a rotating block (between two stable lines) is stored in volatile_lines.value."""
-    return f"{before}{SEPARATOR}{after}"
-
-
-def _after_pair(value: str) -> tuple[str, str]:
-    before, _, after = value.partition(SEPARATOR)
-    return before, after
+def _samples(rule: Rule) -> dict[str, Any] | None:
+    if rule.kind != "after" or not (rule.seen or rule.known):
+        return None
+    return {"seen": sorted(rule.seen), "known": sorted(rule.known)}
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -179,12 +190,33 @@ class Store:
                         select(Page.target_id, Page.url).where(Page.target_id.in_(chunk))
                     )
                 )
-            for target in targets:
-                if (ids[target.name], target.url) not in roots:
-                    role = "listing" if target.kind == "listing" else "page"
-                    session.add(
-                        Page(target_id=ids[target.name], url=target.url, role=role, created_at=now)
+            missing = [t for t in targets if (ids[t.name], t.url) not in roots]
+            # A URL that a listing already watches as one of its articles becomes the new
+            # target's own page, history included: one page per URL, fetched once.
+            adoptable: dict[str, Page] = {}
+            if any(t.kind == "page" for t in missing):
+                for chunk in _chunks([t.url for t in missing if t.kind == "page"], 500):
+                    for page in session.scalars(
+                        select(Page)
+                        .where(Page.url.in_(chunk), Page.role == "article")
+                        .order_by(Page.id)
+                    ):
+                        adoptable.setdefault(page.url, page)
+            for target in missing:
+                adopted = adoptable.pop(target.url, None) if target.kind == "page" else None
+                if adopted is not None:
+                    logger.info(
+                        "%s: %s was an article of another target; it is now this target's "
+                        "page, with its history",
+                        target.name,
+                        target.url,
                     )
+                    adopted.target_id, adopted.role = ids[target.name], "page"
+                    continue
+                role = "listing" if target.kind == "listing" else "page"
+                session.add(
+                    Page(target_id=ids[target.name], url=target.url, role=role, created_at=now)
+                )
         return ids
 
     def deactivate_missing(self, names: Iterable[str]) -> list[str]:
@@ -201,22 +233,42 @@ class Store:
                 )
         return paused
 
-    def states(self, target_ids: Iterable[int]) -> dict[PageKey, PageState]:
-        """The current state of every page of these targets, for deciding new versions."""
+    def states(
+        self, target_ids: Iterable[int], pages: Iterable[int] = ()
+    ) -> dict[PageKey, PageState]:
+        """The current state of every page of these targets (and of the pages with these
+        ids, watched by them but kept by another target), for deciding new versions."""
         ids = list(target_ids)
-        if not ids:
+        extra = sorted(set(pages))
+        if not ids and not extra:
             return {}
         with self.session() as session:
-            rows = session.execute(
+            query = (
                 select(Page, Target.name, Version.seq, Version.content_sha256)
                 .join(Target, Target.id == Page.target_id)
                 .outerjoin(Version, Version.id == Page.last_version_id)
-                .where(Page.target_id.in_(ids))
-            ).all()
+            )
+            rows = list(session.execute(query.where(Page.target_id.in_(ids))).all()) if ids else []
+            seen = {page.id for page, *_rest in rows}
+            for chunk in _chunks(extra, 500):
+                rows += [
+                    row
+                    for row in session.execute(query.where(Page.id.in_(chunk))).all()
+                    if row[0].id not in seen
+                ]
             page_ids = [page.id for page, *_rest in rows]
+            unversioned = [page.id for page, *_rest in rows if page.last_version_id is None]
+            announced: set[int] = set()
+            for chunk in _chunks(unversioned, 500):
+                announced.update(
+                    session.scalars(
+                        select(ListedLink.page_id).where(
+                            ListedLink.page_id.in_(chunk), ListedLink.announce.is_(True)
+                        )
+                    )
+                )
             recent: dict[int, list[str]] = {}
-            learned: dict[int, tuple[set[str], set[tuple[str, str]]]] = {}
-            streaks: dict[int, dict[str, int]] = {}
+            rules: dict[int, dict[tuple[str, str], Rule]] = {}
             for chunk in _chunks(page_ids, 500):
                 for page_id, content_sha in session.execute(
                     select(Version.page_id, Version.content_sha256)
@@ -230,18 +282,15 @@ class Store:
                 for line in session.scalars(
                     select(VolatileLine).where(VolatileLine.page_id.in_(chunk))
                 ):
-                    if not line.learned:
-                        streaks.setdefault(line.page_id, {})[_streak_key(line)] = line.streak
-                        continue
-                    signatures, after = learned.setdefault(line.page_id, (set(), set()))
-                    if line.kind == "signature":
-                        signatures.add(line.value)
-                    else:
-                        after.add(_after_pair(line.value))
+                    rule = rule_of(line)
+                    rules.setdefault(line.page_id, {})[rule.key] = rule
         chrome = self.site_chromes({host_of(page.url) for page, *_rest in rows})
         states: dict[PageKey, PageState] = {}
         for page, target_name, seq, content_sha in rows:
-            signatures, after = learned.get(page.id, (set(), set()))
+            page_rules = rules.get(page.id, {})
+            learned = volatility.NONE
+            for rule in page_rules.values():
+                learned = learned.merged(rule.volatility())
             states[PageKey(target_name, page.url)] = PageState(
                 page_id=page.id,
                 target_id=page.target_id,
@@ -261,8 +310,9 @@ class Store:
                 next_due_at=page.next_due_at,
                 created_at=page.created_at,
                 recent_hashes=tuple(recent.get(page.id, ())[-20:]),
-                volatility=Volatility(frozenset(signatures), frozenset(after)),
-                volatile_streaks=streaks.get(page.id, {}),
+                volatility=learned,
+                volatile_rules=page_rules,
+                announce_added=page.id in announced,
                 site_chrome=chrome.get(host_of(page.url)),
             )
         return states
@@ -323,14 +373,19 @@ class Store:
         return made
 
     def learn_volatility(
-        self, state: PageState, learned: Volatility, source: str, last_text: str | None
+        self,
+        state: PageState,
+        learned: Volatility,
+        source: str,
+        last_text: str | None,
+        capture_id: int | None = None,
     ) -> None:
         """Store what was learned to be volatile on a page, and re-base its compare hash.
 
         The last version's text is re-masked with the new knowledge, so the next capture
-        is compared under the same rules as the version it is compared with.
+        is compared under the same rules as the version it is compared with. A note on
+        the page's timeline says what was learned.
         """
-        from monitor import volatility
         from monitor.process import stored_hash
 
         if not learned or state.page_id is None:
@@ -338,33 +393,24 @@ class Store:
         now = utcnow()
         current = state.volatility or volatility.NONE
         merged = current.merged(learned)
+        rules: list[Rule] = [
+            Rule("signature", value, learned=True)
+            for value in sorted(learned.signatures - current.signatures)
+        ]
+        for before, after in sorted(learned.after):
+            lines = frozenset(
+                line for b, a, line in learned.known if (b, a) == (before, after)
+            ) - frozenset(line for b, a, line in current.known if (b, a) == (before, after))
+            if (before, after) in current.after and not lines:
+                continue
+            previous = state.volatile_rules.get(("after", volatility.block_key(before, after)))
+            known = lines | (previous.known if previous is not None else frozenset())
+            rules.append(Rule("after", volatility.block_key(before, after), 0, True, known=known))
+        if not rules:
+            return
         with self.session() as session, session.begin():
-            for value in sorted(learned.signatures - current.signatures):
-                session.add(
-                    VolatileLine(
-                        page_id=state.page_id,
-                        kind="signature",
-                        value=value,
-                        lines=1,
-                        source=source,
-                        learned=True,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-            for before, after in sorted(learned.after - current.after):
-                session.add(
-                    VolatileLine(
-                        page_id=state.page_id,
-                        kind="after",
-                        value=_after_value(before, after),
-                        lines=0,
-                        source=source,
-                        learned=True,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+            self._save_rules(session, state, rules, source, now)
+            self._note(session, state.page_id, capture_id, "learned", source, rules, now)
             state.volatility = merged
             if last_text is not None and state.last_version_id is not None:
                 version = session.get(Version, state.last_version_id)
@@ -378,6 +424,62 @@ class Store:
                         .values(compare_sha256=state.last_content_sha256)
                     )
 
+    @staticmethod
+    def _save_rules(
+        session: Session, state: PageState, rules: Sequence[Rule], source: str, now: datetime
+    ) -> None:
+        """Insert or update the rows of these rules (one per page, kind and value)."""
+        assert state.page_id is not None
+        for rule in rules:
+            row = session.scalar(
+                select(VolatileLine).where(
+                    VolatileLine.page_id == state.page_id,
+                    VolatileLine.kind == rule.kind,
+                    VolatileLine.value == rule.value,
+                )
+            )
+            if row is None:
+                row = VolatileLine(
+                    page_id=state.page_id,
+                    kind=rule.kind,
+                    value=rule.value,
+                    lines=1 if rule.kind == "signature" else 0,
+                    source=source,
+                    created_at=now,
+                )
+                session.add(row)
+            elif rule.learned and not row.learned:
+                row.source = source
+            row.streak, row.learned, row.updated_at = rule.streak, rule.learned, now
+            row.samples = _samples(rule)
+            if rule.kind == "after":
+                row.lines = len(rule.known)
+            state.volatile_rules[rule.key] = rule
+
+    @staticmethod
+    def _note(
+        session: Session,
+        page_id: int,
+        capture_id: int | None,
+        action: str,
+        source: str,
+        rules: Sequence[Rule],
+        now: datetime,
+        lines: dict[tuple[str, str], tuple[str, ...]] | None = None,
+    ) -> None:
+        """A note on the page's timeline: what was learned (or forgotten), and from what."""
+        session.add(
+            LearningNote(
+                page_id=page_id,
+                capture_id=capture_id,
+                noted_at=now,
+                action=action,
+                source=source,
+                rules=[volatility.rule_json(rule, (lines or {}).get(rule.key)) for rule in rules],
+                summary=volatility.describe(action, source, rules, lines),
+            )
+        )
+
     def volatile_lines(self, page_id: int) -> list[VolatileLine]:
         with self.session() as session:
             return list(
@@ -388,23 +490,48 @@ class Store:
                 )
             )
 
+    def learning_notes(self, page_id: int) -> list[LearningNote]:
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(LearningNote)
+                    .where(LearningNote.page_id == page_id)
+                    .order_by(LearningNote.noted_at, LearningNote.id)
+                )
+            )
+
     def reset_volatility(self, page_id: int) -> int:
-        """Forget what was learned on a page; returns how many entries were removed."""
+        """Forget what was learned on a page; returns how many learned rules were removed.
+
+        The page's compare hash is re-based on its last version with the built-in
+        patterns only, so the next capture is compared without what was forgotten; a
+        note on the timeline says so.
+        """
         from sqlalchemy import delete
 
+        from monitor.process import stored_hash
+
         with self.session() as session, session.begin():
-            result = session.execute(delete(VolatileLine).where(VolatileLine.page_id == page_id))
+            forgotten = [
+                rule_of(line)
+                for line in session.scalars(
+                    select(VolatileLine).where(
+                        VolatileLine.page_id == page_id, VolatileLine.learned.is_(True)
+                    )
+                )
+            ]
+            session.execute(delete(VolatileLine).where(VolatileLine.page_id == page_id))
             page = session.get(Page, page_id)
             if page is not None and page.last_version_id is not None:
                 version = session.get(Version, page.last_version_id)
                 if version is not None:
-                    from monitor.process import stored_hash
-
                     chrome = self.site_chromes([host_of(page.url)]).get(host_of(page.url))
                     page.compare_sha256 = stored_hash(
                         version.title, version.text, version.images, None, chrome
                     )
-            return int(getattr(result, "rowcount", 0) or 0)
+            if forgotten:
+                self._note(session, page_id, None, "forgotten", "user", forgotten, utcnow())
+            return len(forgotten)
 
     # --- site boilerplate ---------------------------------------------------------
 
@@ -582,34 +709,121 @@ class Store:
     @staticmethod
     def _volatilities(session: Session, page_ids: list[int]) -> dict[int, Volatility]:
         """What was learned to be volatile on these pages."""
-        found: dict[int, tuple[set[str], set[tuple[str, str]]]] = {}
+        found: dict[int, Volatility] = {}
         for chunk in _chunks(page_ids, 500):
             for line in session.scalars(
                 select(VolatileLine).where(
                     VolatileLine.page_id.in_(chunk), VolatileLine.learned.is_(True)
                 )
             ):
-                signatures, after = found.setdefault(line.page_id, (set(), set()))
-                if line.kind == "signature":
-                    signatures.add(line.value)
-                else:
-                    after.add(_after_pair(line.value))
-        return {
-            page_id: Volatility(frozenset(signatures), frozenset(after))
-            for page_id, (signatures, after) in found.items()
-        }
+                learned = found.get(line.page_id, volatility.NONE)
+                found[line.page_id] = learned.merged(rule_of(line).volatility())
+        return found
 
-    def mark_listed(self, target_id: int, urls: Iterable[str], when: datetime) -> None:
-        """Record that these article URLs were seen on their target's listing at ``when``."""
-        url_list = list(urls)
-        if not url_list:
+    # --- listings ------------------------------------------------------------------
+
+    def listed_links(self, target_ids: Iterable[int]) -> dict[int, dict[str, ListedLinkState]]:
+        """Every link these listing targets ever showed, by target id and URL."""
+        result: dict[int, dict[str, ListedLinkState]] = {}
+        with self.session() as session:
+            for chunk in _chunks(list(target_ids), 500):
+                for link, owner, role in session.execute(
+                    select(ListedLink, Target.name, Page.role)
+                    .outerjoin(Page, Page.id == ListedLink.page_id)
+                    .outerjoin(Target, Target.id == Page.target_id)
+                    .where(ListedLink.target_id.in_(chunk))
+                ):
+                    page = PageKey(owner, link.url) if link.page_id is not None else None
+                    result.setdefault(link.target_id, {})[link.url] = ListedLinkState(
+                        url=link.url,
+                        last_listed_at=link.last_listed_at,
+                        page=page,
+                        page_id=link.page_id,
+                        role=role or "article",  # type: ignore[arg-type]
+                    )
+        return result
+
+    def listers(self, target_ids: Iterable[int]) -> dict[PageKey, list[str]]:
+        """Pages of these targets that other targets' listings also watch: key -> names."""
+        lister = aliased(Target)
+        result: dict[PageKey, list[str]] = {}
+        with self.session() as session:
+            for chunk in _chunks(list(target_ids), 500):
+                for owner, url, name in session.execute(
+                    select(Target.name, Page.url, lister.name)
+                    .select_from(ListedLink)
+                    .join(Page, Page.id == ListedLink.page_id)
+                    .join(Target, Target.id == Page.target_id)
+                    .join(lister, lister.id == ListedLink.target_id)
+                    .where(Page.target_id.in_(chunk), ListedLink.target_id != Page.target_id)
+                    .order_by(ListedLink.id)
+                ):
+                    result.setdefault(PageKey(owner, url), []).append(name)
+        return result
+
+    def pages_at(self, urls: Iterable[str]) -> dict[str, tuple[PageKey, int]]:
+        """The page already watching each of these URLs (the oldest, when several do)."""
+        found: dict[str, tuple[PageKey, int]] = {}
+        with self.session() as session:
+            for chunk in _chunks(sorted(set(urls)), 500):
+                for name, url, page_id in session.execute(
+                    select(Target.name, Page.url, Page.id)
+                    .join(Target, Target.id == Page.target_id)
+                    .where(Page.url.in_(chunk))
+                    .order_by(Page.id)
+                ):
+                    found.setdefault(url, (PageKey(name, url), page_id))
+        return found
+
+    def record_listing(
+        self, target_id: int, links: Sequence[tuple[str, int | None, bool]], when: datetime
+    ) -> None:
+        """Record the links a listing showed at ``when``: (url, watching page id, announce).
+
+        A link seen for the first time gets its row; a known one its new time, and its
+        page once it is followed. Links not given keep what they had.
+        """
+        if not links:
             return
         with self.session() as session, session.begin():
-            session.execute(
-                update(Page)
-                .where(Page.target_id == target_id, Page.url.in_(url_list))
-                .values(last_listed_at=when)
-            )
+            existing: dict[str, ListedLink] = {}
+            for chunk in _chunks([url for url, _page, _announce in links], 500):
+                existing.update(
+                    (row.url, row)
+                    for row in session.scalars(
+                        select(ListedLink).where(
+                            ListedLink.target_id == target_id, ListedLink.url.in_(chunk)
+                        )
+                    )
+                )
+            updates: list[dict[str, Any]] = []
+            for url, page_id, announce in links:
+                row = existing.get(url)
+                if row is None:
+                    session.add(
+                        ListedLink(
+                            target_id=target_id,
+                            url=url,
+                            page_id=page_id,
+                            first_listed_at=when,
+                            last_listed_at=when,
+                            announce=announce,
+                        )
+                    )
+                    continue
+                values: dict[str, Any] = {"id": row.id, "last_listed_at": when}
+                if row.page_id is None and page_id is not None:
+                    values.update(page_id=page_id, announce=announce)
+                updates.append(values)
+            if updates:
+                session.execute(update(ListedLink), updates)
+            followed = [page_id for _url, page_id, _announce in links if page_id is not None]
+            for chunk in _chunks(followed, 500):
+                session.execute(
+                    update(Page)
+                    .where(Page.target_id == target_id, Page.id.in_(chunk))
+                    .values(last_listed_at=when)
+                )
 
     # --- recording captures ------------------------------------------------------
 
@@ -623,25 +837,30 @@ class Store:
         self,
         observations: Sequence[Observation],
         states: dict[PageKey, PageState],
-        contexts: dict[str, Context] | None = None,
+        contexts: Mapping[str, Context] | None = None,
+        *,
+        page_contexts: Mapping[PageKey, Context] | None = None,
     ) -> list[RecordedCapture]:
         """Record a batch of observations in one transaction; updates ``states`` in place.
 
         Each observation is decided by :func:`monitor.events.decide` (new version or not,
         which event), then its capture, body, version and event rows are written. On any
         failure the whole batch rolls back, in the database and in ``states``.
+        ``contexts`` are by target name; ``page_contexts``, for pages several targets
+        watch, win over them.
         """
         if not observations:
             return []
         with self.session() as session, session.begin():
-            return self._record(session, observations, states, contexts or {})
+            return self._record(session, observations, states, contexts or {}, page_contexts or {})
 
     def _record(
         self,
         session: Session,
         observations: Sequence[Observation],
         states: dict[PageKey, PageState],
-        contexts: dict[str, Context],
+        contexts: Mapping[str, Context],
+        page_contexts: Mapping[PageKey, Context],
     ) -> list[RecordedCapture]:
         now = utcnow()
         touched = {obs.fetch.key for obs in observations}
@@ -651,7 +870,8 @@ class Store:
             planned = []
             for observation in observations:
                 state = states[observation.fetch.key]
-                context = contexts.get(observation.fetch.key.target, DEFAULT_CONTEXT)
+                key = observation.fetch.key
+                context = page_contexts.get(key) or contexts.get(key.target, DEFAULT_CONTEXT)
                 before = replace(state)
                 decision = decide(observation, state, context, now)
                 planned.append((observation, state, before, decision, context))
@@ -830,16 +1050,6 @@ class Store:
                     state.recent_hashes = (*state.recent_hashes, observation.content_sha256)[-20:]
                 recorded.version_id, recorded.version_seq = version.id, version.seq
                 row.update(last_version_id=version.id)
-            if decision.outcome == "new" and previous is not None and observation.compared:
-                self._observe_volatility(session, state, previous, observation, context, now)
-            elif decision.outcome in ("unchanged", "flipflop") and state.volatile_streaks:
-                # A capture where nothing changed breaks every streak.
-                session.execute(
-                    update(VolatileLine)
-                    .where(VolatileLine.page_id == state.page_id, VolatileLine.learned.is_(False))
-                    .values(streak=0, updated_at=now)
-                )
-                state.volatile_streaks = {}
             if decision.outcome in ("new", "flipflop", "unchanged"):
                 row["compare_sha256"] = state.last_content_sha256
             if decision.event is not None:
@@ -851,6 +1061,25 @@ class Store:
                 recorded.significance = change.significance
                 recorded.summary = change.summary
                 recorded.alert = bool(change.features.get("alert", True))
+            # Learning comes after the event: the event is judged under the rules the
+            # capture was compared with.
+            if decision.outcome == "new" and previous is not None and observation.compared:
+                self._observe_volatility(
+                    session, state, previous, observation, context, now, capture.id
+                )
+                row["compare_sha256"] = state.last_content_sha256
+            elif decision.outcome in ("unchanged", "flipflop") and any(
+                rule.streak and not rule.learned for rule in state.volatile_rules.values()
+            ):
+                # A capture where nothing changed breaks every streak.
+                session.execute(
+                    update(VolatileLine)
+                    .where(VolatileLine.page_id == state.page_id, VolatileLine.learned.is_(False))
+                    .values(streak=0, samples=None, updated_at=now)
+                )
+                state.volatile_rules = {
+                    key: rule for key, rule in state.volatile_rules.items() if rule.learned
+                }
         if page_updates:
             session.execute(update(Page), list(page_updates.values()))
         return results
@@ -863,85 +1092,75 @@ class Store:
         observation: Observation,
         context: Context,
         now: datetime,
+        capture_id: int,
     ) -> None:
-        """Count, per line, the captures in a row that changed it; learn it at the threshold.
+        """Advance the page's streaks with a new version; learn only what looks like noise.
 
-        A line that changed in each of the last ``volatile_after`` captures (a counter, a
-        rotating quote) is learned as noise on this page, and the page's compare hash is
-        re-based so the next capture is judged without it.
+        The decision is :func:`monitor.volatility.learn` (counters and timestamps, date
+        widgets, blocks rotating among lines they showed before; never new words). What is
+        learned is written with a note on the page's timeline, and the page's compare hash
+        is re-based so the next capture is judged without it.
         """
         from monitor import site_boilerplate as site
-        from monitor import volatility
         from monitor.process import compared_lines, stored_hash
+        from monitor.significance import matching_terms
 
         learned_before = state.volatility or volatility.NONE
         before_lines = compared_lines(
             previous.text.splitlines(), (), learned_before, state.site_chrome or site.NONE
         )[0]
-        found = volatility.differing(before_lines, observation.compared or [])
-        candidates: dict[str, tuple[str, str]] = {}
-        for value in found.signatures:
-            candidates[f"signature{SEPARATOR}{value}"] = ("signature", value)
-        for before, after in found.after:
-            value = _after_value(before, after)
-            candidates[f"after{SEPARATOR}{value}"] = ("after", value)
-        old = state.volatile_streaks
-        new_streaks: dict[str, int] = {}
-        graduated: list[tuple[str, str]] = []
-        for key, (kind, value) in candidates.items():
-            streak = old.get(key, 0) + 1
-            if streak >= context.volatile_after:
-                graduated.append((kind, value))
-            else:
-                new_streaks[key] = streak
-            row = session.scalar(
-                select(VolatileLine).where(
-                    VolatileLine.page_id == state.page_id,
-                    VolatileLine.kind == kind,
-                    VolatileLine.value == value,
-                )
-            )
-            if row is None:
-                row = VolatileLine(
-                    page_id=state.page_id,
-                    kind=kind,
-                    value=value,
-                    lines=0,
-                    source="observed",
-                    created_at=now,
-                )
-                session.add(row)
-            row.streak, row.updated_at = streak, now
-            row.learned = streak >= context.volatile_after
-        stale = [key for key in old if key not in candidates]
-        if stale:
+        watch = context.watch_terms
+
+        def is_prose(line: str) -> bool:
+            # A line naming a watch term is a statement, however short.
+            return volatility.is_statement(line) or bool(matching_terms(watch, line))
+
+        learning = volatility.learn(
+            before_lines,
+            observation.compared or [],
+            state.volatile_rules,
+            context.volatile_after,
+            is_prose,
+        )
+        if learning.broken:
+            for key in learning.broken:
+                state.volatile_rules.pop(key, None)
             session.execute(
                 update(VolatileLine)
                 .where(VolatileLine.page_id == state.page_id, VolatileLine.learned.is_(False))
-                .where(VolatileLine.value.in_([key.partition(SEPARATOR)[2] for key in stale]))
-                .values(streak=0, updated_at=now)
+                .where(VolatileLine.value.in_([value for _kind, value in learning.broken]))
+                .values(streak=0, samples=None, updated_at=now)
             )
-        state.volatile_streaks = new_streaks
-        if graduated:
-            merged = learned_before.merged(
-                volatility.Volatility(
-                    frozenset(v for k, v in graduated if k == "signature"),
-                    frozenset(_after_pair(v) for k, v in graduated if k == "after"),
-                )
-            )
-            state.volatility = merged
-            state.last_content_sha256 = stored_hash(
-                observation.title,
-                observation.text or "",
-                observation.images,
-                merged,
-                state.site_chrome,
-            )
-            logger.info(
-                "learned %d volatile line(s) on page %s from its last captures",
-                len(graduated),
-                state.page_id,
-            )
+        self._save_rules(session, state, learning.rules, "observed", now)
+        new = learning.volatility
+        if not new:
+            return
+        merged = learned_before.merged(new)
+        state.volatility = merged
+        state.last_content_sha256 = stored_hash(
+            observation.title,
+            observation.text or "",
+            observation.images,
+            merged,
+            state.site_chrome,
+        )
+        assert state.page_id is not None
+        extended = {rule.key: lines for rule, lines in learning.extended}
+        self._note(
+            session,
+            state.page_id,
+            capture_id,
+            "learned",
+            "observed",
+            [*learning.learned, *(rule for rule, _lines in learning.extended)],
+            now,
+            extended,
+        )
+        logger.info(
+            "learned %d volatile rule(s) on page %s from its last captures",
+            len(learning.learned) + len(learning.extended),
+            state.page_id,
+        )
 
     def _event(
         self,
@@ -957,7 +1176,6 @@ class Store:
     ) -> Change:
         """Write one event row, with its significance and the features behind it."""
         from monitor import site_boilerplate as site
-        from monitor import volatility
         from monitor.process import compared_lines
         from monitor.significance import score
 
@@ -1038,11 +1256,19 @@ class Store:
         with self.session() as session:
             target = session.scalar(select(Target).where(Target.name == name_or_url))
             if target is not None:
-                return list(
+                own = list(
                     session.scalars(
                         select(Page).where(Page.target_id == target.id).order_by(Page.id)
                     )
                 )
+                # Then the pages of other targets this listing watches (one page per URL).
+                shared = session.scalars(
+                    select(Page)
+                    .join(ListedLink, ListedLink.page_id == Page.id)
+                    .where(ListedLink.target_id == target.id, Page.target_id != target.id)
+                    .order_by(Page.id)
+                )
+                return own + list(shared)
             pages = list(session.scalars(select(Page).where(Page.url == name_or_url)))
             if not pages:
                 normalized = name_or_url.rstrip("/")

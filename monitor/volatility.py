@@ -4,11 +4,13 @@ Two sources, applied line by line before content is compared:
 
 * built-in patterns (:data:`BUILTIN`): opening hours, "today" date/time widgets, view and
   visitor counters, "last updated" stamps, copyright years;
-* what was learned per page: lines that differed between two fetches a few seconds
-  apart when the page was first added (``probe``), or that changed on each of the last
-  several captures (``observed``). A learned line is known by its *signature*: the line
-  with digit runs masked (counters, tokens, times), or, for lines that change entirely
-  (a rotating quote), the stable line just before it.
+* what was learned per page: what differed between two fetches a few seconds apart
+  when the page was first added (``probe``), or what changed like noise over several
+  captures in a row (``observed``, :func:`learn`): a counter or timestamp line, a date
+  widget, a block rotating among lines it showed before; never a line of new words. A
+  learned line is known by its *signature* (the line with digit runs masked); a block by
+  the stable lines around it and the lines it was seen to show: only those are ignored,
+  so a new sentence in a learned block is still compared.
 
 The text stored in a version is never masked: it is what the page said. Only the hash
 used to compare captures, and the diff shown in alerts, see masked text.
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 logger = logging.getLogger(__name__)
@@ -124,6 +126,66 @@ BUILTIN: tuple[Pattern, ...] = (
 )
 
 
+# Month and weekday names (English, Russian, French, Spanish, German, with Russian case
+# endings): they say "a date", not "a statement", when prose is told from a counter.
+_DATE_WORDS = frozenset(
+    word
+    for line in (
+        "january february march april may june july august september october november december",
+        "jan feb mar apr jun jul aug sep sept oct nov dec",
+        "monday tuesday wednesday thursday friday saturday sunday",
+        "mon tue tues wed thu thur thurs fri sat sun",
+        "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+        "janv févr avr juil déc lundi mardi mercredi jeudi vendredi samedi dimanche",
+        "enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre",
+        "noviembre diciembre lunes martes miércoles jueves viernes sábado domingo",
+        "januar jänner februar märz juni juli oktober dezember",
+        "montag dienstag mittwoch donnerstag freitag samstag sonnabend sonntag",
+    )
+    for word in line.split()
+)
+_RUSSIAN_DATE_WORD = re.compile(
+    r"(?:январ|феврал|апрел|июн|июл|сентябр|октябр|ноябр|декабр)[ьяе]|"
+    r"ма[йяе]|марта?|марте|августа?|августе|понедельник\w?|вторник\w?|"
+    r"сред[аеуы]|четверг\w?|пятниц[аеуы]|суббот[аеуы]|воскресень[еяю]"
+)
+_PROSE_WORD = re.compile(r"[^\W\d_]{2,}")
+_CJK_CHAR = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# A line with at least this many words (month and weekday names not counted) is prose.
+STATEMENT_WORDS = 3
+
+
+def prose_words(line: str) -> int:
+    """Words of prose in a line: letters only, two or more, not a month or weekday name.
+
+    Chinese and Japanese count one word per two characters.
+
+    >>> prose_words("Visitors online: 57"), prose_words("Buses leave at 08:00 on 5 March.")
+    (2, 4)
+    """
+    count = 0
+    for word in _PROSE_WORD.findall(line):
+        cjk = len(_CJK_CHAR.findall(word))
+        if cjk:
+            count += (cjk + 1) // 2 + (1 if len(word) > cjk else 0)
+        elif not _is_date_word(word.casefold()):
+            count += 1
+    return count
+
+
+def _is_date_word(word: str) -> bool:
+    return word in _DATE_WORDS or bool(_RUSSIAN_DATE_WORD.fullmatch(word))
+
+
+def is_statement(line: str) -> bool:
+    """Whether a line is prose (a sentence: its numbers are facts), not a counter or a stamp.
+
+    >>> is_statement("The 2024 trade agreement remains in force."), is_statement("Views: 1,204")
+    (True, False)
+    """
+    return prose_words(line) >= STATEMENT_WORDS
+
+
 def signature(line: str) -> str:
     """A line with its digit runs masked: how a counter or token line is recognised."""
     return _DIGITS.sub("#", line)
@@ -131,15 +193,22 @@ def signature(line: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Volatility:
-    """What was learned about one page: digit signatures and lines that follow a context."""
+    """What was learned about one page: digit signatures and rotating blocks.
+
+    A block is known by the stable lines around it, ``(before, after)`` in ``after``
+    ("<start>"/"<end>" at the edges); ``known`` holds, per block, the lines (as digit
+    signatures) it was seen to rotate among: ``(before, after, line)``. Only known lines
+    are ignored in a block; a line it never showed is compared like any other.
+    """
 
     signatures: frozenset[str] = field(default_factory=frozenset)
-    # (before, after): the lines between the stable line ``before`` and the next stable
-    # line ``after`` rotate, whatever their number ("<start>"/"<end>" at the edges).
     after: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    known: frozenset[tuple[str, str, str]] = field(default_factory=frozenset)
 
     def merged(self, other: Volatility) -> Volatility:
-        return Volatility(self.signatures | other.signatures, self.after | other.after)
+        return Volatility(
+            self.signatures | other.signatures, self.after | other.after, self.known | other.known
+        )
 
     def __bool__(self) -> bool:
         return bool(self.signatures or self.after)
@@ -168,31 +237,44 @@ def apply_builtin(line: str) -> str | None:
 
 
 def mask(lines: Iterable[str], learned: Volatility = NONE) -> list[str]:
-    """Lines as compared: built-in and learned volatile parts masked or dropped."""
+    """Lines as compared: built-in and learned volatile parts masked or dropped.
+
+    In a learned block only the lines it is known to rotate among are dropped; a line it
+    never showed before stays, so a new sentence there is still a change.
+    """
     kept = [masked for masked in map(apply_builtin, lines) if masked is not None]
     if not learned:
         return kept
-    rotating: dict[str, set[str]] = {}
+    shown = kept
+    if learned.signatures:
+        shown = [
+            masked if (masked := signature(line)) in learned.signatures else line for line in kept
+        ]
+    blocks: dict[str, dict[str, set[str]]] = {}
     for before, after in learned.after:
-        rotating.setdefault(before, set()).add(after)
+        blocks.setdefault(before, {}).setdefault(after, set())
+    for before, after, line in learned.known:
+        blocks.setdefault(before, {}).setdefault(after, set()).add(line)
     result: list[str] = []
     index = 0
     context = "<start>"
+    raw_context = "<start>"
     while index < len(kept):
-        ends = rotating.get(context)
+        ends = blocks.get(context) or blocks.get(raw_context)
         if ends:
-            # Lines between this stable context and the next one rotate: skip them, but
-            # only when that next context is really there (else the page changed: keep).
-            stop = _find_end(kept, index, ends)
-            if stop is not None:
+            # Lines between this stable context and the next one rotate: drop the known
+            # ones, but only when that next context is really there (else the page
+            # changed: keep everything).
+            found = _find_end(kept, shown, index, ends)
+            if found is not None:
+                stop, end = found
+                known = ends[end]
+                result += [shown[i] for i in range(index, stop) if signature(kept[i]) not in known]
                 index = stop
                 if index >= len(kept):
                     break
-        masked = kept[index]
-        if learned.signatures and signature(masked) in learned.signatures:
-            masked = signature(masked)
-        result.append(masked)
-        context = kept[index]
+        result.append(shown[index])
+        context, raw_context = shown[index], kept[index]
         index += 1
     return result
 
@@ -200,26 +282,42 @@ def mask(lines: Iterable[str], learned: Volatility = NONE) -> list[str]:
 MAX_ROTATING_LINES = 30
 
 
-def _find_end(lines: list[str], start: int, ends: set[str]) -> int | None:
-    """Index of the first line in ``ends`` at or after ``start`` (len for "<end>")."""
+def _find_end(
+    lines: list[str], shown: list[str], start: int, ends: dict[str, set[str]]
+) -> tuple[int, str] | None:
+    """Index and name of the first stable line in ``ends`` at or after ``start``."""
     for index in range(start, min(len(lines), start + MAX_ROTATING_LINES + 1)):
-        if lines[index] in ends:
-            return index
+        for line in (shown[index], lines[index]):
+            if line in ends:
+                return index, line
     if "<end>" in ends and len(lines) - start <= MAX_ROTATING_LINES:
-        return len(lines)
+        return len(lines), "<end>"
     return None
 
 
-def differing(before: Sequence[str], after: Sequence[str]) -> Volatility:
-    """What differs between two captures of one page, as volatility to learn.
+@dataclass(frozen=True, slots=True)
+class BlockChange:
+    """A run of changed lines between two stable lines (or the page's start or end)."""
 
-    Replaced lines whose digit signatures agree become signatures; other replaced or
-    inserted lines become "after" contexts (the stable line before them).
-    """
+    before: str
+    after: str
+    removed: tuple[str, ...]
+    added: tuple[str, ...]
+
+    @property
+    def digits_only(self) -> bool:
+        """Line for line, only digits differ (a counter, a timer, a token)."""
+        return len(self.removed) == len(self.added) and all(
+            signature(old) == signature(new) and _DIGITS.search(old)
+            for old, new in zip(self.removed, self.added, strict=True)
+        )
+
+
+def block_changes(before: Sequence[str], after: Sequence[str]) -> list[BlockChange]:
+    """The changed runs between two captures' compared lines, with their stable contexts."""
     from monitor.differ import line_ops
 
-    signatures: set[str] = set()
-    contexts: set[tuple[str, str]] = set()
+    changes: list[BlockChange] = []
     context = "<start>"
     ops = line_ops("\n".join(before), "\n".join(after))
     index = 0
@@ -237,12 +335,238 @@ def differing(before: Sequence[str], after: Sequence[str]) -> Volatility:
             else:
                 added += ops[index].lines
             index += 1
-        if len(removed) == len(added) and all(
-            signature(old) == signature(new) and _DIGITS.search(old)
-            for old, new in zip(removed, added, strict=True)
-        ):
-            signatures.update(signature(old) for old in removed)
+        end = ops[index].lines[0] if index < len(ops) else "<end>"
+        changes.append(BlockChange(context, end, removed, added))
+    return changes
+
+
+def differing(before: Sequence[str], after: Sequence[str]) -> Volatility:
+    """What differs between two fetches of one page a few seconds apart, as volatility.
+
+    Replaced lines whose digit signatures agree become signatures; other changed runs
+    become blocks, knowing the lines seen in them on either side.
+    """
+    signatures: set[str] = set()
+    contexts: set[tuple[str, str]] = set()
+    known: set[tuple[str, str, str]] = set()
+    for change in block_changes(before, after):
+        if change.digits_only:
+            signatures.update(signature(old) for old in change.removed)
         else:
-            end = ops[index].lines[0] if index < len(ops) else "<end>"
-            contexts.add((context, end))
-    return Volatility(frozenset(signatures), frozenset(contexts))
+            contexts.add((change.before, change.after))
+            known.update(
+                (change.before, change.after, signature(line))
+                for line in (*change.removed, *change.added)
+            )
+    return Volatility(frozenset(signatures), frozenset(contexts), frozenset(known))
+
+
+# --------------------------------------------------------------------------------------
+# Learning over captures: only what looks like noise
+
+
+SEPARATOR = "\x1f"
+# A block that shows more distinct lines than this is not rotating among a few values.
+MAX_BLOCK_LINES = 40
+
+
+def block_key(before: str, after: str) -> str:
+    """How a block is named in storage (``volatile_lines.value``)."""
+    return f"{before}{SEPARATOR}{after}"
+
+
+def block_pair(value: str) -> tuple[str, str]:
+    before, _, after = value.partition(SEPARATOR)
+    return before, after
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One stored piece of learning about a page, learned or still a candidate.
+
+    ``kind`` is "signature" (``value``: the line with digits masked) or "after" (``value``:
+    a block's stable lines, see :func:`block_key`). ``streak``: captures in a row that
+    changed it. ``seen``: for a candidate block, the lines it showed during the streak;
+    for a learned one, lines it showed once that are not known yet. ``known``: the lines
+    a learned block rotates among.
+    """
+
+    kind: str
+    value: str
+    streak: int = 0
+    learned: bool = False
+    seen: frozenset[str] = frozenset()
+    known: frozenset[str] = frozenset()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.kind, self.value
+
+    def volatility(self) -> Volatility:
+        if not self.learned:
+            return NONE
+        if self.kind == "signature":
+            return Volatility(signatures=frozenset({self.value}))
+        before, after = block_pair(self.value)
+        return Volatility(
+            after=frozenset({(before, after)}),
+            known=frozenset((before, after, line) for line in self.known),
+        )
+
+
+@dataclass(slots=True)
+class Learning:
+    """What one new capture taught: rows to write and what became known."""
+
+    rules: list[Rule] = field(default_factory=list)  # every rule touched, as it is now
+    learned: list[Rule] = field(default_factory=list)  # graduated in this capture
+    extended: list[tuple[Rule, tuple[str, ...]]] = field(default_factory=list)  # lines now known
+    broken: list[tuple[str, str]] = field(default_factory=list)  # candidates whose streak ended
+
+    @property
+    def volatility(self) -> Volatility:
+        """What is learned now, from this capture only (merge it with what was before)."""
+        result = NONE
+        for rule in [*self.learned, *(rule for rule, _lines in self.extended)]:
+            result = result.merged(rule.volatility())
+        return result
+
+
+def is_date_line(line: str) -> bool:
+    """A line that is only a date or a time, with no words of prose (a date widget)."""
+    return prose_words(line) == 0 and bool(_HAS_DIGIT.search(line) or _PROSE_WORD.search(line))
+
+
+def learn(
+    before: Sequence[str],
+    after: Sequence[str],
+    rules: dict[tuple[str, str], Rule],
+    volatile_after: int,
+    is_prose: Callable[[str], bool] = is_statement,
+) -> Learning:
+    """Advance the streaks of one page from a new capture; learn only what looks like noise.
+
+    ``before``/``after``: the previous version's and this capture's compared lines.
+    Learned: a line whose digits alone changed in ``volatile_after`` captures in a row,
+    when it is not prose (``is_prose``: a counter, a stamp, a timer); a block that changed
+    as often and now shows only lines it showed before (rotating among a few values), or
+    only dates and times (a date widget). Never a line of new words: a real edit made
+    again and again stays a change. A learned block that shows a line it never showed is
+    compared (a change, alerted); when that line comes back a second time, it is known.
+    """
+    result = Learning()
+    touched: set[tuple[str, str]] = set()
+    for change in block_changes(before, after):
+        if change.digits_only:
+            for old, new in zip(change.removed, change.added, strict=True):
+                rule = rules.get(("signature", signature(old)), Rule("signature", signature(old)))
+                if rule.learned or rule.key in touched:
+                    continue
+                touched.add(rule.key)
+                streak = rule.streak + 1
+                noise = not (is_prose(old) or is_prose(new))
+                graduate = noise and streak >= volatile_after
+                updated = Rule(rule.kind, rule.value, streak, graduate)
+                result.rules.append(updated)
+                if graduate:
+                    result.learned.append(updated)
+            continue
+        value = block_key(change.before, change.after)
+        rule = rules.get(("after", value), Rule("after", value))
+        if rule.key in touched:
+            continue
+        touched.add(rule.key)
+        removed = {signature(line) for line in change.removed}
+        added = {signature(line) for line in change.added}
+        if rule.learned:
+            fresh = added - rule.known
+            back = fresh & rule.seen
+            seen = frozenset(list((rule.seen | fresh) - back)[:MAX_BLOCK_LINES])
+            known = rule.known | back
+            updated = Rule(rule.kind, rule.value, rule.streak, True, seen, known)
+            result.rules.append(updated)
+            if back:
+                result.extended.append((updated, tuple(sorted(back))))
+            continue
+        earlier = rule.seen | removed
+        streak = rule.streak + 1
+        seen = earlier | added
+        rotating = bool(added) and added <= earlier
+        widget = all(is_date_line(line) for line in (*change.removed, *change.added))
+        graduate = (
+            streak >= volatile_after and (rotating or widget) and len(seen) <= MAX_BLOCK_LINES
+        )
+        updated = Rule(
+            rule.kind,
+            rule.value,
+            streak,
+            graduate,
+            frozenset() if graduate else frozenset(list(seen)[: MAX_BLOCK_LINES + 1]),
+            frozenset(seen) if graduate else frozenset(),
+        )
+        result.rules.append(updated)
+        if graduate:
+            result.learned.append(updated)
+    result.broken = [
+        key
+        for key, rule in rules.items()
+        if not rule.learned and rule.streak and key not in touched
+    ]
+    return result
+
+
+def _quote(line: str, limit: int = 60) -> str:
+    if line == "<start>":
+        return "the start of the text"
+    if line == "<end>":
+        return "the end of the text"
+    return "“" + (line if len(line) <= limit else line[: limit - 1] + "…") + "”"
+
+
+def rule_json(rule: Rule, lines: Sequence[str] | None = None) -> dict[str, object]:
+    """A rule as a learning note stores it: kind, value, and the lines of a block."""
+    if rule.kind == "signature":
+        return {"kind": "signature", "value": rule.value}
+    before, after = block_pair(rule.value)
+    return {
+        "kind": "after",
+        "before": before,
+        "after": after,
+        "lines": sorted(lines if lines is not None else rule.known),
+    }
+
+
+def describe_rule(rule: Rule, lines: Sequence[str] | None = None) -> str:
+    """One rule in words, as shown on a page's timeline and by `monitor volatility`.
+
+    >>> describe_rule(Rule("signature", "Online now: #"))
+    'the digits of “Online now: #”'
+    >>> describe_rule(Rule("after", block_key("Did you know?", "<end>"), known=frozenset("ab")))
+    'the block between “Did you know?” and the end of the text, rotating among 2 lines'
+    """
+    if rule.kind == "signature":
+        return f"the digits of {_quote(rule.value)}"
+    before, after = block_pair(rule.value)
+    where = f"the block between {_quote(before)} and {_quote(after)}"
+    if lines is not None:
+        return f"{len(lines)} line(s) shown again in {where}"
+    if not rule.known:
+        return f"{where} (learned by an earlier version: any text there)"
+    return f"{where}, rotating among {len(rule.known)} line{'s' if len(rule.known) != 1 else ''}"
+
+
+def describe(
+    action: str,
+    source: str,
+    rules: Sequence[Rule],
+    lines: dict[tuple[str, str], tuple[str, ...]] | None = None,
+) -> str:
+    """The summary of a learning note."""
+    what = "; ".join(describe_rule(rule, (lines or {}).get(rule.key)) for rule in rules)
+    if action == "forgotten":
+        return f"Forgot what was learned as noise (reset): {what}"
+    how = {
+        "probe": "two fetches a few seconds apart differed",
+        "observed": "changed in several captures in a row, like noise",
+    }.get(source, source)
+    return f"Learned as noise ({how}): {what}. Changes there are no longer events."

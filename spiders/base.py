@@ -11,7 +11,8 @@ from typing import Any
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Request, Response
+from scrapy.http import Request, Response, TextResponse
+from scrapy.utils.response import get_meta_refresh
 from twisted.python.failure import Failure
 
 from monitor import quality
@@ -49,6 +50,27 @@ def quick_title(body: bytes) -> str | None:
     if match is None:
         return None
     return " ".join(match.group(1).decode("utf-8", errors="replace").split())
+
+
+# A <meta http-equiv="refresh"> this quick (in seconds) is a redirect: no reader sees the
+# page before it moves on. A slower one is part of the page as served.
+IMMEDIATE_REFRESH = 1.0
+# Hops of redirects (HTTP and meta refresh together) before a page is taken as served.
+MAX_REFRESH_HOPS = 10
+
+
+def meta_refresh(response: Response) -> tuple[float, str] | None:
+    """The page's <meta http-equiv="refresh"> as (delay in seconds, absolute URL), if any.
+
+    Only the document's start is read (where Scrapy and browsers look); a refresh inside
+    <script> or <noscript> is ignored, and a refresh to the page itself (a reload) is none.
+    """
+    if not isinstance(response, TextResponse) or b"refresh" not in response.body[:8192].lower():
+        return None
+    delay, url = get_meta_refresh(response, ignore_tags=("script", "noscript"))
+    if delay is None or url is None or url == response.url:
+        return None
+    return delay, url
 
 
 def conditional(request: Request, etag: str | None, last_modified: str | None) -> None:
@@ -104,7 +126,36 @@ class MonitorSpider(scrapy.Spider):
             meta=meta,
         )
 
-    def result(self, response: Response) -> FetchResult:
+    def follow_refresh(
+        self, response: Response, refresh: tuple[float, str] | None
+    ) -> Request | None:
+        """The request that follows an immediate meta refresh to the same site, as a
+        redirect would be followed (the hop joins the capture's redirect chain)."""
+        if refresh is None or not 200 <= response.status < 300:
+            return None
+        delay, url = refresh
+        request = response.request
+        hops = len(response.meta.get("redirect_urls", []))
+        if (
+            request is None
+            or delay > IMMEDIATE_REFRESH
+            or not quality.same_site(response.url, url)
+            or hops >= MAX_REFRESH_HOPS
+            or url in response.meta.get("redirect_urls", [])
+        ):
+            return None
+        meta = {
+            **request.meta,
+            "redirect_urls": [*response.meta.get("redirect_urls", []), response.url],
+            "redirect_reasons": [*response.meta.get("redirect_reasons", []), "meta refresh"],
+        }
+        followed = request.replace(url=url, meta=meta, dont_filter=True)
+        for validator in (b"If-None-Match", b"If-Modified-Since"):
+            followed.headers.pop(validator, None)  # they belong to the first URL
+        logger.debug("following the meta refresh of %s to %s", response.url, url)
+        return followed
+
+    def result(self, response: Response, refresh: tuple[float, str] | None = None) -> FetchResult:
         meta = response.meta
         latency = float(meta.get("download_latency", 0.0))
         redirect_urls = meta.get("redirect_urls", [])
@@ -128,13 +179,19 @@ class MonitorSpider(scrapy.Spider):
             body=response.body,
             request_headers=request_headers(response.request) if response.request else {},
             protocol=response.protocol,
+            refresh=refresh,
         )
 
     confirm_delay: float = 10.0
     probe_delay: float = 5.0
 
     async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
-        result = self.result(response)
+        refresh = meta_refresh(response)
+        followed = self.follow_refresh(response, refresh)
+        if followed is not None:
+            yield followed
+            return
+        result = self.result(response, refresh)
         yield result
         follow_up = self.follow_up(response, result)
         if follow_up is not None:
@@ -153,10 +210,18 @@ class MonitorSpider(scrapy.Spider):
         if result.purpose != "check" or result.role in ("listing", "part"):
             return None
         title = None
+        body = None
         if meta.get("monitor_confirm") and result.status and result.status < 300:
+            # Whatever the target's selector, the page as a whole is what was removed.
             title = quick_title(result.body)
+            body = result.body
         removal = quality.quick_removal(
-            result.status, result.requested_url, result.final_url, title, len(result.body)
+            result.status,
+            result.requested_url,
+            result.final_url,
+            title,
+            len(result.body),
+            body=body,
         )
         if removal and meta.get("monitor_confirm"):
             return self.confirm_delay, self.again(response, "confirm")

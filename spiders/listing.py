@@ -3,13 +3,14 @@
 Every listing page and every article is fetched and yielded as a FetchResult; listing
 results carry the article links found on them, so the monitor can tell which articles
 are new and which have left the listing. Known articles that are no longer listed are
-still fetched: they stay under watch.
+still fetched: they stay under watch. Which new links are fetched is the planner's
+choice (the monitor's: new, shared with another target, or over ``max_articles``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -19,7 +20,8 @@ from twisted.python.failure import Failure
 
 from monitor.normalize import canonical_url
 from monitor.records import FetchResult, PageKey
-from spiders.base import MonitorSpider
+from spiders.base import MonitorSpider, meta_refresh
+from spiders.page import PageJob
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +36,26 @@ class ListingJob:
     max_pages: int = 1
     same_domain: bool = True
     max_articles: int = 500
-    known_articles: tuple[str, ...] = field(default=())
-    # Known articles that have content: a suspected removal of these is confirmed.
-    articles_with_content: frozenset[str] = field(default=frozenset())
+    # The pages this listing watches, checked whatever the listing shows this time (its
+    # own articles, and pages of other targets it lists when no other job fetches them).
+    pages: tuple[PageJob, ...] = field(default=())
     obey_robots: bool = True
+
+
+# Which of a listing's links to fetch as new pages: given the job and every article link
+# of the listing (url, text) in page order. The monitor decides (monitor.listing); alone,
+# the spider follows every link up to max_articles.
+ArticlePlanner = Callable[[ListingJob, list[tuple[str, str]]], list[PageJob]]
+
+
+def follow_all(job: ListingJob, links: list[tuple[str, str]]) -> list[PageJob]:
+    """The planner of a spider run alone: every link, up to ``max_articles`` pages."""
+    known = {page.key.url for page in job.pages}
+    room = max(0, job.max_articles - len(known))
+    fresh = [url for url, _text in links if url not in known][:room]
+    return [
+        PageJob(PageKey(job.target, url), "article", job.obey_robots, probe=True) for url in fresh
+    ]
 
 
 def _anchors(response: TextResponse, expression: str | None) -> list[Any]:
@@ -85,10 +103,16 @@ class ListingSpider(MonitorSpider):
 
     name = "listing"
 
-    def __init__(self, jobs: list[ListingJob] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        jobs: list[ListingJob] | None = None,
+        plan_articles: ArticlePlanner | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.jobs = {job.target: job for job in jobs or []}
-        self._fetched: set[tuple[str, str]] = set()
+        self.plan_articles: ArticlePlanner = plan_articles or follow_all
+        self._fetched: set[PageKey] = set()
 
     async def start(self) -> AsyncIterator[Request]:
         for job in self.jobs.values():
@@ -103,30 +127,42 @@ class ListingSpider(MonitorSpider):
             )
             request.errback = self.listing_failed
             yield request
-            for url in job.known_articles:
-                # Known articles are checked whatever the listing says this time.
-                yield self._article(job, url)
+            for page in job.pages:
+                # Known pages are checked whatever the listing says this time.
+                if page.key not in self._fetched:
+                    yield self._page(page)
 
-    def _article(self, job: ListingJob, url: str) -> Request:
-        self._fetched.add((job.target, url))
-        known = url in job.known_articles
+    def _page(self, page: PageJob) -> Request:
+        self._fetched.add(page.key)
         return self.make_request(
-            PageKey(job.target, url),
-            "article",
-            url,
-            obey_robots=job.obey_robots,
-            extra={"monitor_confirm": url in job.articles_with_content, "monitor_probe": not known},
+            page.key,
+            page.role,
+            page.key.url,
+            obey_robots=page.obey_robots,
+            extra={"monitor_confirm": page.confirm, "monitor_probe": page.probe},
         )
 
-    def _finish(self, chain: dict[str, Any], job: ListingJob, complete: bool) -> FetchResult:
+    def _finish(self, chain: dict[str, Any], job: ListingJob, complete: bool) -> Iterator[Any]:
+        """The listing's first page, carrying every article link; then the new articles."""
         first: FetchResult = chain["first"]
-        links = list(chain["links"].items())[: job.max_articles]
-        first.article_links = links
+        links = list(chain["links"].items())
+        first.article_links = links[: job.max_articles]
         first.listing_complete = complete
-        return first
+        # Planned before the result is handed on: the plan tells the pipeline which of
+        # these links are new, shared or cut.
+        pages = self.plan_articles(job, links)
+        yield first
+        for page in pages:
+            if page.key not in self._fetched:
+                yield self._page(page)
 
     def parse_listing(self, response: Response, **kwargs: Any) -> Iterator[Any]:
-        result = self.result(response)
+        refresh = meta_refresh(response)
+        followed = self.follow_refresh(response, refresh)
+        if followed is not None:
+            yield followed
+            return
+        result = self.result(response, refresh)
         job = self.jobs[result.key.target]
         number = int(response.meta.get("monitor_page_number", 1))
         chain: dict[str, Any] = response.meta["monitor_chain"]
@@ -139,12 +175,12 @@ class ListingSpider(MonitorSpider):
             if number == 1:
                 yield result  # the listing itself failed: recorded as such
             else:
-                yield self._finish(chain, job, complete=False)
+                yield from self._finish(chain, job, complete=False)
             return
+        # New articles are followed once every page of the listing is read: whether a
+        # link is new, or an old one moving up, depends on the whole list (monitor.listing).
         for url, text in article_links(response, job):
             chain["links"].setdefault(url, text)
-            if (job.target, url) not in self._fetched:
-                yield self._article(job, url)
         next_url = None
         if job.next_page and number < job.max_pages:
             kind, _, query = job.next_page.partition(":")
@@ -153,7 +189,7 @@ class ListingSpider(MonitorSpider):
             if hrefs:
                 next_url = urljoin(response.url, hrefs[0])
         if next_url is None:
-            yield self._finish(chain, job, complete=True)
+            yield from self._finish(chain, job, complete=True)
             return
         request = self.make_request(
             PageKey(job.target, canonical_url(next_url)),
@@ -175,4 +211,4 @@ class ListingSpider(MonitorSpider):
         yield from results
         if number > 1 and chain.get("first") is not None:
             job = self.jobs[request.meta["monitor_key"].target]
-            yield self._finish(chain, job, complete=False)
+            yield from self._finish(chain, job, complete=False)

@@ -94,7 +94,9 @@ def _ids(sequence: dict[str, Any]) -> str:
 @pytest.mark.parametrize("sequence", SEQUENCES, ids=_ids)
 def test_sequence(sequence: dict[str, Any]) -> None:
     context = Context(**sequence.get("context", {}))
-    state = PageState(page_id=1, target_id=1, role=sequence.get("role", "page"))
+    state = PageState(
+        page_id=1, target_id=1, role=sequence.get("role", "page"), **sequence.get("page", {})
+    )
     for index, step in enumerate(sequence["steps"]):
         at = T0 + timedelta(hours=step.get("at", index))
         observed = observation(

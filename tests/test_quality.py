@@ -40,7 +40,16 @@ def _fetch(case: dict[str, Any]) -> tuple[int | None, str, str | None, str | Non
 @pytest.mark.parametrize("case", _cases(known_bugs=True))
 def test_judge(case: dict[str, Any]) -> None:
     status, url, final, title, text = _fetch(case)
-    verdict = quality.judge(status, url, final, title, text, error=case.get("error"))
+    verdict = quality.judge(
+        status,
+        url,
+        final,
+        title,
+        text,
+        error=case.get("error"),
+        headers=case.get("headers"),
+        markup=case.get("markup"),
+    )
     expected = case["expect"]
     assert (verdict.quality, verdict.kind) == (expected["quality"], expected["kind"]), verdict
     assert verdict.removal is expected["removal"]
@@ -117,3 +126,48 @@ def test_a_block_page_is_never_a_removal_whatever_its_status() -> None:
         )
         assert (verdict.quality, verdict.kind, verdict.removal) == ("low", "blocked", False), status
         assert not quality.quick_removal(status, INNER, INNER, "Just a moment...", 2000)
+
+
+def test_every_block_rule_is_named_explained_and_exercised() -> None:
+    """BLOCK_RULES is data: unique names, a reason each, and a case in quality.yaml."""
+    names = [rule.name for rule in quality.BLOCK_RULES]
+    assert len(names) == len(set(names))
+    assert all(rule.reason for rule in quality.BLOCK_RULES)
+    matched = set()
+    for case in CASES:
+        status, url, final, title, text = _fetch(case)
+        if status is None:
+            continue
+        verdict = quality.blocked(
+            status, url, final, title, text, headers=case.get("headers"), markup=case.get("markup")
+        )
+        if verdict is not None:
+            matched.add(verdict.reason.rsplit("[", 1)[1].rstrip("]"))
+    assert matched == set(names), f"rules without a case: {set(names) - matched}"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"<html><body><p>The page you requested cannot be found.</p></body></html>", True),
+        (b"<p>The requested page <b>could not be found</b> on this server.</p>", True),
+        (b"<p>The requested URL was not found on this server.</p>", True),
+        (
+            "<p>Запрашиваемая страница не найдена.</p>".encode(),
+            True,
+        ),
+        (b"<p>The report found that 404 pages were common.</p>", False),
+        (b"<script>var m = 'the page you requested cannot be found';</script><p>News</p>", False),
+        (b"<p>The page you requested cannot be found.</p>" + b" " * 200_001, False),
+    ],
+)
+def test_quick_not_found_message(body: bytes, expected: bool) -> None:
+    """The spiders' cheap look at a body, to confirm a 'not found' message in one run."""
+    assert quality.quick_not_found_message(body) is expected
+
+
+def test_doctests() -> None:
+    import doctest
+
+    result = doctest.testmod(quality)
+    assert result.attempted and not result.failed

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from monitor import config as cfg
 from monitor.significance import Significance, score
 
 PAGE = "https://embassy.example/en/consular/visa-rules/"
@@ -72,6 +75,14 @@ EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
         _changed(after=_with(5, "Processing takes up to 15 working days.")),
     ),
     "fee changed": ("changed", _changed(after=_with(2, "The consular fee is 90 euros."))),
+    "counter changed": (
+        "changed",
+        _changed(before=[*BEFORE, "Online now: 57"], after=[*BEFORE, "Online now: 63"]),
+    ),
+    "date changed on a listing": (
+        "changed",
+        _changed(after=_with(3, "The embassy is closed on 9 May."), role="listing"),
+    ),
     "date wording changed": (
         "changed",
         _changed(after=_with(3, "The embassy is open on 1 May.")),
@@ -133,8 +144,11 @@ def _score(name: str) -> Significance:
 FEATURES: list[Any] = [
     ("wording change", {"words_added": 1, "words_removed": 1, "watch_terms": None}),
     ("wording change with a watch term", {"watch_terms": ["visa"]}),
-    ("figure changed", {"numbers_only": True, "watch_terms": None}),
-    ("fee changed", {"numbers_only": True, "watch_terms": ["consular fee"]}),
+    ("figure changed", {"numbers_in_statement": "numbers", "numbers_only": None}),
+    # The term is in the line, not among the changed words: the number is what changed.
+    ("fee changed", {"numbers_in_statement": "numbers", "watch_terms": None}),
+    ("counter changed", {"numbers_only": True, "numbers_in_statement": None}),
+    ("date changed on a listing", {"numbers_only": True, "listing_or_home": True}),
     (
         "link removed, text equal",
         {
@@ -148,7 +162,7 @@ FEATURES: list[Any] = [
         "link added, text equal",
         {"links_removed": [], "links_added": [["https://embassy.example/faq/", "FAQ"]]},
     ),
-    ("date changed", {"numbers_only": True}),
+    ("date changed", {"numbers_in_statement": "times/dates", "numbers_only": None}),
     ("date wording changed", {"numbers_only": None}),
     ("title only", {"title_changed": True, "title_only": True}),
     ("title and the heading repeating it", {"title_changed": True, "title_only": True}),
@@ -189,10 +203,9 @@ RANKING = [
     ("link removed, text equal", "wording change"),
     ("link removed, text equal", "link added, text equal"),
     ("wording change with a watch term", "wording change"),
-    ("wording change", "date changed"),
-    ("date wording changed", "date changed"),
-    ("wording change", "figure changed"),
-    ("fee changed", "figure changed"),
+    ("date changed", "counter changed"),
+    ("figure changed", "counter changed"),
+    ("date changed", "date changed on a listing"),
     ("wording change", "wording change on a listing"),
     ("wording change", "wording change on a home page"),
     ("title and the text", "title only"),
@@ -222,11 +235,18 @@ def test_removed_scores_high() -> None:
     assert _score("removed").score >= 0.8
 
 
-def test_numbers_only_is_scored_lower_than_a_wording_change_of_the_same_size() -> None:
+def test_numbers_in_a_statement_score_like_a_wording_change_of_the_same_size() -> None:
+    """A date in a sentence is a fact: moving it is as much a change as editing a word."""
     numbers, wording = _score("date changed"), _score("date wording changed")
     assert numbers.features["words_added"] == wording.features["words_added"]
-    assert numbers.score < wording.score
-    assert "only numbers or dates changed" in numbers.reasons
+    assert numbers.score == wording.score >= 0.2
+    assert "times/dates changed in the statement" in numbers.reasons
+
+
+def test_numbers_outside_a_statement_are_weighted_down() -> None:
+    counter, figure = _score("counter changed"), _score("figure changed")
+    assert counter.score < 0.2 <= figure.score
+    assert "only numbers or dates changed" in counter.reasons
 
 
 def test_watch_terms_are_matched_case_insensitively_and_reported_once() -> None:
@@ -244,3 +264,31 @@ def test_an_unchanged_capture_scores_only_its_base() -> None:
     plain = score("changed", before=BEFORE, after=BEFORE, url=PAGE)
     assert plain.reasons == ()
     assert plain.score < _score("wording change with a watch term").score
+
+
+CASES = yaml.safe_load(
+    (Path(__file__).parent / "data" / "detection" / "significance.yaml").read_text()
+)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+def test_significance_cases(case: dict[str, Any]) -> None:
+    """The data-driven cases: numbers and dates in statements, watch terms per language."""
+    result = score(
+        "changed",
+        before=case["before"],
+        after=case["after"],
+        url=case.get("url", PAGE),
+        role=case.get("role", "page"),
+        watch_terms=cfg.Detect(**case.get("detect", {})).terms,
+    )
+    if "at_least" in case:
+        assert result.score >= case["at_least"], result
+    if "below" in case:
+        assert result.score < case["below"], result
+    for reason in case.get("reasons", []):
+        assert reason in result.reasons, result.reasons
+    for reason in case.get("not_reasons", []):
+        assert reason not in result.reasons, result.reasons
+    if "watch_terms" in case:
+        assert result.features.get("watch_terms") == case["watch_terms"]

@@ -64,6 +64,56 @@ def test_models_and_migrations_agree(store: Store) -> None:
     command.check(db.alembic_config(store.engine))
 
 
+def test_migration_0007_unlearns_blocks_that_knew_no_lines(database_url: str) -> None:
+    """Blocks learned before 0007 could hide any text (issue 17 item 1): candidates again.
+    Learned digit signatures cannot hide words and stay learned."""
+    engine = db.create(database_url)
+    try:
+        db.upgrade(engine, "0005")
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO targets (id, name, kind, url, tags, active, created_at,"
+                    " updated_at) VALUES (1, 'old', 'page', 'https://e.example/', '[]', true,"
+                    " :now, :now)"
+                ),
+                {"now": now},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO pages (id, target_id, url, role, state, created_at,"
+                    " consecutive_failures, removal_pending) VALUES (1, 1, 'https://e.example/',"
+                    " 'page', 'active', :now, 0, false)"
+                ),
+                {"now": now},
+            )
+            for kind, value in (("after", "Statement\x1f<end>"), ("signature", "Online: #")):
+                connection.execute(
+                    text(
+                        "INSERT INTO volatile_lines (page_id, kind, value, lines, source, streak,"
+                        " learned, created_at, updated_at) VALUES (1, :kind, :value, 0,"
+                        " 'observed', 3, true, :now, :now)"
+                    ),
+                    {"kind": kind, "value": value, "now": now},
+                )
+        db.upgrade(engine)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT kind, learned, streak, samples FROM volatile_lines ORDER BY kind")
+            ).all()
+            notes = connection.execute(text("SELECT count(*) FROM learning_notes")).scalar()
+        assert [
+            (kind, bool(learned), streak, samples) for kind, learned, streak, samples in rows
+        ] == [
+            ("after", False, 0, None),
+            ("signature", True, 3, None),
+        ]
+        assert notes == 0
+    finally:
+        engine.dispose()
+
+
 def test_first_capture_is_version_one_with_body(store: Store) -> None:
     target = _target()
     body = _page("We stand by our statement.")

@@ -105,23 +105,39 @@ def test_learned_volatility_makes_the_probe_pair_equal() -> None:
     assert mask(FIRST, learned) == mask(PROBE, learned)
 
 
-def test_a_later_capture_differing_only_in_volatile_lines_compares_equal() -> None:
+def test_a_later_capture_rotating_among_known_lines_compares_equal() -> None:
     later = _capture(
         "61002",
-        "Words may show a man's wit, but actions his meaning.",
-        ("National day reception", "Visa centre moves to a new address"),
+        "Diplomacy is the art of letting someone have your way.",
+        ("Consular day in Salzburg on 12 May", "Days of culture opened in Graz"),
     )
     later[-2] = "Visitors today: 2001"
     learned = _learned()
     assert mask(later, learned) == mask(FIRST, learned)
 
 
+def test_a_new_sentence_in_a_learned_block_is_compared() -> None:
+    """A learned block ignores only the lines it was seen to show (issue 17, item 1)."""
+    learned = _learned()
+    closed = _capture(
+        "61002",
+        "THE EMBASSY IS CLOSED UNTIL FURTHER NOTICE.",
+        ("The ambassador met the rector", "Days of culture opened in Graz"),
+    )
+    changed = [
+        (op.op, op.lines)
+        for op in line_ops("\n".join(mask(FIRST, learned)), "\n".join(mask(closed, learned)))
+        if op.op != " "
+    ]
+    assert changed == [("+", ("THE EMBASSY IS CLOSED UNTIL FURTHER NOTICE.",))]
+
+
 def test_a_real_edit_still_differs_and_is_the_only_difference() -> None:
     learned = _learned()
     edited = _capture(
         "73344",
-        "Another quote entirely.",
-        ("Another related item", "And one more"),
+        "A good neighbour is worth more than a distant relative.",
+        ("Consular day in Salzburg on 12 May", "Exhibition of Example painters in Linz"),
         fee="180",
     )
     before, after = mask(FIRST, learned), mask(edited, learned)
@@ -145,6 +161,10 @@ def test_a_rotating_block_at_the_start_of_the_page() -> None:
     after = ["Breaking: new consul appointed", "Visa rules", "Apply by appointment."]
     learned = differing(before, after)
     assert learned.after == {("<start>", "Visa rules")}
+    assert learned.known == {
+        ("<start>", "Visa rules", "Breaking: embassy closed today"),
+        ("<start>", "Visa rules", "Breaking: new consul appointed"),
+    }
     assert mask(before, learned) == mask(after, learned) == ["Visa rules", "Apply by appointment."]
 
 
@@ -155,11 +175,16 @@ def test_equal_captures_teach_nothing() -> None:
 
 
 def test_merged_is_the_union() -> None:
-    one = Volatility(frozenset({"Request #"}), frozenset({("Quote", "Body")}))
+    one = Volatility(
+        frozenset({"Request #"}),
+        frozenset({("Quote", "Body")}),
+        frozenset({("Quote", "Body", "A")}),
+    )
     two = Volatility(frozenset({"Token #"}), frozenset({("Related news", "<end>")}))
     assert one.merged(two) == Volatility(
         frozenset({"Request #", "Token #"}),
         frozenset({("Quote", "Body"), ("Related news", "<end>")}),
+        frozenset({("Quote", "Body", "A")}),
     )
     assert NONE.merged(one) == one
 
@@ -221,3 +246,109 @@ def test_a_probe_pair_compares_equal_after_learning(first: list[str], second: li
     stable = [line for line in first if line in second]
     for line in stable:
         assert line in masked_first, f"the stable line {line!r} is hidden"
+
+
+# --- learning over captures: only what looks like noise (issue 17, item 1) -----------------
+
+
+def _observe(captures: list[list[str]], volatile_after: int = 3) -> tuple[list[str], Volatility]:
+    """Captures one after another, as the store sees them: what each one was, and what
+    was learned in the end. An outcome is "changed", "changed+learned" or "unchanged"."""
+    rules: dict[tuple[str, str], volatility.Rule] = {}
+    learned = NONE
+    outcomes = []
+    previous = captures[0]
+    for capture in captures[1:]:
+        before, after = mask(previous, learned), mask(capture, learned)
+        if before == after:
+            rules = {key: rule for key, rule in rules.items() if rule.learned}
+            outcomes.append("unchanged")
+            continue
+        learning = volatility.learn(before, after, rules, volatile_after)
+        for key in learning.broken:
+            rules.pop(key)
+        rules.update((rule.key, rule) for rule in learning.rules)
+        learned = learned.merged(learning.volatility)
+        outcomes.append("changed+learned" if learning.learned or learning.extended else "changed")
+        previous = capture
+    return outcomes, learned
+
+
+STATEMENT = ["Statement on the situation", "The embassy continues to work as usual."]
+
+
+def test_genuine_edits_at_the_end_of_a_statement_are_never_learned() -> None:
+    edits = [
+        "Update: consular services resume on Monday.",
+        "Update: flights are delayed by the weather.",
+        "Update: citizens should register online.",
+        "THE EMBASSY IS CLOSED until further notice.",
+        "Evacuation advisory: leave the country by any means available.",
+        "Update: consular services resume on Tuesday.",
+    ]
+    outcomes, learned = _observe(
+        [[*STATEMENT, "Update: none yet."]] + [[*STATEMENT, e] for e in edits]
+    )
+    assert outcomes == ["changed"] * 6
+    assert not learned
+
+
+def test_a_counter_line_is_learned_after_three_captures() -> None:
+    pages = [[*STATEMENT, f"Online now: {n}"] for n in (57, 63, 71, 80, 95, 102)]
+    outcomes, learned = _observe(pages)
+    assert outcomes == ["changed", "changed", "changed+learned", "unchanged", "unchanged"]
+    assert learned.signatures == {"Online now: #"}
+
+
+def test_numbers_in_a_sentence_are_never_learned() -> None:
+    pages = [
+        [*STATEMENT, f"So far {n} citizens have registered for the flights."]
+        for n in (1200, 1350, 1420, 1600, 1710)
+    ]
+    outcomes, learned = _observe(pages)
+    assert outcomes == ["changed"] * 4
+    assert not learned
+
+
+def test_a_block_rotating_among_three_values_is_learned_and_a_new_sentence_there_is_not() -> None:
+    tips = [
+        "Tip: keep copies of your passport.",
+        "Tip: register your trip.",
+        "Tip: check visa rules.",
+    ]
+    closed = "THE EMBASSY IS CLOSED until further notice."
+
+    def page(tip: str) -> list[str]:
+        return [*STATEMENT, "Did you know?", tip, "Contact us"]
+
+    sequence = [*tips, tips[0], tips[1], tips[2], closed, tips[0], tips[1], closed, tips[2]]
+    outcomes, learned = _observe([page(tip) for tip in sequence])
+    assert outcomes == [
+        "changed",  # tip 1 -> tip 2: new words
+        "changed",  # tip 2 -> tip 3: new words
+        "changed+learned",  # tip 3 -> tip 1: back to a value seen before, 3rd change in a row
+        "unchanged",
+        "unchanged",
+        "changed",  # a new sentence in the learned block: compared, a change
+        "changed",  # ... and gone again
+        "unchanged",
+        "changed+learned",  # shown a second time: now known to rotate there too
+        "unchanged",
+    ]
+    assert ("Did you know?", "Contact us") in learned.after
+    blocks = {line for _before, _after, line in learned.known}
+    assert blocks == {*tips, closed}
+
+
+def test_a_date_widget_is_learned() -> None:
+    days = ["Friday 5 March", "Saturday 6 March", "Sunday 7 March", "Monday 8 March"]
+    outcomes, learned = _observe([[*STATEMENT, day, "Contact us"] for day in days])
+    assert outcomes == ["changed", "changed", "changed+learned"]
+    assert learned.after == {(STATEMENT[-1], "Contact us")}
+
+
+def test_a_growing_or_shrinking_block_is_never_learned() -> None:
+    paragraphs = [f"Paragraph {word} of the notice." for word in ("one", "two", "three", "four")]
+    growing = [[*STATEMENT, *paragraphs[:n]] for n in range(5)]
+    assert _observe(growing)[0] == ["changed"] * 4
+    assert _observe(list(reversed(growing)))[0] == ["changed"] * 4

@@ -86,6 +86,7 @@ def get_page(request: Request) -> Response:
             "captures": timeline.captures,
             "versions": [version.to_json() for version in timeline.versions],
             "changes": [event.to_json() for event in _named(timeline.events, timeline.page)],
+            "learning_notes": [note.to_json() for note in timeline.notes],
         }
     )
 

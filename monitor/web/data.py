@@ -17,11 +17,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 
 from monitor.differ import ImageDiff, LinkDiff, TextDiff, diff_images, diff_links, diff_text
 from monitor.exceptions import UnknownTargetError
-from monitor.models import Capture, Change, Page, Target, Version
+from monitor.models import Capture, Change, LearningNote, ListedLink, Page, Target, Version
 from monitor.store import Store
 
 logger = logging.getLogger(__name__)
@@ -333,19 +333,55 @@ class EventView:
 
 
 @dataclass(slots=True)
+class NoteView:
+    """Something the monitor learned (or forgot) about a page: recorded, never alerted.
+
+    ``action`` is "learned" or "forgotten"; ``source`` says how: "probe" (two fetches of a
+    new page seconds apart), "observed" (over several captures) or "user" (a reset).
+    """
+
+    id: int
+    page_id: int
+    noted_at: datetime
+    action: str
+    source: str
+    summary: str
+    rules: list[Any]
+
+    @property
+    def kind(self) -> str:
+        return self.action
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "note": self.action,
+            "source": self.source,
+            "noted_at": self.noted_at.isoformat(),
+            "summary": self.summary,
+            "rules": _jsonable(self.rules),
+            "alerted": False,
+        }
+
+
+@dataclass(slots=True)
 class TimelineEntry:
-    """One row of a timeline: a version with the events that made it, or an event alone."""
+    """One row of a timeline: a version with the events that made it, an event alone, or
+    a note of what was learned."""
 
     when: datetime
     version: VersionSummary | None
     events: list[EventView]
     previous_seq: int | None = None
+    notes: list[NoteView] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
-        """What the row shows first: the strongest event, else "version"."""
+        """What the row shows first: the strongest event, a note, else "version"."""
         if self.events:
             return max(self.events, key=lambda e: e.significance).kind
+        if self.notes:
+            return self.notes[0].kind
         return "version" if self.version and self.version.seq > 1 else "first"
 
 
@@ -359,6 +395,7 @@ class Timeline:
     events: list[EventView]
     captures: int
     siblings: list[tuple[int, str, str, str]]  # page id, url, role, state
+    notes: list[NoteView] = field(default_factory=list)
 
 
 def page_info(store: Store, page_id: int) -> PageInfo:
@@ -479,6 +516,37 @@ def page_events(
     return events
 
 
+def page_notes(
+    store: Store,
+    page_id: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[NoteView]:
+    """What was learned (or forgotten) about a page, oldest first."""
+    query = (
+        select(LearningNote)
+        .where(LearningNote.page_id == page_id)
+        .order_by(LearningNote.noted_at, LearningNote.id)
+    )
+    if since is not None:
+        query = query.where(LearningNote.noted_at >= since)
+    if until is not None:
+        query = query.where(LearningNote.noted_at < until)
+    with store.session() as session:
+        return [
+            NoteView(
+                id=note.id,
+                page_id=note.page_id,
+                noted_at=note.noted_at,
+                action=note.action,
+                source=note.source,
+                summary=note.summary,
+                rules=list(note.rules or []),
+            )
+            for note in session.scalars(query)
+        ]
+
+
 def timeline(
     store: Store,
     page_id: int,
@@ -506,6 +574,8 @@ def timeline(
             owner.events.append(event)
         else:
             entries.append(TimelineEntry(event.detected_at, None, [event]))
+    notes = page_notes(store, page_id, since, until)
+    entries += [TimelineEntry(note.noted_at, None, [], notes=[note]) for note in notes]
     entries.sort(key=lambda e: (e.when, e.version.seq if e.version else 0), reverse=True)
     with store.session() as session:
         captures = (
@@ -521,7 +591,7 @@ def timeline(
                 .limit(500)
             )
         ]
-    return Timeline(page, entries, versions, events, captures, siblings)
+    return Timeline(page, entries, versions, events, captures, siblings, notes)
 
 
 # --------------------------------------------------------------------------------------
@@ -791,7 +861,9 @@ def recent_events(
             .limit(limit)
         )
         if target is not None or tag is not None:
-            query = query.where(Page.target_id.in_(list(targets)))
+            # With the pages of other targets these listings watch (one page per URL).
+            listed = select(ListedLink.page_id).where(ListedLink.target_id.in_(list(targets)))
+            query = query.where(or_(Page.target_id.in_(list(targets)), Page.id.in_(listed)))
         if page_id is not None:
             query = query.where(Change.page_id == page_id)
         if kinds:
@@ -814,17 +886,15 @@ def recent_events(
             if version_ids
             else {}
         )
-        if target is None and tag is None:
-            wanted = {target_id for _c, _u, target_id in rows} - set(targets)
-            if wanted:
-                targets.update(
-                    (row.id, row)
-                    for row in session.execute(
-                        select(Target.id, Target.name, Target.tags).where(
-                            Target.id.in_(list(wanted))
-                        )
-                    )
+        # The owners of the pages shown (another target's, for a page a listing shares).
+        wanted = {target_id for _c, _u, target_id in rows} - set(targets)
+        if wanted:
+            targets.update(
+                (row.id, row)
+                for row in session.execute(
+                    select(Target.id, Target.name, Target.tags).where(Target.id.in_(list(wanted)))
                 )
+            )
     events = []
     for change, url, target_id in rows:
         owner = targets.get(target_id)

@@ -255,6 +255,26 @@ SCHEMAS: dict[str, Any] = {
             "captures": {"type": "integer"},
             "versions": _array(_ref("Version")),
             "changes": _array(_ref("Change")),
+            "learning_notes": _array(_ref("LearningNote")),
+        }
+    ),
+    "LearningNote": _object(
+        {
+            "id": {"type": "integer"},
+            "note": {"type": "string", "enum": ["learned", "forgotten"]},
+            "source": {
+                "type": "string",
+                "enum": ["probe", "observed", "user"],
+                "description": "probe: two fetches of a new page seconds apart differed; "
+                "observed: changed like noise over several captures; user: a reset.",
+            },
+            "noted_at": TIME,
+            "summary": {"type": "string"},
+            "rules": _array({"type": "object"}),
+            "alerted": {
+                "type": "boolean",
+                "description": "Always false: a note is recorded, never alerted.",
+            },
         }
     ),
     "TextDiff": TEXT_DIFF,

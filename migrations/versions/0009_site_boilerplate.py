@@ -4,9 +4,9 @@
 (with their block keys); ``site_boilerplate`` what was learned from them per site.
 ``versions.images`` keeps the content's images as [src, alt] pairs (null on older rows).
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-29 21:00:00
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-03 10:00:00
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from alembic import op
 
 import monitor.models
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
