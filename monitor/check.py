@@ -234,6 +234,8 @@ async def check_async(
                 target=target.name,
                 url=target.url,
                 links=follow.links.expression if follow.links else None,
+                region=target.selector.expression if target.selector else None,
+                exclude=tuple(selector.expression for selector in target.exclude),
                 pattern=follow.pattern,
                 next_page=follow.next_page.expression if follow.next_page else None,
                 max_pages=follow.max_pages,

@@ -31,6 +31,10 @@ class ListingJob:
     target: str
     url: str
     links: str | None = None  # "css:..." / "xpath:..." selecting <a> elements
+    # The listing's own region (its target's ``selector``) and what it leaves out
+    # (``exclude``): without ``links``, article links are taken from that region only.
+    region: str | None = None
+    exclude: tuple[str, ...] = ()
     pattern: str | None = None  # regex an article URL must match
     next_page: str | None = None
     max_pages: int = 1
@@ -58,16 +62,65 @@ def follow_all(job: ListingJob, links: list[tuple[str, str]]) -> list[PageJob]:
     ]
 
 
-def _anchors(response: TextResponse, expression: str | None) -> list[Any]:
-    if expression is None:
-        return list(response.xpath("//a[@href]"))
+def _select(response: TextResponse, expression: str) -> list[Any]:
     kind, _, query = expression.partition(":")
-    found = response.css(query) if kind == "css" else response.xpath(query)
-    anchors = []
-    for node in found:
-        # A selector may point at the <a> itself or at a container holding it.
-        anchors.extend([node] if node.root.tag == "a" else node.xpath(".//a[@href]"))
-    return anchors
+    return list(response.css(query) if kind == "css" else response.xpath(query))
+
+
+_LOWER = (
+    "translate(concat(' ', @class, ' ', @id), "
+    "'ABCDEFGHIJKLMNOPQRSTUVWXYZ-_', 'abcdefghijklmnopqrstuvwxyz  ')"
+)
+# Where a listing's article links are not: page chrome, and blocks of links to other
+# content that rotate on every visit ("Related", "Most read", sidebars). A link there that
+# the monitor has never seen would otherwise look like a newly published article.
+_ASIDE_WORDS = (
+    "related",
+    "popular",
+    "most read",
+    "mostread",
+    "sidebar",
+    "trending",
+    "recommend",
+    "also like",
+    "read more",
+    "readmore",
+    "widget",
+    "promo",
+)
+_OUTSIDE_LISTING = (
+    "ancestor::nav | ancestor::aside"
+    " | ancestor::header[not(ancestor::main or ancestor::article)]"
+    " | ancestor::footer[not(ancestor::main or ancestor::article)]"
+    " | ancestor::*[@role='navigation' or @role='banner' or @role='contentinfo'"
+    " or @role='complementary']"
+    " | ancestor::*[" + " or ".join(f"contains({_LOWER}, '{word}')" for word in _ASIDE_WORDS) + "]"
+)
+_LISTING_ANCHORS = f"//a[@href][not({_OUTSIDE_LISTING})]"
+
+
+def _anchors(response: TextResponse, job: ListingJob) -> list[Any]:
+    """The anchors that may be article links: those ``links`` selects; else those in the
+    listing's region (its ``selector``, less ``exclude``); else every anchor of the page
+    outside its chrome and its related/popular/sidebar blocks."""
+    if job.links is None and job.region is None:
+        found = list(response.xpath(_LISTING_ANCHORS))
+    else:
+        found = []
+        for node in _select(response, job.links or job.region or ""):
+            # A selector may point at the <a> itself or at a container holding it.
+            found.extend([node] if node.root.tag == "a" else node.xpath(".//a[@href]"))
+    if job.exclude:
+        excluded = {
+            node.root for expression in job.exclude for node in _select(response, expression)
+        }
+        found = [
+            anchor
+            for anchor in found
+            if anchor.root not in excluded
+            and not any(parent in excluded for parent in anchor.root.iterancestors())
+        ]
+    return found
 
 
 def article_links(response: TextResponse, job: ListingJob) -> list[tuple[str, str]]:
@@ -76,7 +129,7 @@ def article_links(response: TextResponse, job: ListingJob) -> list[tuple[str, st
     host = urlsplit(job.url).netloc.lower()
     seen: set[str] = set()
     links: list[tuple[str, str]] = []
-    for anchor in _anchors(response, job.links):
+    for anchor in _anchors(response, job):
         href = (anchor.attrib.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
             continue

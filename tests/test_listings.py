@@ -624,3 +624,44 @@ def test_the_daemon_checks_a_shared_page_on_its_owners_schedule(
             assert articles.hits(1) - before == fetched, name
     finally:
         store.close()
+
+
+ROTATING = """<html><head><title>News</title></head><body>
+<nav><a href="/">Home</a> <a href="/news/{nav}">Top story</a></nav>
+<main><h1>News</h1><ul class="news-list">{items}</ul>
+<section class="related-news"><h2>Most read</h2><a href="/news/{related}">Notice</a></section>
+</main></body></html>"""
+
+
+@pytest.mark.parametrize("selector", [None, "css:ul.news-list"])
+def test_links_outside_the_listing_region_are_never_added(
+    site: LocalSite, articles: Articles, tmp_path: Path, selector: str | None
+) -> None:
+    """Old articles rotating through a 'Most read' block or the menu are not articles of
+    the listing: with no `links` rule they are left out (page chrome and related blocks),
+    and with the listing's `selector` only its region is read."""
+    for number in range(1, 21):
+        articles.publish(number)
+    turn = iter(range(1, 10))
+    site.routes["/news/"] = lambda: Route(
+        body=ROTATING.format(
+            items="".join(f'<li><a href="/news/{n}">Notice {n}</a></li>' for n in (20, 19, 18)),
+            nav=next(turn),
+            related=10 + next(turn),
+        ).encode()
+    )
+    target: dict[str, Any] = {
+        "name": "news",
+        "url": site.url("/news/"),
+        "follow": {"pattern": r"/news/\d+$"},
+    }
+    if selector:
+        target["selector"] = selector
+    config = make_config(f"sqlite:///{tmp_path / 'm.db'}", [target])
+    for _ in range(3):
+        summary = check(config, config.database)
+        assert [event for event in events_of(summary) if event[0] == "added"] == []
+    store = Store(config.database)
+    watched = {page.url for page in store.resolve("news")} - {site.url("/news/")}
+    store.close()
+    assert watched == {articles.url(n) for n in (20, 19, 18)}
