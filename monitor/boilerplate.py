@@ -363,6 +363,17 @@ def prune(region: lxml.html.HtmlElement) -> list[tuple[str, str]]:
             continue
         if node.tag in _SHORT_TAGS:
             rule = _text_rule(text, node)
+            if rule == "credit" and node.find(".//img") is not None:
+                # A photo credit never takes the photo with it (a <figure> whose only
+                # text is "Photo: ..."): its parts without an image go, the image stays.
+                for part in node:
+                    if (
+                        isinstance(part.tag, str)
+                        and part.tag != "img"
+                        and part.find(".//img") is None
+                    ):
+                        doomed.setdefault(part, rule)
+                continue
             if rule is not None:
                 doomed[node] = rule
                 continue

@@ -140,15 +140,30 @@ class Sink:
         self.site_share = site_share
         self._sites: set[str] = set()
         self._deferred: list[Observation] = []
+        self._chromes: dict[str, site_boilerplate.SiteChrome | None] = {}
 
     def state_for(self, key: PageKey, role: str) -> PageState:
         state = self.states.get(key)
         if state is None:
             state = PageState(page_id=None, target_id=self.target_ids[key.target], role=role)  # type: ignore[arg-type]
             state.announce_added = key in self._announce
+            # A page new to the monitor is compared under its site's chrome from its first
+            # version on, like the site's other pages (else its next capture differs).
+            state.site_chrome = self._site_chrome(key.url)
             self.states[key] = state
             self.summary.discovered += 1
         return state
+
+    def _site_chrome(self, url: str) -> site_boilerplate.SiteChrome | None:
+        """What is known to be chrome on the site of ``url`` (read once per check)."""
+        host = site_boilerplate.host_of(url)
+        if host not in self._chromes:
+            try:
+                self._chromes[host] = self.store.site_chromes([host]).get(host)
+            except StorageError as exc:
+                logger.error("could not read the boilerplate of %s: %s", host, exc)
+                self._chromes[host] = None
+        return self._chromes[host]
 
     def plan_listing(self, job: ListingJob, links: list[tuple[str, str]]) -> list[PageJob]:
         """Judge a listing's links (all its pages read); returns the new pages to fetch."""
@@ -415,6 +430,7 @@ class Sink:
                 for line, pages in extra.items():
                     counts.line_pages[line] = len(counts.candidates.get(line, set()) | pages)
                 self.store.add_site_chrome(host, learned, counts)
+                self._chromes[host] = known.merged(learned)
                 rebased = self.store.rebase_site(host, known.merged(learned), self.states)
             except StorageError as exc:
                 logger.error("could not learn the boilerplate of %s: %s", host, exc)

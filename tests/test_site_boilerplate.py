@@ -7,7 +7,9 @@ news. And an image taken out of a statement is a change, shown as an image set-d
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from monitor.cli import main
 from monitor.site_boilerplate import SiteChrome, SiteCounts, host_of, learn
 from monitor.store import Store
 from tests.conftest import make_config
-from tests.sites import LocalSite
+from tests.sites import LocalSite, Route
 
 ARTICLE = """<!doctype html><html><head><meta charset="utf-8"><title>{title} - Embassy</title>
 </head><body>
@@ -125,6 +127,55 @@ def test_a_promo_block_on_every_page_is_site_chrome(database_url: str, site: Loc
     site.page("/news/4", _article(4, "Film festival in Linz, 2-9 June", item=""))
     dropped = run_check(config, store, config.targets)  # type: ignore[attr-defined]
     assert _events(dropped) == [("news-4", "changed")]
+    store.close()
+
+
+def test_an_article_new_after_learning_is_compared_under_the_site_chrome(
+    site: LocalSite, tmp_path: Path
+) -> None:
+    """An article a listing shows after the site's chrome was learned has its first
+    version hashed without that chrome, as its next captures are: the next check finds
+    it unchanged (not "changed" with no word changed)."""
+    promo = "Culture week in Graz, 12-18 May"
+    _serve(site, promo)
+    served = itertools.count()
+
+    def article(number: int) -> Callable[[], Route]:
+        text = _article(number, promo)
+
+        def answer() -> Route:
+            # Other bytes on every request (a render stamp), the same text.
+            return Route(body=f"{text}<!-- render {next(served)} -->".encode())
+
+        return answer
+
+    def listing(numbers: list[int]) -> str:
+        items = "".join(f'<li><a href="/later/{n}">{TOPICS[n][0]}</a></li>' for n in numbers)
+        return f"<html><body><main><h1>News</h1><ul>{items}</ul></main></body></html>"
+
+    for number in (0, 1):
+        site.routes[f"/later/{number}"] = article(number)
+    site.page("/later/", listing([0]))
+    database = f"sqlite:///{tmp_path / 'm.db'}"
+    targets = [
+        {"name": f"news-{number}", "url": site.url(f"/news/{number}")}
+        for number in range(len(TOPICS))
+    ]
+    follow = {"pattern": r"/later/\d+$"}
+    config = make_config(
+        database, [*targets, {"name": "later", "url": site.url("/later/"), "follow": follow}]
+    )
+    store = Store(database)
+    run_check(config, store, config.targets)
+    assert store.site_boilerplate(host_of(site.url("/")))
+    site.page("/later/", listing([1, 0]))
+    found = run_check(config, store, config.targets)
+    new = site.url("/later/1")
+    events = {(item.key.url, item.event) for item in found.outcomes if item.event}
+    assert (new, "added") in events, found.outcomes
+    again = run_check(config, store, config.targets)
+    assert [(item.key.url, item.event) for item in again.outcomes if item.event] == []
+    assert [item.outcome for item in again.outcomes if item.key.url == new] == ["unchanged"]
     store.close()
 
 
