@@ -1154,7 +1154,7 @@ STAGES: tuple[Stage, ...] = (
         (
             ("monitor/store.py", "record"),
             ("monitor/store.py", "learn_volatility"),
-            ("monitor/store.py", "mark_listed"),
+            ("monitor/store.py", "record_listing"),
         ),
         minus=("decide", "commit"),
         what="SQLAlchemy session, flush, SQL, zstd",

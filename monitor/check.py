@@ -70,6 +70,7 @@ def context_for(config: cfg.Config, target: cfg.Target) -> Context:
         volatile_after=config.detect.volatile_after,
         min_significance=target.min_significance,
         routes=routing.rules_for(config, target),
+        learn_site=config.detect.site_boilerplate_pages > 0,
     )
 
 
@@ -266,6 +267,8 @@ async def check_async(
         on_recorded=on_recorded,
         archive=archive_for(config.archive),
         archive_all=config.archive.all_captures,
+        site_pages=config.detect.site_boilerplate_pages,
+        site_share=config.detect.site_boilerplate_share,
     )
     logger.info("checking %d pages and %d listings", len(page_jobs), len(listing_jobs))
     await crawl(config.fetch, sink, page_jobs, listing_jobs, config.detect, timeout=timeout)

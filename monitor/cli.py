@@ -166,30 +166,49 @@ def format_summary(summary: Any) -> str:
 
 
 @main.command()
-@click.argument("target")
+@click.argument("target", required=False)
+@click.option(
+    "--site",
+    help="A site (host, e.g. www.example.gov) instead of a page: its learned boilerplate; "
+    "'all' lists every site.",
+)
 @click.option("--reset", is_flag=True, help="Forget what was learned (built-ins stay).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
 @config_option
 @db_option
 @_errors
 def volatility(
-    target: str, reset: bool, as_json: bool, config_path: Path, database: str | None
+    target: str | None,
+    site: str | None,
+    reset: bool,
+    as_json: bool,
+    config_path: Path,
+    database: str | None,
 ) -> None:
-    """Show (or reset) the text learned to change on every visit of a page.
+    """Show (or reset) the text learned to change on every visit of a page, or the
+    boilerplate learned on a whole site.
 
     Lines learned from the two fetches of a new page ("probe") or from changing like
     noise in several captures in a row ("observed": counters, timestamps, date widgets,
     blocks rotating among lines they showed before) are ignored when comparing captures;
     a block ignores only the lines it is known to show. Candidates (not learned yet) show
     their streak. --reset forgets what was learned, re-bases the page on its last version
-    and notes it on the page's timeline.
+    and notes it on the page's timeline. With --site, the lines and blocks that many
+    pages of the site repeat (site chrome) are listed; they are ignored when comparing
+    any page of that site (--reset forgets them).
 
-    Example: monitor volatility embassy-news --reset
+    Example: monitor volatility embassy-news --reset; monitor volatility --site www.mfa.gov
     """
     from monitor.store import rule_of
     from monitor.volatility import block_pair, describe_rule
 
+    if (target is None) == (site is None):
+        raise click.UsageError("give either TARGET or --site HOST")
     store = _open_store(cfg.database_of(config_path, database))
+    if site is not None:
+        _site_volatility(store, site, reset, as_json)
+        return
+    assert target is not None
     documents = []
     for page in store.resolve(target):
         if reset:
@@ -241,6 +260,52 @@ def volatility(
         click.echo(json.dumps(documents, ensure_ascii=False, indent=2))
 
 
+def _site_volatility(store: Any, site: str, reset: bool, as_json: bool) -> None:
+    """``monitor volatility --site HOST``: list or forget a site's learned boilerplate."""
+    from monitor.site_boilerplate import host_of
+
+    host = None if site == "all" else host_of(site if "//" in site else f"//{site}")
+    if reset:
+        if host is None:
+            raise click.UsageError("--reset needs one site, not 'all'")
+        forgotten = store.reset_site(host)
+        if as_json:
+            click.echo(json.dumps({"site": host, "forgotten": forgotten}, indent=2))
+        else:
+            click.echo(f"{host}: forgot {forgotten} learned line(s) and block(s)")
+        return
+    rows = store.site_boilerplate(host)
+    sites: dict[str, list[Any]] = {}
+    for row in rows:
+        sites.setdefault(row.host, []).append(row)
+    if as_json:
+        documents = [
+            {
+                "site": name,
+                "entries": [
+                    {
+                        "kind": row.kind,
+                        "value": row.value,
+                        "pages": row.pages,
+                        "learned_at": row.created_at.isoformat(),
+                    }
+                    for row in entries
+                ],
+            }
+            for name, entries in sites.items()
+        ]
+        click.echo(json.dumps(documents, ensure_ascii=False, indent=2))
+        return
+    if not sites:
+        click.echo(f"{host or 'no site'}: nothing learned")
+        return
+    for name, entries in sites.items():
+        click.echo(f"{name}: {len(entries)} learned")
+        for row in entries:
+            what = row.value if row.kind == "line" else f"every line in {row.value}"
+            click.echo(f"  {row.kind:5} on {row.pages:>4} pages  {what}")
+
+
 @main.command()
 @click.argument("target")
 @click.argument("from_version", required=False, type=int)
@@ -267,13 +332,14 @@ def diff(
 ) -> None:
     """Show what changed between two versions of a page (the latest two by default).
 
-    The text diff is followed by the set-diff of the page's outgoing links.
+    The text diff is followed by the set-diffs of the page's outgoing links and of the
+    images of its content.
 
     Example: monitor diff mfa-statements 3 5 --format words
     """
     import json
 
-    from monitor.differ import diff_links, diff_text
+    from monitor.differ import diff_images, diff_links, diff_text
 
     store = _open_store(cfg.database_of(config_path, database))
     page = store.page(target)
@@ -299,6 +365,7 @@ def diff(
     )
     result = diff_text(f"{a.title or ''}\n{a.text}", f"{b.title or ''}\n{b.text}")
     links = diff_links([tuple(link) for link in a.links], [tuple(link) for link in b.links])
+    images = diff_images(a.images, b.images)
     if output == "json":
         payload = {
             "page": page.url,
@@ -306,16 +373,23 @@ def diff(
             "to": b.seq,
             "diff": result.to_json(),
             "links": links.to_json(),
+            "images": images.to_json(),
         }
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     if output == "html":
-        click.echo(result.inline_html(context=3) + "\n" + links.to_html())
+        click.echo(result.inline_html(context=3) + "\n" + links.to_html() + "\n" + images.to_html())
         return
     if output == "side-by-side":
-        click.echo(result.side_by_side_html(context=3, labels=labels) + "\n" + links.to_html())
+        click.echo(
+            result.side_by_side_html(context=3, labels=labels)
+            + "\n"
+            + links.to_html()
+            + "\n"
+            + images.to_html()
+        )
         return
-    if not result.changed and not links.changed:
+    if not result.changed and not links.changed and not images.changed:
         click.echo(f"v{a.seq} and v{b.seq} have the same content")
         return
     if output == "words":
@@ -325,6 +399,8 @@ def diff(
         click.echo(result.unified(labels=labels), nl=False)
     if links.changed:
         click.echo("\nlinks:\n" + links.to_text())
+    if images.changed:
+        click.echo("\nimages:\n" + images.to_text())
 
 
 @main.command()

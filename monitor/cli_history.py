@@ -517,6 +517,7 @@ def export_history(
                         **summary.to_json(),
                         "text": detail.text,
                         "links": [list(x) for x in detail.links],
+                        "images": [list(x) for x in detail.images],
                     }
                 )
             count += len(versions)

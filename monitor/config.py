@@ -449,6 +449,18 @@ class Detect(_Strict):
     flipflop_versions: int = Field(
         default=5, ge=0, le=100, description="Distinct versions compared for flip-flops."
     )
+    site_boilerplate_pages: int = Field(
+        default=3,
+        ge=0,
+        le=10000,
+        description="A line on this many pages of one site is site chrome (0: never learn).",
+    )
+    site_boilerplate_share: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="... and on at least this share of the site's watched pages.",
+    )
     default_watch_terms: bool | tuple[str, ...] = Field(
         default=True,
         description="Built-in watch terms: true (every language), false (none), or a list "

@@ -11,17 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from scrapy.crawler import AsyncCrawlerRunner, Crawler
 
-from monitor import __version__, listing, metrics, volatility
+from monitor import __version__, listing, metrics, site_boilerplate, volatility
 from monitor import config as cfg
 from monitor.events import Context, shared_context
 from monitor.exceptions import StorageError
 from monitor.listing import ListingPlan
-from monitor.process import TargetRules, observe
+from monitor.process import TargetRules, compared_lines, content_hash, observe
 from monitor.records import (
     CheckSummary,
     FetchResult,
@@ -103,6 +104,8 @@ class Sink:
         archive_all: bool = False,
         batch_size: int = 200,
         on_recorded: Callable[[RecordedCapture, Observation], None] | None = None,
+        site_pages: int = 0,
+        site_share: float = 0.3,
     ) -> None:
         self.store = store
         self.states = states
@@ -130,15 +133,37 @@ class Sink:
         self._page_ids: dict[PageKey, int] = {}
         self._pending: list[Observation] = []
         self.failures: list[str] = []
+        # Site boilerplate (monitor.site_boilerplate): learned at the end of the cycle from
+        # the sites whose pages got new versions; captures whose only news may be a
+        # site-wide change of a chrome block wait for it.
+        self.site_pages = site_pages
+        self.site_share = site_share
+        self._sites: set[str] = set()
+        self._deferred: list[Observation] = []
+        self._chromes: dict[str, site_boilerplate.SiteChrome | None] = {}
 
     def state_for(self, key: PageKey, role: str) -> PageState:
         state = self.states.get(key)
         if state is None:
             state = PageState(page_id=None, target_id=self.target_ids[key.target], role=role)  # type: ignore[arg-type]
             state.announce_added = key in self._announce
+            # A page new to the monitor is compared under its site's chrome from its first
+            # version on, like the site's other pages (else its next capture differs).
+            state.site_chrome = self._site_chrome(key.url)
             self.states[key] = state
             self.summary.discovered += 1
         return state
+
+    def _site_chrome(self, url: str) -> site_boilerplate.SiteChrome | None:
+        """What is known to be chrome on the site of ``url`` (read once per check)."""
+        host = site_boilerplate.host_of(url)
+        if host not in self._chromes:
+            try:
+                self._chromes[host] = self.store.site_chromes([host]).get(host)
+            except StorageError as exc:
+                logger.error("could not read the boilerplate of %s: %s", host, exc)
+                self._chromes[host] = None
+        return self._chromes[host]
 
     def plan_listing(self, job: ListingJob, links: list[tuple[str, str]]) -> list[PageJob]:
         """Judge a listing's links (all its pages read); returns the new pages to fetch."""
@@ -211,6 +236,25 @@ class Sink:
             )
         if fetch.purpose == "check" and state.last_version_id is None and observation.compared:
             self._first_sight[fetch.key] = observation
+        if (
+            fetch.purpose == "check"
+            and observation.outcome_hint == "content"
+            and state.last_version_id is not None
+            and state.last_extract_key not in (None, observation.extract_key)
+            and observation.content_sha256 != state.last_content_sha256
+        ):
+            self._rebase_on_new_rules(observation, state)
+        if (
+            self.site_pages
+            and observation.chrome_candidates
+            and fetch.purpose == "check"
+            and state.last_version_id is not None
+            and observation.content_sha256 != state.last_content_sha256
+        ):
+            # New text in a block that is chrome on this site: a site-wide change (a promo
+            # replaced everywhere) or news of this page; the end of the cycle tells which.
+            self._deferred.append(observation)
+            return
         self._pending.append(observation)
         if fetch.purpose == "probe":
             # Learned after the batch holding the first sight is recorded (see flush).
@@ -269,6 +313,8 @@ class Sink:
         for item, observation in zip(recorded, batch, strict=True):
             self.summary.add(item)
             fetch = observation.fetch
+            if self.site_pages and item.version_id and fetch.role in ("page", "article"):
+                self._sites.add(site_boilerplate.host_of(fetch.key.url))
             metrics.record_check(item.outcome, fetch.duration_ms, item.event)
             check_log.info(
                 "%s %s %s %s%s",
@@ -301,8 +347,15 @@ class Sink:
             self._learn_from_probe(probe, captures.get(id(probe)))
 
     def finish(self, started: datetime) -> None:
-        """Flush what is left and record which links each listing showed."""
+        """Flush what is left, learn site boilerplate, record the captures that waited
+        for it, and record which links each listing showed."""
         self.flush()
+        if self.site_pages:
+            self._learn_sites()
+            deferred, self._deferred = self._deferred, []
+            for observation in deferred:
+                self._pending.append(self._recompared(observation))
+            self.flush()
         for target, plan in self.plans.items():
             if target in self.listing_failed:
                 continue
@@ -326,6 +379,86 @@ class Sink:
             except StorageError as exc:
                 logger.error("recording the links of %s failed: %s", target, exc)
                 self.failures.append(str(exc))
+
+    def _rebase_on_new_rules(self, observation: Observation, state: PageState) -> None:
+        """The extraction rules changed since the last version (a new monitor release, a
+        new selector or exclude): its content under the new rules, from its stored body, is
+        what this capture is compared with, so a change of rules is never a change of the
+        page."""
+        fetch = observation.fetch
+        try:
+            previous = self.store.version_fetch(state.last_version_id or 0)
+        except StorageError as exc:
+            logger.error("could not read the last version of %s: %s", fetch.key.url, exc)
+            return
+        if previous is None:
+            return
+        previous.role = fetch.role
+        again = observe(
+            previous,
+            self.rules[fetch.key.target].of(fetch.role),
+            replace(state, content_region=observation.region, last_body_sha256=None),
+        )
+        if again.outcome_hint == "content" and again.content_sha256:
+            logger.info("extraction rules changed for %s: compared anew", fetch.key.url)
+            state.last_content_sha256 = again.content_sha256
+
+    def _learn_sites(self) -> None:
+        """Learn what the sites touched in this cycle repeat on many pages (and re-base
+        their pages' compare hashes when something was learned)."""
+        waiting: dict[str, dict[str, set[int]]] = {}
+        for observation in self._deferred:
+            key = observation.fetch.key
+            state = self.states.get(key)
+            if state is None or state.page_id is None:
+                continue
+            host = site_boilerplate.host_of(key.url)
+            for line in observation.chrome_candidates:
+                waiting.setdefault(host, {}).setdefault(line, set()).add(state.page_id)
+        for host in sorted(self._sites | set(waiting)):
+            extra = waiting.get(host, {})
+            try:
+                counts = self.store.site_counts(
+                    host, min_pages=self.site_pages, min_share=self.site_share, candidates=extra
+                )
+                known = self.store.site_chromes([host]).get(host, site_boilerplate.NONE)
+                learned = site_boilerplate.learn(
+                    counts, known, min_pages=self.site_pages, min_share=self.site_share, extra=extra
+                )
+                if not learned:
+                    continue
+                for line, pages in extra.items():
+                    counts.line_pages[line] = len(counts.candidates.get(line, set()) | pages)
+                self.store.add_site_chrome(host, learned, counts)
+                self._chromes[host] = known.merged(learned)
+                rebased = self.store.rebase_site(host, known.merged(learned), self.states)
+            except StorageError as exc:
+                logger.error("could not learn the boilerplate of %s: %s", host, exc)
+                continue
+            logger.info(
+                "learned %d line(s) and %d block(s) of site boilerplate on %s (%d pages re-based)",
+                len(learned.lines),
+                len(learned.blocks),
+                host,
+                rebased,
+            )
+        self._sites.clear()
+
+    def _recompared(self, observation: Observation) -> Observation:
+        """A capture that waited for site learning, compared under what is known now: its
+        candidate lines are chrome if learned, else news of this page."""
+        state = self.states[observation.fetch.key]
+        lines = (observation.text or "").splitlines()
+        compared, _candidates = compared_lines(
+            lines,
+            observation.keys,
+            state.volatility or volatility.NONE,
+            state.site_chrome or site_boilerplate.NONE,
+        )
+        observation.compared = compared
+        observation.chrome_candidates = ()
+        observation.content_sha256 = content_hash(observation.title, compared, observation.images)
+        return observation
 
 
 class RecordPipeline:

@@ -494,6 +494,64 @@ def diff_links(before: Iterable[tuple[str, str]], after: Iterable[tuple[str, str
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ImageDiff(LinkDiff):
+    """The set-diff of the content's images, shown beside its text diff.
+
+    Images are compared by address without query string (cache-busters and resizing
+    parameters change without the picture changing); ``added``/``removed`` hold (src,
+    alt); ``text_changed`` (src, old alt, new alt). Addresses are shown, never loaded.
+    """
+
+    def to_text(self) -> str:
+        """One line per image change, ``+``/``-``/``~`` first, for plain-text reports."""
+        out = [f"+ [{alt or 'image'}] <{src}>" for src, alt in self.added]
+        out += [f"- [{alt or 'image'}] <{src}>" for src, alt in self.removed]
+        out += [f"~ [{old}] -> [{new}] <{src}>" for src, old, new in self.text_changed]
+        return "\n".join(out)
+
+    def to_html(self) -> str:
+        """Lists of added, removed and re-described images (addresses, never <img>)."""
+        return LinkDiff.to_html(self).replace('class="links-diff"', 'class="images-diff"', 1)
+
+
+def diff_images(before: Iterable[Sequence[str]], after: Iterable[Sequence[str]]) -> ImageDiff:
+    """Compare two versions' images as sets, by address without query string.
+
+    >>> diff = diff_images(
+    ...     [("https://x.gov/a.jpg?v=1", "The ambassador"), ("https://x.gov/map.png", "Map")],
+    ...     [("https://x.gov/a.jpg?v=2", "The ambassador")],
+    ... )
+    >>> diff.removed, diff.added
+    ((('https://x.gov/map.png', 'Map'),), ())
+    """
+    from monitor.normalize import image_identity
+
+    def by_identity(images: Iterable[Sequence[str]]) -> dict[str, tuple[str, list[str]]]:
+        found: dict[str, tuple[str, list[str]]] = {}
+        for image in images:
+            src, alt = str(image[0]), str(image[1]) if len(image) > 1 else ""
+            entry = found.setdefault(image_identity(src), (src, []))
+            if alt not in entry[1]:
+                entry[1].append(alt)
+        return found
+
+    old, new = by_identity(before), by_identity(after)
+    return ImageDiff(
+        added=tuple(
+            (src, alt) for key, (src, alts) in new.items() if key not in old for alt in alts
+        ),
+        removed=tuple(
+            (src, alt) for key, (src, alts) in old.items() if key not in new for alt in alts
+        ),
+        text_changed=tuple(
+            (src, " | ".join(old[key][1]), " | ".join(alts))
+            for key, (src, alts) in new.items()
+            if key in old and set(old[key][1]) != set(alts)
+        ),
+    )
+
+
 def line_ops(before: str, after: str) -> list[LineOp]:
     """The line-level edit script from ``before`` to ``after`` (no moves, no word detail).
 
@@ -525,7 +583,11 @@ def unified(
 
 
 #: The differs by name, for configuration and the CLI.
-DIFFERS: dict[str, Callable[..., Any]] = {"text": diff_text, "links": diff_links}
+DIFFERS: dict[str, Callable[..., Any]] = {
+    "text": diff_text,
+    "links": diff_links,
+    "images": diff_images,
+}
 
 
 # --------------------------------------------------------------------------------------

@@ -38,6 +38,8 @@ class Context:
     min_significance: float = 0.0
     # Routing rules (monitor.notify.routing.Rule): the deliveries written with an event.
     routes: tuple[Any, ...] = ()
+    # Keep what new versions contribute to learning site-wide boilerplate.
+    learn_site: bool = True
 
 
 def shared_context(contexts: Sequence[Context]) -> Context:

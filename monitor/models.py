@@ -237,6 +237,8 @@ class Version(Base):
     title: Mapped[str | None] = mapped_column(Text, default=None)
     text: Mapped[str] = mapped_column(Text)
     links: Mapped[list[Any]] = mapped_column(default=list)
+    # The content's images as [src, alt] pairs (null on versions made before they were kept).
+    images: Mapped[list[Any] | None] = mapped_column(JSON, default=list)
     # A public web archive's copy of the page, when one was requested (Save Page Now).
     archive_url: Mapped[str | None] = mapped_column(Text, default=None)
 
@@ -281,6 +283,38 @@ class LearningNote(Base):
     source: Mapped[str] = mapped_column(String(16))  # "probe", "observed" or "user"
     rules: Mapped[list[Any]] = mapped_column(default=list)  # [{kind, value, lines}]
     summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class SiteLine(Base):
+    """A line of a page's latest version that could be site chrome, for learning it.
+
+    Replaced whenever the page gets a new version; counted per site (``host``) to find
+    the lines and blocks many of its pages repeat (see monitor.site_boilerplate).
+    """
+
+    __tablename__ = "site_lines"
+    __table_args__ = (Index("ix_site_lines_host_line", "host", "line"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # the line's index in the version's text
+    line: Mapped[str] = mapped_column(Text)
+    block: Mapped[str] = mapped_column(Text, default="")  # its block key
+
+
+class SiteBoilerplate(Base):
+    """A line or block learned to be chrome on a whole site: masked when comparing."""
+
+    __tablename__ = "site_boilerplate"
+    __table_args__ = (UniqueConstraint("host", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "line" or "block"
+    value: Mapped[str] = mapped_column(Text)
+    pages: Mapped[int] = mapped_column(Integer, default=0)  # pages showing it when learned
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Change(Base):

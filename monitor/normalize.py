@@ -103,6 +103,38 @@ def normalize_lines(lines: Iterable[str], ignore: Iterable[re.Pattern[str]] = ()
     return result
 
 
+def normalize_keyed_lines(
+    lines: Iterable[str], keys: Iterable[str], ignore: Iterable[re.Pattern[str]] = ()
+) -> tuple[list[str], list[str]]:
+    """:func:`normalize_lines`, keeping each line's block key beside it."""
+    patterns = tuple(ignore)
+    result: list[str] = []
+    kept: list[str] = []
+    for line, key in zip(lines, keys, strict=False):
+        line = normalize_line(line)
+        for pattern in patterns:
+            line = pattern.sub("", line)
+        line = " ".join(line.split())
+        if line:
+            result.append(line)
+            kept.append(key)
+    return result, kept
+
+
+def image_identity(url: str) -> str:
+    """What identifies an image across captures: its address without query or fragment.
+
+    Image addresses carry cache-busting and resizing parameters that change without
+    the picture changing (``?v=20240301``, ``?w=640``); a new picture has a new path.
+
+    >>> image_identity("https://Example.gov/img/ambassador.jpg?itok=Xy12&w=640")
+    'https://example.gov/img/ambassador.jpg'
+    """
+    parts = urlsplit(url.strip())
+    path = _SESSION_PATH.sub("", parts.path) or "/"
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, "", ""))
+
+
 def canonical_url(url: str) -> str:
     """A URL without fragment, tracking/cache-busting parameters or session ids."""
     parts = urlsplit(url.strip())

@@ -9,14 +9,21 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 from monitor import extract as extraction
-from monitor import quality, volatility
+from monitor import quality, site_boilerplate, volatility
 from monitor.decode import decode
 from monitor.exceptions import ExtractionError, SelectorNotMatchedError
-from monitor.normalize import canonical_url, normalize_line, normalize_lines
+from monitor.normalize import (
+    canonical_url,
+    image_identity,
+    normalize_keyed_lines,
+    normalize_line,
+    normalize_lines,
+)
 from monitor.records import FetchResult, Observation, PageState, Role
 
 logger = logging.getLogger(__name__)
@@ -58,15 +65,48 @@ class TargetRules:
 
 # Bump when extraction or normalisation changes what content a body yields, so the
 # fast path ("same bytes, same content") is not trusted across such a change.
-PROCESS_VERSION = 2
+PROCESS_VERSION = 3
 
 
-def content_hash(title: str | None, lines: list[str]) -> str:
+def content_hash(title: str | None, lines: list[str], images: Iterable[Sequence[str]] = ()) -> str:
+    """The hash captures are compared by: title, compared lines, and the content's images
+    (by address without query, and alt text; a page without images hashes as before)."""
     digest = hashlib.sha256()
     digest.update((title or "").encode())
     digest.update(b"\x00")
     digest.update("\n".join(lines).encode())
+    pictures = sorted({f"{image_identity(image[0])}\t{image[1]}" for image in images})
+    if pictures:
+        digest.update(b"\x00images\x00")
+        digest.update("\n".join(pictures).encode())
     return digest.hexdigest()
+
+
+def stored_hash(
+    title: str | None,
+    text: str,
+    images: Iterable[Sequence[str]] | None,
+    learned: volatility.Volatility | None,
+    chrome: site_boilerplate.SiteChrome | None,
+) -> str:
+    """The compare hash of a stored version under what is known now (volatility, site
+    chrome): what the next capture of its page is compared with."""
+    compared, _candidates = compared_lines(
+        text.splitlines(), (), learned or volatility.NONE, chrome or site_boilerplate.NONE
+    )
+    return content_hash(title, compared, images or ())
+
+
+def compared_lines(
+    lines: list[str],
+    keys: Sequence[str],
+    learned: volatility.Volatility,
+    chrome: site_boilerplate.SiteChrome,
+) -> tuple[list[str], tuple[str, ...]]:
+    """Lines as compared: site chrome left out, then volatile parts masked; and the
+    candidate site chrome (new text in a chrome block) to look at again."""
+    site = site_boilerplate.compare(lines, keys, chrome)
+    return volatility.mask(site.lines, learned), site.candidates
 
 
 def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) -> Observation:
@@ -126,7 +166,9 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
             return _rejected(fetch, body_sha, verdict, encoding, None)
         return _problem(fetch, body_sha, "low", "undecodable", str(exc))
     title = normalize_line(extracted.title) if extracted.title else None
-    lines = normalize_lines(extracted.lines, rules.ignore_patterns)
+    lines, keys = normalize_keyed_lines(
+        extracted.lines, extracted.keys or [""] * len(extracted.lines), rules.ignore_patterns
+    )
     if extracted.page_lines is not None:
         # A selector: the whole page first (a removal or a block page is judged on all
         # of it), then the selected region (a "not found" message inside it).
@@ -175,7 +217,15 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
             fetch, body_sha, "low", "empty", "the page has no text content", encoding=encoding
         )
     learned = state.volatility if state is not None and state.volatility else volatility.NONE
-    compared = volatility.mask(lines, learned)
+    chrome = site_boilerplate.NONE
+    images: list[tuple[str, str]] = []
+    if fetch.role != "listing":
+        images = [(canonical_url(url), normalize_line(alt)) for url, alt in extracted.images]
+        if state is not None and state.site_chrome:
+            chrome = state.site_chrome
+    else:
+        keys = []
+    compared, candidates = compared_lines(lines, keys, learned, chrome)
     return Observation(
         fetch=fetch,
         body_sha256=body_sha,
@@ -186,7 +236,10 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
         text="\n".join(lines),
         compared=compared,
         links=links,
-        content_sha256=content_hash(title, compared),
+        images=images,
+        keys=keys,
+        chrome_candidates=candidates,
+        content_sha256=content_hash(title, compared, images),
         extract_key=rules.key,
         region=extracted.region,
         note=_served_note(fetch),

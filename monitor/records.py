@@ -66,6 +66,11 @@ class Observation:
     text: str | None = None  # normalised, unmasked: what the page said
     compared: list[str] | None = None  # the lines as compared (volatile parts masked)
     links: list[tuple[str, str]] = field(default_factory=list)
+    images: list[tuple[str, str]] = field(default_factory=list)  # (src, alt) of the content
+    # Per line of ``text``, its block key (monitor.extract.keyed_lines_of).
+    keys: list[str] = field(default_factory=list)
+    # New text in blocks learned as site chrome (monitor.site_boilerplate.compare).
+    chrome_candidates: tuple[str, ...] = ()
     content_sha256: str | None = None  # hash of title + compared lines
     extract_key: str | None = None
     region: str | None = None
@@ -96,6 +101,7 @@ class PageState:
     content_region: str | None = None
     recent_hashes: tuple[str, ...] = ()
     volatility: Any = None  # monitor.volatility.Volatility
+    site_chrome: Any = None  # monitor.site_boilerplate.SiteChrome of the page's site
     etag: str | None = None
     last_modified: str | None = None
     next_due_at: datetime | None = None

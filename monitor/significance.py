@@ -2,8 +2,9 @@
 
 Size does not separate noise from substance (a 17-character link removal matters, a
 4,000-character footer rotation does not), so the score is built from features that
-people who watch government pages named: a link removed, a status flip, a redirect to
-another place, watch-list terms in the changed text, one long contiguous rewrite; and
+people who watch government pages named: a link removed, an image removed, a status
+flip, a redirect to another place, watch-list terms in the changed text, one long
+contiguous rewrite; and
 it is lowered for changes of numbers or dates only and for listing and home pages.
 Every feature that contributed is stored with the score, so alerts can say why.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor import quality
-from monitor.differ import TextDiff, diff_text, line_ops
+from monitor.differ import TextDiff, diff_images, diff_text, line_ops
 from monitor.terms import compile_terms, find, find_changed, marked_lines
 from monitor.volatility import is_statement
 
@@ -31,6 +32,10 @@ BASE = {
     "recovered": 0.2,
     "changed": 0.25,
 }
+#: Added to a change's score when an image was removed from the content (a removed
+#: link adds 0.25), and when images were only added or their alt text changed.
+IMAGE_REMOVED = 0.3
+IMAGE_CHANGED = 0.1
 _NUMBERISH = re.compile(r"[\d\s.,:/\-–—%№#]+")
 _WORD = re.compile(r"\w+", re.UNICODE)
 # A time (08:00, 8h30, 10 a.m.), a numeric date (5.3.2024, 2024-03-05), a day and a month
@@ -118,6 +123,8 @@ def score(
     title_after: str | None = None,
     links_before: Iterable[tuple[str, str]] = (),
     links_after: Iterable[tuple[str, str]] = (),
+    images_before: Iterable[Sequence[str]] = (),
+    images_after: Iterable[Sequence[str]] = (),
     role: str = "page",
     url: str = "",
     final_url_before: str | None = None,
@@ -196,6 +203,21 @@ def score(
         if links_removed:
             value += 0.25
             reasons.append(f"{len(links_removed)} link(s) removed")
+    if kind == "changed":
+        pictures = diff_images(images_before, images_after)
+        if pictures.changed:
+            features["images_removed"] = [list(pair) for pair in pictures.removed[:50]]
+            features["images_added"] = [list(pair) for pair in pictures.added[:50]]
+            if pictures.text_changed:
+                features["images_alt_changed"] = [list(t) for t in pictures.text_changed[:50]]
+        if pictures.removed:
+            # A picture taken out of a statement (a person, a map, a signed document)
+            # weighs at least as much as a removed link.
+            value += IMAGE_REMOVED
+            reasons.append(f"{len(pictures.removed)} image(s) removed")
+        elif pictures.added or pictures.text_changed:
+            value += IMAGE_CHANGED
+            reasons.append("images added or described differently")
     if kind in ("changed", "restored", "added") and watch:
         if kind == "added":
             hits = matching_terms(watch, "\n".join([title_after or "", *after]))

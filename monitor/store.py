@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from typing import Any
 
@@ -32,18 +33,22 @@ from monitor.models import (
     LearningNote,
     ListedLink,
     Page,
+    SiteBoilerplate,
+    SiteLine,
     Target,
     Version,
     VolatileLine,
     utcnow,
 )
 from monitor.records import (
+    FetchResult,
     ListedLinkState,
     Observation,
     PageKey,
     PageState,
     RecordedCapture,
 )
+from monitor.site_boilerplate import SiteChrome, SiteCounts, host_of
 from monitor.volatility import Rule, Volatility
 
 DEFAULT_CONTEXT = Context()
@@ -109,6 +114,7 @@ class VersionView:
     final_url: str | None
     body_sha256: str | None
     links: list[Any]
+    images: list[Any] = dataclass_field(default_factory=list)
 
 
 class Store:
@@ -278,6 +284,7 @@ class Store:
                 ):
                     rule = rule_of(line)
                     rules.setdefault(line.page_id, {})[rule.key] = rule
+        chrome = self.site_chromes({host_of(page.url) for page, *_rest in rows})
         states: dict[PageKey, PageState] = {}
         for page, target_name, seq, content_sha in rows:
             page_rules = rules.get(page.id, {})
@@ -306,6 +313,7 @@ class Store:
                 volatility=learned,
                 volatile_rules=page_rules,
                 announce_added=page.id in announced,
+                site_chrome=chrome.get(host_of(page.url)),
             )
         return states
 
@@ -378,7 +386,7 @@ class Store:
         is compared under the same rules as the version it is compared with. A note on
         the page's timeline says what was learned.
         """
-        from monitor.process import content_hash
+        from monitor.process import stored_hash
 
         if not learned or state.page_id is None:
             return
@@ -407,8 +415,9 @@ class Store:
             if last_text is not None and state.last_version_id is not None:
                 version = session.get(Version, state.last_version_id)
                 if version is not None:
-                    compared = volatility.mask(version.text.splitlines(), merged)
-                    state.last_content_sha256 = content_hash(version.title, compared)
+                    state.last_content_sha256 = stored_hash(
+                        version.title, version.text, version.images, merged, state.site_chrome
+                    )
                     session.execute(
                         update(Page)
                         .where(Page.id == state.page_id)
@@ -500,7 +509,7 @@ class Store:
         """
         from sqlalchemy import delete
 
-        from monitor.process import content_hash
+        from monitor.process import stored_hash
 
         with self.session() as session, session.begin():
             forgotten = [
@@ -516,12 +525,200 @@ class Store:
             if page is not None and page.last_version_id is not None:
                 version = session.get(Version, page.last_version_id)
                 if version is not None:
-                    page.compare_sha256 = content_hash(
-                        version.title, volatility.mask(version.text.splitlines())
+                    chrome = self.site_chromes([host_of(page.url)]).get(host_of(page.url))
+                    page.compare_sha256 = stored_hash(
+                        version.title, version.text, version.images, None, chrome
                     )
             if forgotten:
                 self._note(session, page_id, None, "forgotten", "user", forgotten, utcnow())
             return len(forgotten)
+
+    # --- site boilerplate ---------------------------------------------------------
+
+    def site_chromes(self, hosts: Iterable[str]) -> dict[str, SiteChrome]:
+        """What was learned to be chrome on each of these sites."""
+        wanted = sorted(set(hosts))
+        found: dict[str, tuple[set[str], set[str]]] = {}
+        with self.session() as session:
+            for chunk in _chunks(wanted, 500):
+                for host, kind, value in session.execute(
+                    select(SiteBoilerplate.host, SiteBoilerplate.kind, SiteBoilerplate.value).where(
+                        SiteBoilerplate.host.in_(chunk)
+                    )
+                ):
+                    lines, blocks = found.setdefault(host, (set(), set()))
+                    (lines if kind == "line" else blocks).add(value)
+        return {
+            host: SiteChrome(frozenset(lines), frozenset(blocks))
+            for host, (lines, blocks) in found.items()
+        }
+
+    def site_counts(
+        self, host: str, *, min_pages: int, min_share: float, candidates: Iterable[str] = ()
+    ) -> SiteCounts:
+        """How many pages of a site carry each line and block (their latest versions),
+        counted by the database; lines and blocks on too few pages to be learned are left
+        out. ``candidates``: lines whose pages are wanted one by one."""
+        from monitor.site_boilerplate import threshold
+
+        counts = SiteCounts()
+        pages_of = func.count(func.distinct(SiteLine.page_id))
+        with self.session() as session:
+            counts.pages = int(session.scalar(select(pages_of).where(SiteLine.host == host)) or 0)
+            needed = threshold(counts.pages, min_pages, min_share)
+            for line, pages in session.execute(
+                select(SiteLine.line, pages_of)
+                .where(SiteLine.host == host)
+                .group_by(SiteLine.line)
+                .having(pages_of >= needed)
+            ):
+                counts.line_pages[line] = int(pages)
+            for block, pages in session.execute(
+                select(SiteLine.block, pages_of)
+                .where(SiteLine.host == host, SiteLine.block != "")
+                .group_by(SiteLine.block)
+                .having(pages_of >= needed)
+            ):
+                counts.block_pages[block] = int(pages)
+            for chunk in _chunks(sorted(counts.block_pages), 200):
+                for block, line in session.execute(
+                    select(SiteLine.block, SiteLine.line)
+                    .distinct()
+                    .where(SiteLine.host == host, SiteLine.block.in_(chunk))
+                ):
+                    counts.block_lines.setdefault(block, set()).add(line)
+            for chunk in _chunks(sorted(set(candidates)), 200):
+                for line, page_id in session.execute(
+                    select(SiteLine.line, SiteLine.page_id).where(
+                        SiteLine.host == host, SiteLine.line.in_(chunk)
+                    )
+                ):
+                    counts.candidates.setdefault(line, set()).add(page_id)
+        return counts
+
+    def _site_lines(
+        self, session: Session, page_id: int, url: str, observation: Observation
+    ) -> None:
+        """Replace what a page contributes to site learning by its new version's lines."""
+        from sqlalchemy import delete
+
+        from monitor.site_boilerplate import rows
+
+        session.execute(delete(SiteLine).where(SiteLine.page_id == page_id))
+        lines = (observation.text or "").splitlines()
+        host = host_of(url)
+        entries = [
+            {"host": host, "page_id": page_id, "position": p, "line": line, "block": block}
+            for p, line, block in rows(lines, observation.keys)
+        ]
+        if entries:
+            session.execute(SiteLine.__table__.insert(), entries)  # type: ignore[attr-defined]
+
+    def add_site_chrome(self, host: str, learned: SiteChrome, counts: SiteCounts) -> None:
+        """Store lines and blocks learned to be chrome on a site."""
+        now = utcnow()
+        with self.session() as session, session.begin():
+            for line in sorted(learned.lines):
+                pages = counts.line_pages.get(line, 0)
+                session.add(
+                    SiteBoilerplate(host=host, kind="line", value=line, pages=pages, created_at=now)
+                )
+            for block in sorted(learned.blocks):
+                pages = counts.block_pages.get(block, 0)
+                session.add(
+                    SiteBoilerplate(
+                        host=host, kind="block", value=block, pages=pages, created_at=now
+                    )
+                )
+
+    def site_boilerplate(self, host: str | None = None) -> list[SiteBoilerplate]:
+        """What was learned per site (one site, or every site), for `monitor volatility`."""
+        with self.session() as session:
+            query = select(SiteBoilerplate).order_by(
+                SiteBoilerplate.host, SiteBoilerplate.kind, SiteBoilerplate.id
+            )
+            if host is not None:
+                query = query.where(SiteBoilerplate.host == host)
+            return list(session.scalars(query))
+
+    def reset_site(self, host: str) -> int:
+        """Forget what was learned on a site and what it was learned from; learning starts
+        again from its pages' next versions. Returns how many entries were forgotten."""
+        from sqlalchemy import delete
+
+        with self.session() as session, session.begin():
+            result = session.execute(delete(SiteBoilerplate).where(SiteBoilerplate.host == host))
+            session.execute(delete(SiteLine).where(SiteLine.host == host))
+        self.rebase_site(host, SiteChrome())
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def rebase_site(
+        self, host: str, chrome: SiteChrome, states: dict[PageKey, PageState] | None = None
+    ) -> int:
+        """Re-compute the compare hash of every page of a site under its chrome now known,
+        so that the next capture of each is compared under the same rules; returns how
+        many pages were re-based. ``states`` (of a running check) are updated too."""
+        from monitor.process import stored_hash
+
+        live = {
+            state.page_id: state
+            for key, state in (states or {}).items()
+            if state.page_id is not None and host_of(key.url) == host
+        }
+        changed = 0
+        with self.session() as session, session.begin():
+            pages = [
+                (page_id, url, version_id)
+                for page_id, url, version_id in session.execute(
+                    select(Page.id, Page.url, Page.last_version_id).where(
+                        Page.last_version_id.is_not(None), Page.role.in_(["page", "article"])
+                    )
+                )
+                if host_of(url) == host
+            ]
+            volatilities = self._volatilities(session, [page_id for page_id, *_r in pages])
+            updates = []
+            for chunk in _chunks(pages, 500):
+                versions = {
+                    version.id: version
+                    for version in session.scalars(
+                        select(Version).where(Version.id.in_([v for *_r, v in chunk]))
+                    )
+                }
+                for page_id, _url, version_id in chunk:
+                    version = versions.get(version_id)
+                    if version is None:
+                        continue
+                    state = live.get(page_id)
+                    learned = state.volatility if state is not None else volatilities.get(page_id)
+                    compare = stored_hash(
+                        version.title, version.text, version.images, learned, chrome
+                    )
+                    updates.append({"id": page_id, "compare_sha256": compare})
+                    if state is not None:
+                        state.site_chrome = chrome
+                        state.last_content_sha256 = compare
+            if updates:
+                session.execute(update(Page), updates)
+                changed = len(updates)
+        for key, state in (states or {}).items():
+            if host_of(key.url) == host:
+                state.site_chrome = chrome
+        return changed
+
+    @staticmethod
+    def _volatilities(session: Session, page_ids: list[int]) -> dict[int, Volatility]:
+        """What was learned to be volatile on these pages."""
+        found: dict[int, Volatility] = {}
+        for chunk in _chunks(page_ids, 500):
+            for line in session.scalars(
+                select(VolatileLine).where(
+                    VolatileLine.page_id.in_(chunk), VolatileLine.learned.is_(True)
+                )
+            ):
+                learned = found.get(line.page_id, volatility.NONE)
+                found[line.page_id] = learned.merged(rule_of(line).volatility())
+        return found
 
     # --- listings ------------------------------------------------------------------
 
@@ -839,9 +1036,12 @@ class Store:
                     title=observation.title,
                     text=observation.text or "",
                     links=[list(link) for link in observation.links],
+                    images=[list(image) for image in observation.images],
                 )
                 session.add(version)
                 session.flush()
+                if context.learn_site and state.role in ("page", "article"):
+                    self._site_lines(session, state.page_id, fetch.key.url, observation)
                 if previous_id is not None:
                     previous = session.get(Version, previous_id)
                 state.last_version_id, state.last_version_seq = version.id, version.seq
@@ -901,11 +1101,14 @@ class Store:
         learned is written with a note on the page's timeline, and the page's compare hash
         is re-based so the next capture is judged without it.
         """
-        from monitor.process import content_hash
+        from monitor import site_boilerplate as site
+        from monitor.process import compared_lines, stored_hash
         from monitor.significance import matching_terms
 
         learned_before = state.volatility or volatility.NONE
-        before_lines = volatility.mask(previous.text.splitlines(), learned_before)
+        before_lines = compared_lines(
+            previous.text.splitlines(), (), learned_before, state.site_chrome or site.NONE
+        )[0]
         watch = context.watch_terms
 
         def is_prose(line: str) -> bool:
@@ -934,8 +1137,12 @@ class Store:
             return
         merged = learned_before.merged(new)
         state.volatility = merged
-        state.last_content_sha256 = content_hash(
-            observation.title, volatility.mask((observation.text or "").splitlines(), merged)
+        state.last_content_sha256 = stored_hash(
+            observation.title,
+            observation.text or "",
+            observation.images,
+            merged,
+            state.site_chrome,
         )
         assert state.page_id is not None
         extended = {rule.key: lines for rule, lines in learning.extended}
@@ -968,11 +1175,19 @@ class Store:
         now: datetime,
     ) -> Change:
         """Write one event row, with its significance and the features behind it."""
+        from monitor import site_boilerplate as site
+        from monitor.process import compared_lines
         from monitor.significance import score
 
         kind = decision.event or "changed"
         learned = state.volatility or volatility.NONE
-        before_lines = volatility.mask(previous.text.splitlines(), learned) if previous else []
+        before_lines = (
+            compared_lines(previous.text.splitlines(), (), learned, state.site_chrome or site.NONE)[
+                0
+            ]
+            if previous
+            else []
+        )
         after_lines = observation.compared or []
         last = previous or (
             session.get(Version, state.last_version_id) if state.last_version_id else None
@@ -986,6 +1201,8 @@ class Store:
             title_after=observation.title,
             links_before=[tuple(link) for link in previous.links] if previous else [],
             links_after=observation.links,
+            images_before=[tuple(image) for image in previous.images or ()] if previous else [],
+            images_after=observation.images,
             role=observation.fetch.role,
             url=observation.fetch.key.url,
             watch_terms=context.watch_terms,
@@ -1091,6 +1308,7 @@ class Store:
                 final_url=capture.final_url,
                 body_sha256=capture.body_sha256,
                 links=version.links,
+                images=version.images or [],
             )
             for version, capture in rows
         ]
@@ -1115,6 +1333,38 @@ class Store:
                     .order_by(Change.detected_at, Change.id)
                 )
             )
+
+    def version_fetch(self, version_id: int) -> FetchResult | None:
+        """The capture that made a version, as a fetch again (its stored body), to extract
+        it anew under changed rules; None when its body was not kept."""
+        with self.session() as session:
+            row = session.execute(
+                select(Capture, Page.url, Target.name, Page.role)
+                .join(Version, Version.capture_id == Capture.id)
+                .join(Page, Page.id == Capture.page_id)
+                .join(Target, Target.id == Page.target_id)
+                .where(Version.id == version_id)
+            ).first()
+        if row is None:
+            return None
+        capture, url, target, role = row
+        if not capture.body_stored or not capture.body_sha256:
+            return None
+        try:
+            body = self.body(capture.body_sha256)
+        except StorageError:
+            return None
+        return FetchResult(
+            key=PageKey(target, url),
+            role=role,  # type: ignore[arg-type]
+            requested_url=capture.requested_url,
+            started_at=capture.started_at,
+            duration_ms=capture.duration_ms,
+            final_url=capture.final_url,
+            status=capture.status,
+            headers=dict(capture.headers or {}),
+            body=body,
+        )
 
     def body(self, sha256: str) -> bytes:
         """The exact bytes of a stored body."""
@@ -1152,4 +1402,12 @@ def _summary(kind: str, title: str, features: dict[str, Any], observation: Obser
     if features.get("title_only"):
         return f"Title changed: {title}"
     added, removed = features.get("words_added", 0), features.get("words_removed", 0)
-    return f"Changed: {title} (+{added} / -{removed} words)"
+    pictures = [
+        f"{len(features[key])} image{'s' if len(features[key]) != 1 else ''} {label}"
+        for key, label in (("images_removed", "removed"), ("images_added", "added"))
+        if features.get(key)
+    ]
+    if pictures and not added and not removed:
+        return f"Changed: {title} ({', '.join(pictures)})"
+    extra = f"; {', '.join(pictures)}" if pictures else ""
+    return f"Changed: {title} (+{added} / -{removed} words{extra})"

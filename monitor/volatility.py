@@ -45,16 +45,23 @@ _TIME = r"\d{1,2}[:.]\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?(?:\s*[A-Z]{2,4})?"
 
 @dataclass(frozen=True, slots=True)
 class Pattern:
-    """A named built-in pattern: ``drop`` removes the whole line, ``mask`` the match."""
+    """A named built-in pattern: ``drop`` removes the whole line, ``mask`` the match.
+
+    ``needs``: lower-case words one of which every match contains; a line without any
+    of them is skipped without running the (slower) pattern.
+    """
 
     name: str
     regex: re.Pattern[str]
     action: str  # "drop" or "mask"
     replacement: str = "#"
+    needs: tuple[str, ...] = ()
 
 
-def _p(name: str, pattern: str, action: str, replacement: str = "#") -> Pattern:
-    return Pattern(name, re.compile(pattern, re.IGNORECASE), action, replacement)
+def _p(
+    name: str, pattern: str, action: str, replacement: str = "#", needs: tuple[str, ...] = ()
+) -> Pattern:
+    return Pattern(name, re.compile(pattern, re.IGNORECASE), action, replacement, needs)
 
 
 BUILTIN: tuple[Pattern, ...] = (
@@ -65,6 +72,7 @@ BUILTIN: tuple[Pattern, ...] = (
         r"\s+hours\b.*\d|^\W*(?:working|opening|office)\s+hours\s+today\b.*\d|"
         r"^\W*(?:режим|часы)\s+работы\s+сегодня\b.*\d|^\W*сегодня\s+работаем\b.*\d",
         "drop",
+        needs=("hours", "работы", "работаем"),
     ),
     _p(
         "date-time-widget",
@@ -80,8 +88,24 @@ BUILTIN: tuple[Pattern, ...] = (
         r"просмотр\w*|посещени\w*|посетител\w*(?: сегодня)?)\b(\W{0,3})\d[\d\s.,]*",
         "mask",
         r"\1\2#",
+        needs=(
+            "views",
+            "visit",
+            "hits",
+            "downloads",
+            "comments",
+            "просмотр",
+            "посещени",
+            "посетител",
+        ),
     ),
-    _p("counter-after", r"\b\d[\d\s.,]*(\s+(?:views|visits|hits|просмотр\w*))\b", "mask", r"#\1"),
+    _p(
+        "counter-after",
+        r"\b\d[\d\s.,]*(\s+(?:views|visits|hits|просмотр\w*))\b",
+        "mask",
+        r"#\1",
+        needs=("views", "visits", "hits", "просмотр"),
+    ),
     _p(
         "updated-stamp",
         # Only the date or time right after the stamp word: the rest of a sentence is content.
@@ -90,8 +114,15 @@ BUILTIN: tuple[Pattern, ...] = (
         rf"(?:\W{{0,3}}(?:at\s+)?{_TIME})?",
         "mask",
         r"\1\2#",
+        needs=("last", "updated", "generated", "обновлено", "дата обновления"),
     ),
-    _p("copyright-years", r"(©|\(c\)|copyright)\s*\d{4}(?:\s*[-–]\s*\d{4})?", "mask", r"\1 #"),
+    _p(
+        "copyright-years",
+        r"(©|\(c\)|copyright)\s*\d{4}(?:\s*[-–]\s*\d{4})?",
+        "mask",
+        r"\1 #",
+        needs=("©", "(c)", "copyright"),
+    ),
 )
 
 
@@ -193,7 +224,10 @@ def apply_builtin(line: str) -> str | None:
     """The line with built-in volatile parts masked, or None when the whole line is noise."""
     if not _HAS_DIGIT.search(line):
         return line  # every built-in pattern needs a digit: most lines end here, cheaply
+    lowered = line.lower()
     for pattern in BUILTIN:
+        if pattern.needs and not any(word in lowered for word in pattern.needs):
+            continue
         if pattern.action == "drop":
             if pattern.regex.search(line):
                 return None

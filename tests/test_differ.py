@@ -14,9 +14,11 @@ import pytest
 import monitor.differ as differ
 from monitor.differ import (
     DIFFERS,
+    ImageDiff,
     LinkDiff,
     Segment,
     TextDiff,
+    diff_images,
     diff_links,
     diff_text,
     line_ops,
@@ -553,11 +555,48 @@ def test_link_html_is_escaped_and_only_http_is_clickable() -> None:
     assert 'href="https://mfa.example/?q=&quot;&gt;&lt;script&gt;"' in markup
 
 
+# --- images ------------------------------------------------------------------------
+
+
+def test_images_are_compared_by_address_without_query_string() -> None:
+    before = [
+        ("https://mfa.example/img/minister.jpg?itok=a1", "The minister"),
+        ("https://mfa.example/img/map.png?v=1", "Evacuation map"),
+    ]
+    after = [
+        ("https://mfa.example/img/minister.jpg?itok=b2", "The minister"),  # cache-buster only
+        ("https://mfa.example/img/signed.png", "Signed declaration"),
+    ]
+    diff = diff_images(before, after)
+    assert isinstance(diff, ImageDiff) and diff.changed
+    assert diff.removed == (("https://mfa.example/img/map.png?v=1", "Evacuation map"),)
+    assert diff.added == (("https://mfa.example/img/signed.png", "Signed declaration"),)
+    assert diff.text_changed == ()
+    assert diff.to_text().splitlines() == [
+        "+ [Signed declaration] <https://mfa.example/img/signed.png>",
+        "- [Evacuation map] <https://mfa.example/img/map.png?v=1>",
+    ]
+    assert diff.to_json()["removed"] == [["https://mfa.example/img/map.png?v=1", "Evacuation map"]]
+
+
+def test_an_image_whose_alt_text_changed_is_reported_as_such() -> None:
+    image = "https://x.gov/a.jpg"
+    diff = diff_images([(image, "Ambassador Ivanova")], [(image, "")])
+    assert diff.text_changed == ((image, "Ambassador Ivanova", ""),)
+    assert not diff_images([(image, "A")], [(f"{image}?w=2", "A")]).changed
+
+
+def test_the_image_diff_html_escapes_text_and_never_loads_an_image() -> None:
+    markup = diff_images([], [("javascript:alert(1)", "<script>x</script>")]).to_html()
+    assert 'class="images-diff"' in markup
+    assert "<img" not in markup and "<script" not in markup.lower()
+
+
 # --- module ------------------------------------------------------------------------
 
 
 def test_differs_registry() -> None:
-    assert {"text": diff_text, "links": diff_links} == DIFFERS
+    assert {"text": diff_text, "links": diff_links, "images": diff_images} == DIFFERS
     assert all(callable(function) for function in DIFFERS.values())
 
 

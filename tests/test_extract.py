@@ -58,6 +58,8 @@ def test_extract(case: dict[str, Any]) -> None:
         assert not [line for line in extracted.lines if fragment in line], fragment
     if "links" in case:
         assert [list(link) for link in extracted.links] == case["links"]
+    if "images" in case:
+        assert [list(image) for image in extracted.images] == case["images"]
 
 
 def test_the_learned_region_is_found_again_after_a_markup_only_change() -> None:

@@ -263,3 +263,27 @@ def test_a_rotating_block_is_learned_and_a_new_sentence_there_alerts(
     payloads = [json.loads(request.body) for request in receiver.wait_for(4)]
     assert [p["event"] for p in payloads] == ["changed"] * 4
     assert EDITS[4] in payloads[-1]["diff"]["added"]
+
+
+def test_a_change_of_extraction_rules_is_not_a_change_of_the_page(
+    site: LocalSite, tmp_path: Path
+) -> None:
+    """New rules (a user's exclude here; a monitor release that extracts differently
+    likewise) are applied to the last version's stored body too: only the page's own
+    changes are reported."""
+    page = ARTICLE.format(noise='<span class="widget">Rate this page: 4 stars</span>')
+    site.page("/notice", page)
+    database = f"sqlite:///{tmp_path / 'm.db'}"
+    target = {"name": "notice", "url": site.url("/notice")}
+    config = make_config(database, [target])
+    store = Store(database)
+    run_check(config, store, config.targets)
+    # The user excludes the widget: same page, new rules, no event.
+    excluded = make_config(database, [{**target, "exclude": ["css:.widget"]}])
+    summary = run_check(excluded, store, excluded.targets)
+    assert summary.events == {} and summary.unchanged == 1, summary.outcomes
+    assert run_check(excluded, store, excluded.targets).events == {}
+    # New rules and a real edit at once: the edit is reported.
+    site.page("/notice", page.replace("two photographs", "three photographs"))
+    strict = make_config(database, [{**target, "exclude": ["css:.widget", "css:.nothing"]}])
+    assert run_check(strict, store, strict.targets).events == {"changed": 1}

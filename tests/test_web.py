@@ -69,7 +69,12 @@ def _statement(day: str, extra: str = "", link: bool = True) -> str:
         f"<p>The consular section accepts visa applications on {day}.</p>"
         "<p>Bring your passport and two photographs.</p>"
         f"<p>{extra}</p>"
-        + ('<p><a href="/visa-form">Visa application form</a></p>' if link else "")
+        + (
+            '<p><a href="/visa-form">Visa application form</a></p>'
+            '<p><img src="/img/form.png" alt="Visa form preview"></p>'
+            if link
+            else ""
+        )
     )
     return PAGE.format(title="On visa applications", heading="On visa applications", body=body)
 
@@ -229,6 +234,7 @@ def test_diff_page_views_and_navigation(history: History, server: str) -> None:
     assert inline.status == 200
     assert "<del>Monday</del>" in inline.text and "<ins>Tuesday</ins>" in inline.text
     assert 'class="diff-links"' in inline.text and "Visa application form" in inline.text
+    assert 'class="images-diff"' in inline.text and "Visa form preview" in inline.text
     assert 'rel="next"' in inline.text and f"/pages/{statement}/diff/2/3" in inline.text
     side = get(base + "?view=side-by-side")
     assert '<table class="diff-sbs">' in side.text
@@ -437,6 +443,7 @@ def test_api_content(history: History, server: str) -> None:
     diff = get(f"{server}/api/pages/{statement}/diff/1/2").json()
     assert diff["diff"]["stats"]["words_added"] >= 1
     assert [pair[1] for pair in diff["links"]["removed"]] == ["Visa application form"]
+    assert [pair[1] for pair in diff["images"]["removed"]] == ["Visa form preview"]
     found = get(server + "/api/search?q=suspended").json()
     assert found["pages"][0]["versions"] == [2] and found["pages"][0]["current"] is False
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import case, func, or_, select
 
-from monitor.differ import LinkDiff, TextDiff, diff_links, diff_text
+from monitor.differ import ImageDiff, LinkDiff, TextDiff, diff_images, diff_links, diff_text
 from monitor.exceptions import UnknownTargetError
 from monitor.models import Capture, Change, LearningNote, ListedLink, Page, Target, Version
 from monitor.store import Store
@@ -610,6 +610,7 @@ class VersionDetail:
     archive_url: str | None
     previous_seq: int | None
     next_seq: int | None
+    images: list[Any] = field(default_factory=list)
 
     @property
     def content_type(self) -> str:
@@ -623,6 +624,7 @@ class VersionDetail:
             "url": self.page.url,
             "text": self.text,
             "links": [list(link) for link in self.links],
+            "images": [list(image) for image in self.images],
             "capture": {
                 "id": capture.id,
                 "started_at": capture.started_at.isoformat(),
@@ -684,6 +686,7 @@ def version_detail(store: Store, page_id: int, seq: int) -> VersionDetail:
         version.archive_url,
         previous,
         following,
+        list(version.images or []),
     )
 
 
@@ -698,6 +701,7 @@ class DiffView:
     links: LinkDiff
     events: list[EventView]
     seqs: list[int]
+    images: ImageDiff = field(default_factory=lambda: diff_images((), ()))
 
     @property
     def previous_pair(self) -> tuple[int, int] | None:
@@ -719,8 +723,13 @@ class DiffView:
             "to": self.new.to_json(),
             "diff": self.text.to_json(),
             "links": self.links.to_json(),
+            "images": self.images.to_json(),
             "events": [event.to_json() for event in self.events],
         }
+
+
+#: The text, link and image diffs of two versions.
+Diffs = tuple[TextDiff, LinkDiff, ImageDiff]
 
 
 class _DiffCache:
@@ -728,17 +737,17 @@ class _DiffCache:
 
     def __init__(self, size: int = 32) -> None:
         self.size = size
-        self._items: OrderedDict[tuple[int, int], tuple[TextDiff, LinkDiff]] = OrderedDict()
+        self._items: OrderedDict[tuple[int, int], Diffs] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[int, int]) -> tuple[TextDiff, LinkDiff] | None:
+    def get(self, key: tuple[int, int]) -> Diffs | None:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
             return found
 
-    def put(self, key: tuple[int, int], value: tuple[TextDiff, LinkDiff]) -> None:
+    def put(self, key: tuple[int, int], value: Diffs) -> None:
         with self._lock:
             self._items[key] = value
             self._items.move_to_end(key)
@@ -756,11 +765,14 @@ def compare(
     new_title: str | None,
     new_text: str,
     new_links: Sequence[Any],
-) -> tuple[TextDiff, LinkDiff]:
-    """The text diff (title on the first line, as ``monitor diff``) and the link diff."""
+    old_images: Sequence[Any] | None = (),
+    new_images: Sequence[Any] | None = (),
+) -> Diffs:
+    """The text diff (title on the first line, as ``monitor diff``), the link diff and
+    the image diff."""
     text = diff_text(f"{old_title or ''}\n{old_text}", f"{new_title or ''}\n{new_text}")
     links = diff_links([tuple(link) for link in old_links], [tuple(link) for link in new_links])
-    return text, links
+    return text, links, diff_images(old_images or (), new_images or ())
 
 
 def diff_view(store: Store, page_id: int, from_seq: int, to_seq: int) -> DiffView:
@@ -789,14 +801,15 @@ def diff_view(store: Store, page_id: int, from_seq: int, to_seq: int) -> DiffVie
         cached = DIFFS.get(key)
         if cached is None:
             texts = {
-                version_id: (title, body, links)
-                for version_id, title, body, links in session.execute(
-                    select(Version.id, Version.title, Version.text, Version.links).where(
-                        Version.id.in_(key)
-                    )
+                row.id: row
+                for row in session.execute(
+                    select(
+                        Version.id, Version.title, Version.text, Version.links, Version.images
+                    ).where(Version.id.in_(key))
                 )
             }
-            cached = compare(*texts[old.id], *texts[new.id])
+            a, b = texts[old.id], texts[new.id]
+            cached = compare(a.title, a.text, a.links, b.title, b.text, b.links, a.images, b.images)
             DIFFS.put(key, cached)
         low, high = sorted((old.id, new.id))
         changes = list(
@@ -815,7 +828,7 @@ def diff_view(store: Store, page_id: int, from_seq: int, to_seq: int) -> DiffVie
             session.execute(select(Version.id, Version.seq).where(Version.page_id == page_id)).all()
         )
     events = [_event_view(change, seq_of) for change in changes]
-    return DiffView(page, old, new, cached[0], cached[1], events, seqs)
+    return DiffView(page, old, new, cached[0], cached[1], events, seqs, cached[2])
 
 
 # --------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import select
@@ -75,27 +76,42 @@ def _word_diffs(store: Store, events: list[data.EventView]) -> dict[int, list[st
     if not pairs:
         return {}
     wanted = {(page_id, seq) for page_id, a, b in pairs.values() for seq in (a, b)}
-    texts: dict[tuple[int, int], tuple[int, str | None, str, list[object]]] = {}
+    texts: dict[tuple[int, int], Any] = {}
     with store.session() as session:
         page_ids = {page_id for page_id, _seq in wanted}
         for row in session.execute(
             select(
-                Version.id, Version.page_id, Version.seq, Version.title, Version.text, Version.links
+                Version.id,
+                Version.page_id,
+                Version.seq,
+                Version.title,
+                Version.text,
+                Version.links,
+                Version.images,
             )
             .where(Version.page_id.in_(page_ids))
             .where(Version.seq.in_({seq for _page, seq in wanted}))
         ):
             if (row.page_id, row.seq) in wanted:
-                texts[(row.page_id, row.seq)] = (row.id, row.title, row.text, row.links)
+                texts[(row.page_id, row.seq)] = row
     out: dict[int, list[str]] = {}
     for event_id, (page_id, a, b) in pairs.items():
         old, new = texts.get((page_id, a)), texts.get((page_id, b))
-        if old is None or new is None or max(len(old[2]), len(new[2])) > DIFF_CHARS:
+        if old is None or new is None or max(len(old.text), len(new.text)) > DIFF_CHARS:
             continue
-        key = (old[0], new[0])
+        key = (old.id, new.id)
         cached = data.DIFFS.get(key)
         if cached is None:
-            cached = data.compare(old[1], old[2], old[3], new[1], new[2], new[3])
+            cached = data.compare(
+                old.title,
+                old.text,
+                old.links,
+                new.title,
+                new.text,
+                new.links,
+                old.images,
+                new.images,
+            )
             data.DIFFS.put(key, cached)
         lines = cached[0].word_text(excerpt=120)
         out[event_id] = lines[:DIFF_LINES] + (

@@ -242,6 +242,7 @@ SCHEMAS: dict[str, Any] = {
             "url": {"type": "string"},
             "text": {"type": "string", "description": "The extracted text, one block a line."},
             "links": _array(LINK_PAIR),
+            "images": _array(LINK_PAIR),
             "capture": CAPTURE,
             "archive_url": _nullable("string"),
             "previous_version": _nullable("integer"),
@@ -286,6 +287,7 @@ SCHEMAS: dict[str, Any] = {
             "to": _ref("Version"),
             "diff": _ref("TextDiff"),
             "links": _ref("LinkDiff"),
+            "images": _ref("LinkDiff"),
             "events": _array(_ref("Change")),
         }
     ),

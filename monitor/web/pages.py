@@ -220,6 +220,7 @@ def diff_page(request: Request) -> Response:
         full=full,
         body=Markup(body),  # the differ escapes all page text
         links=Markup(diff.links.to_html()),
+        images=Markup(diff.images.to_html()),
         stats=diff.text.stats,
     )
 
