@@ -262,14 +262,18 @@ def keyed_lines_of(nodes: Iterable[lxml.html.HtmlElement]) -> tuple[list[str], l
     paths: dict[int, str] = {0: ""}
 
     def path(number: int) -> str:
-        # The last KEY_STEPS steps: the same widget has the same key whether the region
-        # is located at <article> on one page or falls back to <body> on another.
+        # From the nearest block with a class (the widget's own name) down to the line,
+        # at most KEY_STEPS steps: the same widget has the same key whether the region is
+        # located at <article> on one page, at a <div> of another layout, or falls back
+        # to <body>.
         found = paths.get(number)
         if found is None:
             chain: list[str] = []
             step = number
             while step and len(chain) < KEY_STEPS:
                 chain.append(steps[step])
+                if "." in steps[step]:
+                    break
                 step = parents[step]
             found = paths[number] = "/".join(reversed(chain))
         return found

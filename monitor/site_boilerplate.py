@@ -207,10 +207,16 @@ def learn(
     for line, pages in (extra or {}).items():
         line_pages[line] = len(counts.candidates.get(line, set()) | pages)
     needed = threshold(counts.pages, min_pages, min_share)
+    # New text in a chrome block is measured against the pages that carry such a block
+    # (a promo inside the articles is not on the statements the site also has).
+    carrying = max((counts.block_pages.get(key, 0) for key in known.blocks), default=0)
+    needed_in_block = threshold(carrying or counts.pages, min_pages, min_share)
     lines = {
         line
         for line, pages in line_pages.items()
-        if pages >= needed and not is_prose(line) and line not in known.lines
+        if pages >= (needed_in_block if extra and line in extra else needed)
+        and not is_prose(line)
+        and line not in known.lines
     }
     every = known.lines | lines
     blocks = {
