@@ -58,7 +58,15 @@ from monitor.process import ProcessRules, observe, repair_mojibake
 from monitor.records import FetchResult, Observation, PageKey, PageState
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = ROOT.parent.parent / "shared" / "corpus" / "extraction"
+# ../shared/corpus/extraction beside the checkout (or beside a folder holding it).
+DEFAULT_CORPUS = next(
+    (
+        folder / "shared" / "corpus" / "extraction"
+        for folder in ROOT.parents
+        if (folder / "shared" / "corpus" / "extraction").is_dir()
+    ),
+    ROOT.parent / "shared" / "corpus" / "extraction",
+)
 SHINGLE = 5
 URL = "http://127.0.0.1:8000/article"
 RULES = ProcessRules(extract=Rules())
