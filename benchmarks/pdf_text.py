@@ -36,6 +36,7 @@ on pdfminer) and ``pdfium`` (pypdfium2, which pdfplumber installs). The tables s
     python benchmarks/pdf_text.py                 # all producers and extractors
     python benchmarks/pdf_text.py --runs 9 --keep /tmp/pdfs
     python benchmarks/pdf_text.py --show chromium:pypdf   # print one extracted text
+    python benchmarks/pdf_text.py --show libreoffice:pypdf --markup   # as a version's lines
 
 Needs the optional extras ``documents`` and ``documents-bench`` (pip install -e
 '.[documents,documents-bench]'), Playwright (the ``test`` extra) for the Chromium producer.
@@ -98,10 +99,22 @@ class Block:
     columns: tuple[str, ...] = ()
 
 
-LIGATURE_WORDS = (
-    "affirms official offices final figures first reflect flow efficient fulfilled filing "
-    "five conflict confirms"
-).split()
+LIGATURE_WORDS = [
+    "affirms",
+    "official",
+    "offices",
+    "final",
+    "figures",
+    "first",
+    "reflect",
+    "flow",
+    "efficient",
+    "fulfilled",
+    "filing",
+    "five",
+    "conflict",
+    "confirms",
+]
 
 EN_LIGATURES = (
     "The Ministry affirms that its official offices abroad remain open. The final figures "
@@ -153,15 +166,53 @@ COLUMN_B = (
     "місце проведення оголосить країна, що приймає делегації.",
 )
 
-_FILLER_EN = (
-    "consular registration visa passport appointment embassy citizens travel advisory "
-    "statement minister delegation agreement cooperation security border humanitarian "
-    "assistance office final figures schedule review notice decision"
-).split()
-_FILLER_RU = (
-    "консульский учёт виза паспорт запись посольство граждане поездка заявление министр "
-    "делегация соглашение сотрудничество безопасность граница помощь решение уведомление"
-).split()
+_FILLER_EN = [
+    "consular",
+    "registration",
+    "visa",
+    "passport",
+    "appointment",
+    "embassy",
+    "citizens",
+    "travel",
+    "advisory",
+    "statement",
+    "minister",
+    "delegation",
+    "agreement",
+    "cooperation",
+    "security",
+    "border",
+    "humanitarian",
+    "assistance",
+    "office",
+    "final",
+    "figures",
+    "schedule",
+    "review",
+    "notice",
+    "decision",
+]
+_FILLER_RU = [
+    "консульский",
+    "учёт",
+    "виза",
+    "паспорт",
+    "запись",
+    "посольство",
+    "граждане",
+    "поездка",
+    "заявление",
+    "министр",
+    "делегация",
+    "соглашение",
+    "сотрудничество",
+    "безопасность",
+    "граница",
+    "помощь",
+    "решение",
+    "уведомление",
+]
 
 
 def filler(count: int, seed: int = 7) -> list[str]:
@@ -261,7 +312,9 @@ def make_chromium(blocks: list[Block], path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     style = "font-family:'DejaVu Serif';font-size:8pt;width:100%;text-align:center"
-    footer = FOOTER.format(n="<span class=pageNumber></span>", total="<span class=totalPages></span>")
+    footer = FOOTER.format(
+        n="<span class=pageNumber></span>", total="<span class=totalPages></span>"
+    )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -271,8 +324,8 @@ def make_chromium(blocks: list[Block], path: Path) -> None:
                 path=str(path),
                 format="A4",
                 display_header_footer=True,
-                header_template=f"<div style=\"{style}\">{HEADER}</div>",
-                footer_template=f"<div style=\"{style}\">{footer}</div>",
+                header_template=f'<div style="{style}">{HEADER}</div>',
+                footer_template=f'<div style="{style}">{footer}</div>',
                 margin={"top": "2cm", "bottom": "2cm", "left": "2.2cm", "right": "2.2cm"},
             )
         finally:
@@ -409,7 +462,9 @@ def make_docx(blocks: list[Block], path: Path) -> None:
                     table.cell(r, c).text = cell
         elif block.kind == "columns":
             # A new page in two columns, then a continuous section back to one column.
-            two = document.add_section(WD_SECTION.NEW_PAGE if pending_break else WD_SECTION.CONTINUOUS)
+            two = document.add_section(
+                WD_SECTION.NEW_PAGE if pending_break else WD_SECTION.CONTINUOUS
+            )
             columns(two, 2)
             for paragraph_text in block.columns:
                 document.add_paragraph(paragraph_text).alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
@@ -499,8 +554,16 @@ def rewrite_pypdf(source: Path, target: Path) -> None:
 
 def rewrite_gs(source: Path, target: Path) -> None:
     subprocess.run(
-        ["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=pdfwrite",
-         f"-sOutputFile={target}", str(source)],
+        [
+            "gs",
+            "-q",
+            "-dNOPAUSE",
+            "-dBATCH",
+            "-dSAFER",
+            "-sDEVICE=pdfwrite",
+            f"-sOutputFile={target}",
+            str(source),
+        ],
         check=True,
         capture_output=True,
         timeout=120,
@@ -598,8 +661,17 @@ def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {}
-    for name in ("pypdf", "pdfminer.six", "pdfplumber", "pypdfium2", "fpdf2", "pikepdf",
-                 "python-docx", "odfpy", "playwright"):
+    for name in (
+        "pypdf",
+        "pdfminer.six",
+        "pdfplumber",
+        "pypdfium2",
+        "fpdf2",
+        "pikepdf",
+        "python-docx",
+        "odfpy",
+        "playwright",
+    ):
         try:
             found[name] = version(name)
         except PackageNotFoundError:
@@ -610,8 +682,15 @@ def versions() -> dict[str, str]:
 # ---------------------------------------------------------------------------------------
 # Clean-up and quality measures
 
-LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
-             "\ufb05": "st", "\ufb06": "st"}
+LIGATURES = {
+    "\ufb00": "ff",
+    "\ufb01": "fi",
+    "\ufb02": "fl",
+    "\ufb03": "ffi",
+    "\ufb04": "ffl",
+    "\ufb05": "st",
+    "\ufb06": "st",
+}
 HYPHENS = "-\u2010\u00ad\x02"  # pdfium marks a line-end hyphen with \x02
 
 
@@ -674,8 +753,12 @@ def judge(pages_raw: list[str], blocks: list[Block]) -> Quality:
     recall = sum((want & got).values()) / sum(want.values())
     stray = sum((got - want).values())
 
-    prose = [p for b in blocks if b.kind in ("title", "p", "narrow", "lines", "columns")
-             for p in paragraphs_of([b])]
+    prose = [
+        p
+        for b in blocks
+        if b.kind in ("title", "p", "narrow", "lines", "columns")
+        for p in paragraphs_of([b])
+    ]
     positions = [flat.find(collapse(p)) for p in prose]
     whole = sum(1 for pos in positions if pos >= 0)
     found = [pos for pos in positions if pos >= 0]
@@ -685,9 +768,13 @@ def judge(pages_raw: list[str], blocks: list[Block]) -> Quality:
     columns_ok = all(p >= 0 for p in column_positions) and column_positions == sorted(
         column_positions
     )
-    columns = "ok" if columns_ok else (
-        f"{sum(p >= 0 for p in column_positions)}/4 whole"
-        + ("" if column_positions == sorted(column_positions) else ", out of order")
+    columns = (
+        "ok"
+        if columns_ok
+        else (
+            f"{sum(p >= 0 for p in column_positions)}/4 whole"
+            + ("" if column_positions == sorted(column_positions) else ", out of order")
+        )
     )
 
     table_ok = 0
@@ -700,9 +787,7 @@ def judge(pages_raw: list[str], blocks: list[Block]) -> Quality:
     cyrillic = sum(collapse(p) in flat for p in cyrillic_truth)
 
     raw = "\n".join(pages_raw)
-    as_letters = sum(
-        1 for w in LIGATURE_WORDS if re.search(rf"\b{w}\b", raw, re.IGNORECASE)
-    )
+    as_letters = sum(1 for w in LIGATURE_WORDS if re.search(rf"\b{w}\b", raw, re.IGNORECASE))
     as_codepoint = sum(raw.count(lig) for lig in LIGATURES)
     cleaned_ligatures = sum(1 for w in LIGATURE_WORDS if re.search(rf"\b{w}\b", body, re.I))
     ligatures_raw = f"{as_letters}/{len(LIGATURE_WORDS)} letters"
@@ -735,7 +820,15 @@ def judge(pages_raw: list[str], blocks: list[Block]) -> Quality:
         where.append(
             ("top" if h == 0 else "end" if h is not None and h >= last - 1 else "mid" if h else "-")
             + "/"
-            + ("end" if f is not None and f >= last - 1 else "top" if f == 0 else "mid" if f else "-")
+            + (
+                "end"
+                if f is not None and f >= last - 1
+                else "top"
+                if f == 0
+                else "mid"
+                if f
+                else "-"
+            )
         )
     common = collections.Counter(where).most_common(1)[0][0] if where else "-"
 
@@ -770,7 +863,9 @@ def line_end_hyphen(pages_raw: list[str]) -> str:
 # Speed and memory
 
 
-def median_ms_per_page(extract: Callable[[Path], list[str]], path: Path, runs: int) -> tuple[float, int]:
+def median_ms_per_page(
+    extract: Callable[[Path], list[str]], path: Path, runs: int
+) -> tuple[float, int]:
     times = []
     pages = 0
     for _ in range(runs):
@@ -799,8 +894,11 @@ def memory_child(extractor: str, path: str, warm: str) -> None:
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     after = high_water_kb()
-    print(json.dumps({"rss_growth_kb": after - before, "rss_peak_kb": after,
-                      "traced_peak_kb": peak // 1024}))
+    print(
+        json.dumps(
+            {"rss_growth_kb": after - before, "rss_peak_kb": after, "traced_peak_kb": peak // 1024}
+        )
+    )
 
 
 def memory(extractor: str, path: Path, warm: Path) -> dict[str, int]:
@@ -874,9 +972,14 @@ def odt_text(path: Path) -> str:
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |",
-             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
+    lines = [
+        "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
+    lines += [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + " |"
+        for row in rows
+    ]
     return "\n".join(lines)
 
 
@@ -889,7 +992,7 @@ def same_text(a: list[str], b: list[str]) -> str:
         return "same (clean)"
     la = "\n".join(a).split("\n")
     lb = "\n".join(b).split("\n")
-    differing = sum(1 for x, y in zip(la, lb) if x != y) + abs(len(la) - len(lb))
+    differing = sum(1 for x, y in zip(la, lb, strict=False) if x != y) + abs(len(la) - len(lb))
     return f"DIFFERS ({differing} lines)"
 
 
@@ -908,13 +1011,20 @@ def generate(names: list[str], folder: Path, filler_paragraphs: int) -> dict[str
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=5, help="timed runs per measure (median)")
     parser.add_argument("--producers", default=",".join(PRODUCERS))
     parser.add_argument("--extractors", default=",".join(EXTRACTORS))
-    parser.add_argument("--long-pages", type=int, default=60, help="about this many pages in the long document")
+    parser.add_argument(
+        "--long-pages", type=int, default=60, help="about this many pages in the long document"
+    )
     parser.add_argument("--keep", type=Path, help="write the PDFs here instead of a temp dir")
     parser.add_argument("--show", help="PRODUCER:EXTRACTOR: print that extracted text and stop")
+    parser.add_argument(
+        "--markup", action="store_true", help='with --show: cleaned lines with "[page N]" markers'
+    )
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -930,13 +1040,19 @@ def main() -> int:
         if args.show:
             producer, extractor = args.show.split(":")
             made = generate([producer], folder, 14)
-            for n, page in enumerate(EXTRACTORS[extractor](made[producer]), 1):
-                print(f"----- [page {n}] -----\n{page}")
+            pages = EXTRACTORS[extractor](made[producer])
+            if args.markup:
+                print("\n".join(iter_pages(pages)))
+                return 0
+            for n, page in enumerate(pages, 1):
+                print(f"----- page {n}, raw -----\n{page}")
             return 0
         return report(args, producers, extractors, folder)
 
 
-def report(args: argparse.Namespace, producers: list[str], extractors: list[str], folder: Path) -> int:
+def report(
+    args: argparse.Namespace, producers: list[str], extractors: list[str], folder: Path
+) -> int:
     print(f"# versions: {json.dumps(versions())}")
     print(f"# load average: {os.getloadavg()[0]:.2f}, runs per measure: {args.runs}")
     started = time.perf_counter()
@@ -959,20 +1075,53 @@ def report(args: argparse.Namespace, producers: list[str], extractors: list[str]
                 continue
             texts[producer, extractor] = pages
             q = judge(pages, blocks)
-            rows.append([
-                producer, extractor, f"{q.word_recall:.3f}", str(q.stray_tokens),
-                q.paragraphs_whole, "yes" if q.in_order else "NO", q.columns, q.table_rows,
-                q.cyrillic, q.soft_hyphen_words, q.hand_hyphen_words, q.page_numbers,
-                q.header_footer_at,
-            ])
-            raw_rows.append([producer, extractor, q.ligatures_raw, line_end_hyphen(pages),
-                             str(len(pages))])
-    print(table(["producer", "extractor", "word recall", "stray tokens", "paragraphs whole",
-                 "order", "2 columns", "table rows", "ru/uk paras", "soft-hyphen words",
-                 "hand-hyphen words", "Page N of M", "header/footer"], rows))
+            rows.append(
+                [
+                    producer,
+                    extractor,
+                    f"{q.word_recall:.3f}",
+                    str(q.stray_tokens),
+                    q.paragraphs_whole,
+                    "yes" if q.in_order else "NO",
+                    q.columns,
+                    q.table_rows,
+                    q.cyrillic,
+                    q.soft_hyphen_words,
+                    q.hand_hyphen_words,
+                    q.page_numbers,
+                    q.header_footer_at,
+                ]
+            )
+            raw_rows.append(
+                [producer, extractor, q.ligatures_raw, line_end_hyphen(pages), str(len(pages))]
+            )
+    print(
+        table(
+            [
+                "producer",
+                "extractor",
+                "word recall",
+                "stray tokens",
+                "paragraphs whole",
+                "order",
+                "2 columns",
+                "table rows",
+                "ru/uk paras",
+                "soft-hyphen words",
+                "hand-hyphen words",
+                "Page N of M",
+                "header/footer",
+            ],
+            rows,
+        )
+    )
     print()
-    print(table(["producer", "extractor", "ligature words (raw)", "line-end hyphens (raw)",
-                 "pages"], raw_rows))
+    print(
+        table(
+            ["producer", "extractor", "ligature words (raw)", "line-end hyphens (raw)", "pages"],
+            raw_rows,
+        )
+    )
 
     print("\n## Speed: median ms per page\n")
     long_blocks = statement(filler_paragraphs=max(1, (args.long_pages - 3) * 6))
@@ -993,15 +1142,22 @@ def report(args: argparse.Namespace, producers: list[str], extractors: list[str]
     print(table(["document", *extractors, "pages"], speed_rows))
 
     if not args.no_memory:
-        print(f"\n## Memory reading {long_path.name} once, after a warm-up read of a short PDF"
-              " (fresh subprocess each)\n")
+        print(
+            f"\n## Memory reading {long_path.name} once, after a warm-up read of a short PDF"
+            " (fresh subprocess each)\n"
+        )
         mem_rows = []
         for extractor in extractors:
             m = memory(extractor, long_path, next(iter(made.values())))
-            mem_rows.append([extractor, f"{m['rss_growth_kb'] / 1024:.1f}",
-                             f"{m['traced_peak_kb'] / 1024:.1f}", f"{m['rss_peak_kb'] / 1024:.0f}"])
-        print(table(["extractor", "RSS growth MB", "tracemalloc peak MB", "peak RSS MB"],
-                    mem_rows))
+            mem_rows.append(
+                [
+                    extractor,
+                    f"{m['rss_growth_kb'] / 1024:.1f}",
+                    f"{m['traced_peak_kb'] / 1024:.1f}",
+                    f"{m['rss_peak_kb'] / 1024:.0f}",
+                ]
+            )
+        print(table(["extractor", "RSS growth MB", "tracemalloc peak MB", "peak RSS MB"], mem_rows))
 
     print("\n## Stability: text of a rewritten PDF against the original's\n")
     stab_rows = []
@@ -1033,11 +1189,27 @@ def report(args: argparse.Namespace, producers: list[str], extractors: list[str]
             for i, a in enumerate(names):
                 for b in names[i + 1 :]:
                     if (a, extractor) in texts and (b, extractor) in texts:
-                        wa = TOKEN.findall(collapse("\n".join(
-                            line for p in texts[a, extractor] for line in body_lines(clean(p)))))
-                        wb = TOKEN.findall(collapse("\n".join(
-                            line for p in texts[b, extractor] for line in body_lines(clean(p)))))
-                        row.append("same words" if wa == wb else f"differ ({abs(len(wa) - len(wb))} len)")
+                        wa = TOKEN.findall(
+                            collapse(
+                                "\n".join(
+                                    line
+                                    for p in texts[a, extractor]
+                                    for line in body_lines(clean(p))
+                                )
+                            )
+                        )
+                        wb = TOKEN.findall(
+                            collapse(
+                                "\n".join(
+                                    line
+                                    for p in texts[b, extractor]
+                                    for line in body_lines(clean(p))
+                                )
+                            )
+                        )
+                        row.append(
+                            "same words" if wa == wb else f"differ ({abs(len(wa) - len(wb))} len)"
+                        )
             cross.append(row)
         pairs = [f"{a} vs {b}" for i, a in enumerate(names) for b in names[i + 1 :]]
         print(table(["extractor", *pairs], cross))
@@ -1070,25 +1242,42 @@ def docs_report(folder: Path, blocks: list[Block], runs: int) -> None:
         text = function(path)
         got = collections.Counter(t.lower() for t in TOKEN.findall(clean(text)))
         flat = collapse(clean(text))
-        whole = sum(1 for p in truth if collapse(p) in flat or collapse(p).replace(" ", "\t") in text)
+        whole = sum(
+            1 for p in truth if collapse(p) in flat or collapse(p).replace(" ", "\t") in text
+        )
         rows_ok = sum(1 for row in TABLE if "\t".join(row) in text)
         timings = []
         for _ in range(runs):
             start = time.perf_counter()
             function(path)
             timings.append((time.perf_counter() - start) * 1000)
-        rows.append([
-            label,
-            f"{sum((want & got).values()) / sum(want.values()):.3f}",
-            f"{whole}/{len(truth)}",
-            f"{rows_ok}/{len(TABLE)}",
-            "yes" if HEADER in text else "no",
-            "yes" if re.search(r"Page\s*\d", text) else "no",
-            "yes" if SHY in text else "no",
-            f"{statistics.median(timings):.1f}",
-        ])
-    print(table(["file", "word recall", "paragraphs whole", "table rows", "header",
-                 "footer field", "U+00AD kept", "ms/doc"], rows))
+        rows.append(
+            [
+                label,
+                f"{sum((want & got).values()) / sum(want.values()):.3f}",
+                f"{whole}/{len(truth)}",
+                f"{rows_ok}/{len(TABLE)}",
+                "yes" if HEADER in text else "no",
+                "yes" if re.search(r"Page\s*\d", text) else "no",
+                "yes" if SHY in text else "no",
+                f"{statistics.median(timings):.1f}",
+            ]
+        )
+    print(
+        table(
+            [
+                "file",
+                "word recall",
+                "paragraphs whole",
+                "table rows",
+                "header",
+                "footer field",
+                "U+00AD kept",
+                "ms/doc",
+            ],
+            rows,
+        )
+    )
 
 
 def iter_pages(text_pages: list[str]) -> Iterator[str]:

@@ -31,7 +31,8 @@ setTimeout(function () {{
 <body><header>Ministry</header><div id="content"></div><footer>(c)</footer></body></html>"""
 
 NEVER = """<!doctype html><html><head><title>never</title></head>
-<body><div id="content"></div><script>/* the data request never comes back */</script></body></html>"""
+<body><div id="content"></div>
+<script>/* the data request never comes back */</script></body></html>"""
 
 PLAIN = """<!doctype html><html><head><meta charset=utf-8><title>Statement {n}</title></head>
 <body><article class="statement"><h1>Statement {n}</h1><p>The Ministry confirms the text

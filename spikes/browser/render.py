@@ -37,10 +37,12 @@ from scrapy_playwright.page import PageMethod
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from proxy import Proxy  # noqa: E402
-from local_site import Site  # noqa: E402
+import itertools
 
-from monitor import reactor  # noqa: E402
+from local_site import Site
+from proxy import Proxy, Socks5
+
+from monitor import reactor
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_OPTIONS = {
@@ -112,7 +114,9 @@ class Recorder(scrapy.Spider):
                 methods = []
                 if job.get("wait_for"):
                     methods.append(
-                        PageMethod("wait_for_selector", job["wait_for"], timeout=job.get("timeout", 5000))
+                        PageMethod(
+                            "wait_for_selector", job["wait_for"], timeout=job.get("timeout", 5000)
+                        )
                     )
                 else:
                     meta["playwright_page_goto_kwargs"] = {"wait_until": "networkidle"}
@@ -131,30 +135,34 @@ class Recorder(scrapy.Spider):
     def parse(self, response: scrapy.http.Response) -> None:
         job = response.meta["job"]
         raw = response.meta["raw"]
-        self.results.append({
-            "url": job["url"],
-            "ok": True,
-            "t": time.perf_counter(),
-            "status": response.status,
-            "flags": response.flags,
-            "statement": statement_of(response),
-            "rendered_bytes": len(response.body),
-            "raw_bytes": len(raw.get("body", b"")),
-            "raw_has_statement": b"class=\"statement\"" in raw.get("body", b""),
-            "raw_status": raw.get("status"),
-            "body": response.text if job.get("keep_body") else None,
-        })
+        self.results.append(
+            {
+                "url": job["url"],
+                "ok": True,
+                "t": time.perf_counter(),
+                "status": response.status,
+                "flags": response.flags,
+                "statement": statement_of(response),
+                "rendered_bytes": len(response.body),
+                "raw_bytes": len(raw.get("body", b"")),
+                "raw_has_statement": b'class="statement"' in raw.get("body", b""),
+                "raw_status": raw.get("status"),
+                "body": response.text if job.get("keep_body") else None,
+            }
+        )
 
     def failed(self, failure: Any) -> None:
         job = failure.request.meta["job"]
         exc = failure.value
-        self.results.append({
-            "url": job["url"],
-            "ok": False,
-            "t": time.perf_counter(),
-            "error": f"{type(exc).__module__}.{type(exc).__name__}",
-            "message": str(exc).splitlines()[0][:160] if str(exc) else "",
-        })
+        self.results.append(
+            {
+                "url": job["url"],
+                "ok": False,
+                "t": time.perf_counter(),
+                "error": f"{type(exc).__module__}.{type(exc).__name__}",
+                "message": str(exc).splitlines()[0][:160] if str(exc) else "",
+            }
+        )
 
 
 def statement_of(response: scrapy.http.Response) -> str:
@@ -179,7 +187,9 @@ def raw_keeper(store: dict[str, Any]):
     return keep
 
 
-def crawl(jobs: list[dict[str, Any]], concurrency: int = 4, **extra: Any) -> tuple[list[dict[str, Any]], dict[str, Any], float]:
+def crawl(
+    jobs: list[dict[str, Any]], concurrency: int = 4, **extra: Any
+) -> tuple[list[dict[str, Any]], dict[str, Any], float]:
     results: list[dict[str, Any]] = []
     stats: dict[str, Any] = {}
 
@@ -230,6 +240,7 @@ class Sampler(threading.Thread):
         self.peak_rss = 0
         self.peak_pss = 0
         self.peak_processes = 0
+        self.cpu: dict[int, float] = {}  # pid -> last seen user+system seconds
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -237,6 +248,8 @@ class Sampler(threading.Thread):
             processes = chromium_processes()
             for process in processes:
                 try:
+                    times = process.cpu_times()
+                    self.cpu[process.pid] = times.user + times.system
                     info = process.memory_full_info()
                     rss += info.rss
                     pss += info.pss
@@ -272,32 +285,55 @@ def demo(site: Site) -> None:
 
 def timeout(site: Site) -> None:
     jobs = [
-        {"url": f"{site.base}/never", "render": True, "wait_for": "article.statement", "timeout": 2000},
+        {
+            "url": f"{site.base}/never",
+            "render": True,
+            "wait_for": "article.statement",
+            "timeout": 2000,
+        },
         {"url": f"{site.base}/js/5", "render": True, "wait_for": "article.statement"},
     ]
     results, _stats, seconds = crawl(jobs, concurrency=2)
     print(f"\n## wait condition that never comes true ({seconds:.1f} s)\n")
     for r in results:
-        print(json.dumps({k: r.get(k) for k in ("url", "ok", "error", "message", "statement")},
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                {k: r.get(k) for k in ("url", "ok", "error", "message", "statement")},
+                ensure_ascii=False,
+            )
+        )
 
 
 def throughput(site: Site, pages: int, levels: list[int]) -> None:
-    print(f"\n## throughput: {pages} JS pages (script inserts after 300 ms), wait_for_selector,"
-          " one browser context per concurrent slot\n")
-    print("| concurrency | pages/min | median s/page | errors | peak chromium procs |"
-          " peak RSS sum MB | peak PSS sum MB | crawl s (incl. launch) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        f"\n## throughput: {pages} JS pages (script inserts after 300 ms), wait_for_selector,"
+        " one browser context per concurrent slot\n"
+    )
+    print(
+        "| concurrency | pages/min | median s/page | errors | max pages open |"
+        " peak chromium procs | peak RSS sum MB | peak PSS sum MB | crawl s (incl. launch) |"
+        " machine CPU busy | this process CPU s | chromium CPU s/page |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     rows = {}
     for level in levels:
         jobs = [
-            {"url": f"{site.base}/js/{i}", "render": True, "wait_for": "article.statement",
-             "context": f"ctx{i % level}"}
+            {
+                "url": f"{site.base}/js/{i}",
+                "render": True,
+                "wait_for": "article.statement",
+                "context": f"ctx{i % level}",
+            }
             for i in range(pages)
         ]
         sampler = Sampler()
         sampler.start()
-        results, _stats, seconds = crawl(jobs, concurrency=level)
+        psutil.cpu_percent()
+        own = psutil.Process().cpu_times()
+        results, stats, seconds = crawl(jobs, concurrency=level)
+        busy = psutil.cpu_percent()
+        own_after = psutil.Process().cpu_times()
+        own_cpu = own_after.user + own_after.system - own.user - own.system
         sampler.stop.set()
         sampler.join()
         ok = [r for r in results if r["ok"]]
@@ -305,19 +341,36 @@ def throughput(site: Site, pages: int, levels: list[int]) -> None:
         # pages/min over the steady part: first response to last response
         span = times[-1] - times[0] if len(times) > 1 else seconds
         per_min = (len(results) - 1) / span * 60 if span else 0.0
-        gaps = [b - a for a, b in zip(times, times[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         rows[level] = sampler.peak_pss
-        print(f"| {level} | {per_min:.0f} | {statistics.median(gaps) * level if gaps else 0:.2f} |"
-              f" {len(results) - len(ok)} | {sampler.peak_processes} |"
-              f" {sampler.peak_rss / 2**20:.0f} | {sampler.peak_pss / 2**20:.0f} | {seconds:.1f} |")
+        print(
+            f"| {level} | {per_min:.0f} | {statistics.median(gaps) * level if gaps else 0:.2f} |"
+            f" {len(results) - len(ok)} | {stats.get('playwright/page_count/max_concurrent')} |"
+            f" {sampler.peak_processes} |"
+            f" {sampler.peak_rss / 2**20:.0f} | {sampler.peak_pss / 2**20:.0f} | {seconds:.1f} |"
+            f" {busy:.0f}% | {own_cpu:.1f} | {sum(sampler.cpu.values()) / max(len(ok), 1):.2f} |"
+        )
     if len(rows) > 1:
         low, high = min(rows), max(rows)
         per_context = (rows[high] - rows[low]) / (high - low) / 2**20
-        print(f"\nPSS added per extra browser context (with its page): {per_context:.0f} MB"
-              f" (({high} contexts - {low}) / {high - low})")
+        print(
+            f"\nPSS added per extra browser context (with its page): {per_context:.0f} MB"
+            f" (({high} contexts - {low}) / {high - low})"
+        )
 
 
-def crash(site: Site, pages: int = 24, storm: float = 0.0) -> None:
+def driver_process() -> psutil.Process | None:
+    """The Playwright driver (node) this process started."""
+    for child in psutil.Process(os.getpid()).children(recursive=False):
+        try:
+            if child.name() == "node" or "playwright" in " ".join(child.cmdline()):
+                return child
+        except psutil.Error:
+            continue
+    return None
+
+
+def crash(site: Site, pages: int = 24, storm: float = 0.0, victim: str = "chromium") -> None:
     """Kill chromium once after 6 requests; with ``storm`` > 0, keep killing every new
     browser for that many seconds (so retries run out and requests fail)."""
     jobs = [
@@ -330,13 +383,16 @@ def crash(site: Site, pages: int = 24, storm: float = 0.0) -> None:
         deadline = time.time() + 60
         while time.time() < deadline:
             done = sum(1 for s in site.seen if s["path"].startswith("/js/"))
-            main = browser_main(chromium_processes())
+            main = browser_main(chromium_processes()) if victim == "chromium" else driver_process()
             if done >= 6 and main is not None:
                 killed["pid"] = main.pid
                 killed["t"] = time.perf_counter()
                 os.kill(main.pid, signal.SIGKILL)
                 killed["count"] = killed.get("count", 0) + 1
-                if not storm or time.perf_counter() - killed.setdefault("first", killed["t"]) > storm:
+                if (
+                    not storm
+                    or time.perf_counter() - killed.setdefault("first", killed["t"]) > storm
+                ):
                     return
             time.sleep(0.05)
             continue
@@ -348,34 +404,51 @@ def crash(site: Site, pages: int = 24, storm: float = 0.0) -> None:
     logging.basicConfig(level=logging.WARNING, format="   log %(name)s %(levelname)s: %(message)s")
     results, stats, seconds = crawl(jobs, concurrency=2, LOG_ENABLED=True, LOG_LEVEL="WARNING")
     thread.join()
-    print(f"\n## crash: SIGKILL of the chromium browser process ({killed.get('count')} kills,"
-          f" storm {storm} s) after 6 requests reached the site; {pages} pages, concurrency 2,"
-          f" {seconds:.1f} s\n")
+    print(
+        f"\n## crash: SIGKILL of the {victim} process ({killed.get('count')} kills,"
+        f" storm {storm} s) after 6 requests reached the site; {pages} pages, concurrency 2,"
+        f" {seconds:.1f} s\n"
+    )
     for r in sorted(results, key=lambda r: r["t"]):
         when = "before" if r["t"] < killed.get("first", killed.get("t", 0)) else "after"
         offset = r["t"] - killed.get("first", killed.get("t", 0))
-        print(f"{when} kill ({offset:+6.2f} s): {r['url'].split('/')[-1]:<12} "
-              + ("ok " + r["statement"][:30] if r["ok"] else f"ERROR {r['error']}: {r['message']}"))
+        print(
+            f"{when} kill ({offset:+6.2f} s): {r['url'].split('/')[-1]:<12} "
+            + ("ok " + r["statement"][:30] if r["ok"] else f"ERROR {r['error']}: {r['message']}")
+        )
     print("browser launches (playwright/browser_count):", stats.get("playwright/browser_count"))
-    print("errors by class:", json.dumps(
-        {e: sum(1 for r in results if r.get("error") == e) for e in {r.get("error") for r in results if not r["ok"]}}
-    ))
+    print(
+        "errors by class:",
+        json.dumps(
+            {
+                e: sum(1 for r in results if r.get("error") == e)
+                for e in {r.get("error") for r in results if not r["ok"]}
+            }
+        ),
+    )
 
 
 def proxies(site: Site) -> None:
     print("\n## proxy, headers, cookies (COOKIES_ENABLED=False)\n")
     with Proxy(auth=("spike", "s3cret")) as proxy:
         jobs = [
-            {"url": f"{site.base}/echo?via=proxy",
-             "proxy": f"http://spike:s3cret@127.0.0.1:{proxy.port}",
-             "headers": {"Accept-Language": "ru", "Cookie": "lang=ru; consent=1"}},
-            {"url": f"{site.base}/echo?via=direct",
-             "headers": {"Accept-Language": "uk", "Cookie": "lang=uk"}},
-            {"url": f"{site.base}/echo?via=bad-auth",
-             "proxy": f"http://spike:wrong@127.0.0.1:{proxy.port}"},
+            {
+                "url": f"{site.base}/echo?via=proxy",
+                "proxy": f"http://spike:s3cret@127.0.0.1:{proxy.port}",
+                "headers": {"Accept-Language": "ru", "Cookie": "lang=ru; consent=1"},
+            },
+            {
+                "url": f"{site.base}/echo?via=direct",
+                "headers": {"Accept-Language": "uk", "Cookie": "lang=uk"},
+            },
+            {
+                "url": f"{site.base}/echo?via=bad-auth",
+                "proxy": f"http://spike:wrong@127.0.0.1:{proxy.port}",
+            },
         ]
         results, _stats, _seconds = crawl(
-            [dict(j, keep_body=True) for j in jobs], concurrency=1,
+            [dict(j, keep_body=True) for j in jobs],
+            concurrency=1,
             DOWNLOAD_HANDLERS={},  # plain Scrapy handlers: HttpProxyMiddleware
         )
         for r in sorted(results, key=lambda r: r["url"]):
@@ -384,51 +457,151 @@ def proxies(site: Site) -> None:
                 continue
             echoed = json.loads(r["body"]) if r["status"] == 200 else {}
             headers = echoed.get("headers", {})
-            print(json.dumps({"url": r["url"].split("?")[1], "status": r.get("status"),
-                              "site saw Cookie": headers.get("Cookie"),
-                              "site saw Accept-Language": headers.get("Accept-Language"),
-                              "site saw Via": headers.get("Via"),
-                              "site saw Proxy-Authorization": headers.get("Proxy-Authorization")},
-                             ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "url": r["url"].split("?")[1],
+                        "status": r.get("status"),
+                        "site saw Cookie": headers.get("Cookie"),
+                        "site saw Accept-Language": headers.get("Accept-Language"),
+                        "site saw Via": headers.get("Via"),
+                        "site saw Proxy-Authorization": headers.get("Proxy-Authorization"),
+                    },
+                    ensure_ascii=False,
+                )
+            )
         for s in proxy.seen:
             print("proxy saw:", s["method"], s["target"], "auth:", s["proxy_authorization"])
 
         proxy.seen.clear()
         site.seen.clear()
-        context = {"proxy": {"server": proxy.url, "username": "spike", "password": "s3cret"},
-                   "extra_http_headers": {"Accept-Language": "ru"}}
+        context = {
+            "proxy": {"server": proxy.url, "username": "spike", "password": "s3cret"},
+            "extra_http_headers": {"Accept-Language": "ru"},
+        }
         jobs = [
-            {"url": f"{site.base}/js/90", "render": True, "wait_for": "article.statement",
-             "context": "proxied", "context_kwargs": context},
-            {"url": f"{site.base}/js/91", "render": True, "wait_for": "article.statement",
-             "context": "proxied-no-bypass",
-             "context_kwargs": dict(context, proxy=dict(context["proxy"], bypass="<-loopback>")),
-             "headers": {"Cookie": "lang=ru", "Accept-Language": "ru"}},
+            {
+                "url": f"{site.base}/js/90",
+                "render": True,
+                "wait_for": "article.statement",
+                "context": "proxied",
+                "context_kwargs": context,
+            },
+            {
+                "url": f"{site.base}/js/91",
+                "render": True,
+                "wait_for": "article.statement",
+                "context": "proxied-no-bypass",
+                "context_kwargs": dict(context, proxy=dict(context["proxy"], bypass="<-loopback>")),
+                "headers": {"Cookie": "lang=ru", "Accept-Language": "ru"},
+            },
             # Cookies for the browser: in the context (storage_state), not a Cookie header.
-            {"url": f"{site.base}/js/92", "render": True, "wait_for": "article.statement",
-             "context": "with-cookies",
-             "context_kwargs": {"storage_state": {"cookies": [
-                 {"name": "lang", "value": "ru", "domain": "127.0.0.1", "path": "/"}]}},
-             "headers": {"Accept-Language": "ru"}},
+            {
+                "url": f"{site.base}/js/92",
+                "render": True,
+                "wait_for": "article.statement",
+                "context": "with-cookies",
+                "context_kwargs": {
+                    "storage_state": {
+                        "cookies": [
+                            {"name": "lang", "value": "ru", "domain": "127.0.0.1", "path": "/"}
+                        ]
+                    }
+                },
+                "headers": {"Accept-Language": "ru"},
+            },
         ]
         results, _stats, _seconds = crawl(jobs, concurrency=len(jobs))
         for r in sorted(results, key=lambda r: r["url"]):
-            print("browser:", r["url"].split("/")[-1], "ok" if r["ok"] else r["error"],
-                  r.get("statement", "")[:25])
+            print(
+                "browser:",
+                r["url"].split("/")[-1],
+                "ok" if r["ok"] else r["error"],
+                r.get("statement", "")[:25],
+            )
         print("proxy saw (browser):", [(s["method"], s["target"]) for s in proxy.seen])
         for s in site.seen:
             if s["path"].startswith("/js/9"):
-                print("site saw (browser):", s["path"], "Cookie:", s["headers"].get("Cookie"),
-                      "Accept-Language:", s["headers"].get("Accept-Language"),
-                      "Via:", s["headers"].get("Via"))
+                print(
+                    "site saw (browser):",
+                    s["path"],
+                    "Cookie:",
+                    s["headers"].get("Cookie"),
+                    "Accept-Language:",
+                    s["headers"].get("Accept-Language"),
+                    "Via:",
+                    s["headers"].get("Via"),
+                )
+
+
+def socks(site: Site) -> None:
+    """SOCKS5: Scrapy 2.19's (experimental) httpx download handler with socksio, and the
+    browser's own SOCKS support (Chromium: no SOCKS authentication)."""
+    print("\n## SOCKS5\n")
+    with Socks5(auth=("spike", "s3cret")) as server:
+        jobs = [
+            {
+                "url": f"{site.base}/echo?via=socks",
+                "keep_body": True,
+                "proxy": f"socks5://spike:s3cret@127.0.0.1:{server.port}",
+            },
+            {
+                "url": f"{site.base}/echo?via=socks-bad",
+                "keep_body": True,
+                "proxy": f"socks5://spike:wrong@127.0.0.1:{server.port}",
+            },
+        ]
+        handler = "scrapy.core.downloader.handlers._httpx.HttpxDownloadHandler"
+        try:
+            results, _stats, _s = crawl(
+                jobs, concurrency=1, DOWNLOAD_HANDLERS={"http": handler, "https": handler}
+            )
+        except Exception as exc:
+            print("httpx handler:", type(exc).__name__, exc)
+            results = []
+        for r in sorted(results, key=lambda r: r["url"]):
+            print(
+                "httpx handler:",
+                r["url"].split("?")[1],
+                "status",
+                r.get("status"),
+                r.get("error"),
+                (r.get("message") or "")[:100],
+            )
+        print("socks server saw:", server.seen)
+    with Socks5() as server:
+        server_url = server.url
+        jobs = [
+            {
+                "url": f"{site.base}/js/95",
+                "render": True,
+                "wait_for": "article.statement",
+                "context": "socks",
+                "context_kwargs": {"proxy": {"server": server_url}},
+            }
+        ]
+        results, _stats, _s = crawl(jobs, concurrency=1)
+        for r in results:
+            print("browser via socks5:", "ok " + r["statement"][:25] if r["ok"] else r["error"])
+        print("socks server saw (browser):", server.seen)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["demo", "timeout", "throughput", "crash", "proxy", "all"])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "what", choices=["demo", "timeout", "throughput", "crash", "proxy", "socks", "all"]
+    )
     parser.add_argument("--pages", type=int, default=40)
     parser.add_argument("--levels", default="1,4,8")
     parser.add_argument("--storm", type=float, default=0.0, help="crash: keep killing for S s")
+    parser.add_argument(
+        "--victim",
+        choices=["chromium", "driver"],
+        default="chromium",
+        help="crash: kill the browser, or the Playwright driver (node)",
+    )
     args = parser.parse_args()
     print(f"# load average {os.getloadavg()[0]:.2f}; chromium {CHROMIUM}; pid {os.getpid()}")
     with Site() as site:
@@ -438,8 +611,15 @@ def main() -> None:
             timeout(site)
         if args.what in ("proxy", "all"):
             proxies(site)
+        if args.what in ("socks", "all"):
+            socks(site)
         if args.what in ("crash", "all"):
-            crash(site, pages=args.pages if args.what == "crash" else 24, storm=args.storm)
+            crash(
+                site,
+                pages=args.pages if args.what == "crash" else 24,
+                storm=args.storm,
+                victim=args.victim,
+            )
         if args.what in ("throughput", "all"):
             throughput(site, args.pages, [int(x) for x in args.levels.split(",")])
 
