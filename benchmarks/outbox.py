@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from monitor import config as cfg
-from monitor.events import Context
-from monitor.extract import Rules
+from monitor.detect.events import Context
+from monitor.detect.extract import Rules
+from monitor.detect.observe import ProcessRules, observe
 from monitor.notify.outbox import Outbox
 from monitor.notify.routing import Rule
-from monitor.process import ProcessRules, observe
 from monitor.records import FetchResult, PageKey
-from monitor.store import Store
+from monitor.storage.store import Store
 
 RULES = ProcessRules(extract=Rules(extractor="text"))
 

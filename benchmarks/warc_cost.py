@@ -38,12 +38,12 @@ from check_cycle import FIXED_NOISE, render_page
 
 from monitor import config as cfg
 from monitor.check import rules_for
+from monitor.detect.observe import observe
 from monitor.evidence import archive_recorded, capture_record
-from monitor.models import Blob, Capture
-from monitor.process import observe
+from monitor.evidence.warc import WarcArchive, write_captures
 from monitor.records import FetchResult, PageKey, RecordedCapture
-from monitor.store import Store
-from monitor.warc import WarcArchive, write_captures
+from monitor.storage.models import Blob, Capture
+from monitor.storage.store import Store
 
 BATCH = 200
 BASE = "https://embassy.example"

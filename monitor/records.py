@@ -67,9 +67,9 @@ class Observation:
     compared: list[str] | None = None  # the lines as compared (volatile parts masked)
     links: list[tuple[str, str]] = field(default_factory=list)
     images: list[tuple[str, str]] = field(default_factory=list)  # (src, alt) of the content
-    # Per line of ``text``, its block key (monitor.extract.keyed_lines_of).
+    # Per line of ``text``, its block key (monitor.detect.extract.keyed_lines_of).
     keys: list[str] = field(default_factory=list)
-    # New text in blocks learned as site chrome (monitor.site_boilerplate.compare).
+    # New text in blocks learned as site chrome (monitor.detect.site_boilerplate.compare).
     chrome_candidates: tuple[str, ...] = ()
     content_sha256: str | None = None  # hash of title + compared lines
     extract_key: str | None = None
@@ -100,14 +100,14 @@ class PageState:
     removal_pending: bool = False
     content_region: str | None = None
     recent_hashes: tuple[str, ...] = ()
-    volatility: Any = None  # monitor.volatility.Volatility
-    site_chrome: Any = None  # monitor.site_boilerplate.SiteChrome of the page's site
+    volatility: Any = None  # monitor.detect.volatility.Volatility
+    site_chrome: Any = None  # monitor.detect.site_boilerplate.SiteChrome of the page's site
     etag: str | None = None
     last_modified: str | None = None
     next_due_at: datetime | None = None
     created_at: datetime | None = None
     # What is stored about the page's volatility, learned or still a candidate, by
-    # (kind, value): monitor.volatility.Rule.
+    # (kind, value): monitor.detect.volatility.Rule.
     volatile_rules: dict[tuple[str, str], Any] = field(default_factory=dict)
     # Found as a new link on a listing: its first version is reported "added".
     announce_added: bool = False

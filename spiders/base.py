@@ -15,7 +15,7 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.response import get_meta_refresh
 from twisted.python.failure import Failure
 
-from monitor import quality
+from monitor.detect import quality
 from monitor.records import FetchResult, PageKey, Role
 
 logger = logging.getLogger(__name__)

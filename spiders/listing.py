@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
-from monitor.normalize import canonical_url
+from monitor.detect.normalize import canonical_url
 from monitor.records import FetchResult, PageKey
 from spiders.base import MonitorSpider, meta_refresh
 from spiders.page import PageJob
@@ -47,7 +47,7 @@ class ListingJob:
 
 
 # Which of a listing's links to fetch as new pages: given the job and every article link
-# of the listing (url, text) in page order. The monitor decides (monitor.listing); alone,
+# of the listing (url, text) in page order. The monitor decides (monitor.detect.listing); alone,
 # the spider follows every link up to max_articles.
 ArticlePlanner = Callable[[ListingJob, list[tuple[str, str]]], list[PageJob]]
 
@@ -231,7 +231,7 @@ class ListingSpider(MonitorSpider):
                 yield from self._finish(chain, job, complete=False)
             return
         # New articles are followed once every page of the listing is read: whether a
-        # link is new, or an old one moving up, depends on the whole list (monitor.listing).
+        # link is new, or an old one moving up, depends on the whole list (monitor.detect.listing).
         for url, text in article_links(response, job):
             chain["links"].setdefault(url, text)
         next_url = None

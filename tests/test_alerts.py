@@ -24,10 +24,10 @@ from sqlalchemy import select
 from monitor import config as cfg
 from monitor.check import run_check
 from monitor.cli import main
-from monitor.models import Delivery, DeliveryAttempt, utcnow
 from monitor.notify.outbox import Outbox
 from monitor.notify.webhook import verify
-from monitor.store import Store
+from monitor.storage.models import Delivery, DeliveryAttempt, utcnow
+from monitor.storage.store import Store
 from tests.receivers import SmtpServer, WebhookReceiver, free_port
 from tests.sites import LocalSite
 

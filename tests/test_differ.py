@@ -11,8 +11,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-import monitor.differ as differ
-from monitor.differ import (
+import monitor.detect.differ as differ
+from monitor.detect.differ import (
     DIFFERS,
     ImageDiff,
     LinkDiff,
@@ -479,7 +479,7 @@ def _repetitive_pages() -> tuple[str, str]:
 def test_degenerate_answer_is_detected_and_redone(caplog: pytest.LogCaptureFixture) -> None:
     before, after = _repetitive_pages()
     # A deadline already past: diff-match-patch answers "delete all, insert all".
-    with caplog.at_level(logging.DEBUG, logger="monitor.differ"):
+    with caplog.at_level(logging.DEBUG, logger="monitor.detect.differ"):
         diff = diff_text(before, after, timeout=1e-9)
     assert "redoing it exactly" in caplog.text
     assert not diff.degenerate

@@ -29,7 +29,9 @@ from warcio.archiveiterator import ArchiveIterator
 
 from monitor import config as cfg
 from monitor.check import run_check
-from monitor.cli_evidence import register
+from monitor.cli.evidence import register
+from monitor.detect.extract import Rules
+from monitor.detect.observe import ProcessRules, observe
 from monitor.evidence import (
     EvidenceError,
     SavePageNow,
@@ -42,12 +44,7 @@ from monitor.evidence import (
     verify,
     wants_warc,
 )
-from monitor.extract import Rules
-from monitor.models import Blob, Capture, Version
-from monitor.process import ProcessRules, observe
-from monitor.records import FetchResult, PageKey, RecordedCapture
-from monitor.store import Store
-from monitor.warc import (
+from monitor.evidence.warc import (
     ArchiveSettings,
     CaptureRecord,
     WarcArchive,
@@ -55,6 +52,9 @@ from monitor.warc import (
     warc_date,
     write_captures,
 )
+from monitor.records import FetchResult, PageKey, RecordedCapture
+from monitor.storage.models import Blob, Capture, Version
+from monitor.storage.store import Store
 from tests.conftest import make_config
 from tests.sites import LocalSite
 

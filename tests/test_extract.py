@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
+from monitor.detect.extract import EXTRACTORS, Rules, extract
 from monitor.exceptions import ExtractionError, SelectorNotMatchedError
-from monitor.extract import EXTRACTORS, Rules, extract
 
 DATA = Path(__file__).parent / "data" / "detection"
 CASES = yaml.safe_load((DATA / "extract.yaml").read_text())

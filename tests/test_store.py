@@ -10,13 +10,13 @@ from alembic import command
 from sqlalchemy import select, text
 
 from monitor import config as cfg
-from monitor import db
+from monitor.detect.extract import Rules
+from monitor.detect.observe import ProcessRules, observe
 from monitor.exceptions import StorageError
-from monitor.extract import Rules
-from monitor.models import Blob, Capture, Change, Page, Version
-from monitor.process import ProcessRules, observe
 from monitor.records import FetchResult, PageKey
-from monitor.store import Store
+from monitor.storage import db
+from monitor.storage.models import Blob, Capture, Change, Page, Version
+from monitor.storage.store import Store
 
 RULES = ProcessRules(extract=Rules())
 

@@ -17,10 +17,10 @@ from typing import Any
 from monitor import config as cfg
 from monitor.check import run_check
 from monitor.demo.site import NOTES, ROUNDS, DemoSite
-from monitor.differ import diff_text
+from monitor.detect.differ import diff_text
 from monitor.exceptions import DemoError
 from monitor.records import CheckSummary
-from monitor.store import Store
+from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
 

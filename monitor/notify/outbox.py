@@ -1,7 +1,7 @@
 """The durable outbox: routing events to channels, and sending what is due.
 
 Deliveries (one per event and routed channel) are written in the same transaction as
-the event (see :meth:`monitor.store.Store.record`), so an event is never without its
+the event (see :meth:`monitor.storage.store.Store.record`), so an event is never without its
 alerts. :class:`Outbox` sends them: it *claims* due deliveries, sends each channel's in
 its own thread (one failing channel never delays another), and records every attempt
 with the server's answer. Success is final; a permanent failure (4xx other than
@@ -26,11 +26,11 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 
 from monitor import config as cfg
-from monitor.models import Change, Delivery, DeliveryAttempt, utcnow
 from monitor.notify.base import Notifier, Outcome, notifier_for
 from monitor.notify.payload import build
 from monitor.notify.routing import Rule, channels_for, rules_for
-from monitor.store import Store
+from monitor.storage.models import Change, Delivery, DeliveryAttempt, utcnow
+from monitor.storage.store import Store
 
 __all__ = ["Outbox", "Report", "Rule", "channels_for", "retry_dead", "rules_for"]
 

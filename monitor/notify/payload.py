@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor import __version__
-from monitor.differ import diff_links, diff_text
-from monitor.models import Capture, Change, Page, Target, Version
+from monitor.detect.differ import diff_links, diff_text
+from monitor.storage.models import Capture, Change, Page, Target, Version
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from starlette.routing import Route
 
 from monitor.evidence import parse_time
 from monitor.exceptions import UnknownTargetError
-from monitor.store import Store
-from monitor.web import data
+from monitor.history import data
+from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def list_changes(request: Request) -> Response:
 
 
 def search(request: Request) -> Response:
-    from monitor.search import search as run_search
+    from monitor.history.search import search as run_search
 
     params = request.query_params
     query = params.get("q")

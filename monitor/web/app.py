@@ -34,7 +34,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from monitor.exceptions import ConfigError
-from monitor.store import Store
+from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
 

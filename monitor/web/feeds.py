@@ -27,9 +27,9 @@ from starlette.routing import Route
 
 from monitor import __version__
 from monitor.exceptions import UnknownTargetError
-from monitor.models import Target, Version
-from monitor.store import Store
-from monitor.web import data
+from monitor.history import data
+from monitor.storage.models import Target, Version
+from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
 

@@ -30,9 +30,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from monitor.exceptions import EvidenceError, StorageError, UnknownTargetError
-from monitor.search import SearchQueryError
-from monitor.store import Store
-from monitor.web import data
+from monitor.history import data
+from monitor.history.search import SearchQueryError
+from monitor.storage.store import Store
 from monitor.web.app import SNAPSHOT_CSP
 
 logger = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ def dashboard(request: Request) -> Response:
 
 def search_page(request: Request) -> Response:
     from monitor.evidence import parse_time
-    from monitor.search import search
+    from monitor.history.search import search
 
     params = request.query_params
     query = (params.get("q") or "").strip()

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor import quality
-from monitor.differ import TextDiff, diff_images, diff_text, line_ops
-from monitor.terms import compile_terms, find, find_changed, marked_lines
-from monitor.volatility import is_statement
+from monitor.detect import quality
+from monitor.detect.differ import TextDiff, diff_images, diff_text, line_ops
+from monitor.detect.terms import compile_terms, find, find_changed, marked_lines
+from monitor.detect.volatility import is_statement
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ IMAGE_CHANGED = 0.1
 _NUMBERISH = re.compile(r"[\d\s.,:/\-–—%№#]+")
 _WORD = re.compile(r"\w+", re.UNICODE)
 # A time (08:00, 8h30, 10 a.m.), a numeric date (5.3.2024, 2024-03-05), a day and a month
-# written out (5 March, March 5, 5 марта; month names as in monitor.volatility), a year.
+# written out (5 March, March 5, 5 марта; month names as in monitor.detect.volatility), a year.
 _MONTH = (
     r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janv|f[eé]v|avr|mai|juin|juil|ao[uû]|"
     r"d[eé]c|ene|abr|ago|dic|m[aä]r|okt|dez|январ|феврал|март|апрел|ма[йя]|июн|июл|август|"
@@ -64,7 +64,7 @@ class Significance:
 
 
 def matching_terms(terms: Iterable[str], text: str) -> list[str]:
-    """Watch terms found anywhere in ``text`` (see :mod:`monitor.terms` for how they match).
+    """Watch terms found anywhere in ``text`` (see :mod:`monitor.detect.terms` for how they match).
 
     >>> matching_terms(["visa", "evacu*", "war"], "Evacuation flights; visas; Warnung")
     ['evacu', 'visa']

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
-from monitor.models import (
+from monitor.storage.models import (
     Change,
     DaemonLock,
     Delivery,
@@ -19,7 +19,7 @@ from monitor.models import (
     VolatileLine,
     utcnow,
 )
-from monitor.store import Store
+from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
 

@@ -64,7 +64,7 @@ db_option = click.option(
 
 
 def _open_store(url: str) -> Any:
-    from monitor.store import Store
+    from monitor.storage.store import Store
 
     store = Store(url)
     context = click.get_current_context(silent=True)
@@ -89,7 +89,7 @@ def main(context: click.Context, verbose: int, log_format: str) -> None:
 
     Example: monitor check -c config.yaml
     """
-    from monitor import logs
+    from monitor.daemon import logs
 
     level = logging.WARNING - 10 * min(verbose, 2)
     logs.configure(level, log_format)
@@ -199,8 +199,8 @@ def volatility(
 
     Example: monitor volatility embassy-news --reset; monitor volatility --site www.mfa.gov
     """
-    from monitor.store import rule_of
-    from monitor.volatility import block_pair, describe_rule
+    from monitor.detect.volatility import block_pair, describe_rule
+    from monitor.storage.store import rule_of
 
     if (target is None) == (site is None):
         raise click.UsageError("give either TARGET or --site HOST")
@@ -262,7 +262,7 @@ def volatility(
 
 def _site_volatility(store: Any, site: str, reset: bool, as_json: bool) -> None:
     """``monitor volatility --site HOST``: list or forget a site's learned boilerplate."""
-    from monitor.site_boilerplate import host_of
+    from monitor.detect.site_boilerplate import host_of
 
     host = None if site == "all" else host_of(site if "//" in site else f"//{site}")
     if reset:
@@ -339,7 +339,7 @@ def diff(
     """
     import json
 
-    from monitor.differ import diff_images, diff_links, diff_text
+    from monitor.detect.differ import diff_images, diff_links, diff_text
 
     store = _open_store(cfg.database_of(config_path, database))
     page = store.page(target)
@@ -517,7 +517,7 @@ def status(as_json: bool, config_path: Path, database: str | None) -> None:
 
     Example: monitor status -c config.yaml
     """
-    from monitor.status import collect
+    from monitor.history.status import collect
 
     store = _open_store(cfg.database_of(config_path, database))
     limits: dict[str, int] = {}
@@ -553,8 +553,8 @@ def db_upgrade(config_path: Path, database: str | None) -> None:
 
     Example: monitor db upgrade -c config.yaml
     """
-    from monitor import db as database_module
-    from monitor.store import Store
+    from monitor.storage import db as database_module
+    from monitor.storage.store import Store
 
     store = Store(cfg.database_of(config_path, database), upgrade=False)
     before, after = database_module.upgrade(store.engine)
@@ -587,11 +587,11 @@ def demo(database: str | None, rounds: int | None) -> None:
 
 
 # Evidence commands (export, verify, cite) live in their own module.
-from monitor.cli_evidence import register as _register_evidence  # noqa: E402
+from monitor.cli.evidence import register as _register_evidence  # noqa: E402
 
 _register_evidence(main)
 
 # Reviewing history (targets, history, show, search, serve) lives in its own module too.
-from monitor.cli_history import register as _register_history  # noqa: E402
+from monitor.cli.history import register as _register_history  # noqa: E402
 
 _register_history(main)

@@ -6,7 +6,7 @@ advances the state in memory; the store writes both in one transaction.
 Events: ``changed`` (content or title; ``title_only`` when only the title did),
 ``removed`` (a removal signal confirmed by a second one: 404/410, soft 404, inner page
 redirected home), ``added`` (the first version of an article whose link was new to every
-target when its listing showed it: see :mod:`monitor.listing`), ``restored``
+target when its listing showed it: see :mod:`monitor.detect.listing`), ``restored``
 (a removed page answers again), ``error`` (the page has failed for longer than
 ``detect.error_after``) and ``recovered``. Transient errors never produce ``changed`` or
 ``removed``; a removal is reported once, not at every check; a page flipping back to one
@@ -150,7 +150,7 @@ def _content(observation: Observation, state: PageState, context: Context) -> De
         return Decision("flipflop", event=event)
     if state.last_version_id is None:
         if state.announce_added:
-            # A link new to every target when its listing showed it (monitor.listing).
+            # A link new to every target when its listing showed it (monitor.detect.listing).
             return Decision("new", new_version=True, event="added")
         return Decision("new", new_version=True, event=event)
     # A change seen on recovery is reported as the change it is.

@@ -13,17 +13,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from monitor import extract as extraction
-from monitor import quality, site_boilerplate, volatility
-from monitor.decode import decode
-from monitor.exceptions import ExtractionError, SelectorNotMatchedError
-from monitor.normalize import (
+from monitor.detect import extract as extraction
+from monitor.detect import quality, site_boilerplate, volatility
+from monitor.detect.decode import decode
+from monitor.detect.normalize import (
     canonical_url,
     image_identity,
     normalize_keyed_lines,
     normalize_line,
     normalize_lines,
 )
+from monitor.exceptions import ExtractionError, SelectorNotMatchedError
 from monitor.records import FetchResult, Observation, PageState, Role
 
 logger = logging.getLogger(__name__)

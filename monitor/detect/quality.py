@@ -4,7 +4,7 @@ Capture quality comes before content. A CAPTCHA, a WAF or CDN block page, a rate
 answer or an empty 200 is a capture of low quality: never a version, never a removal.
 A 404/410, a 200 "Page not found" (soft 404) or an inner page redirected to its own
 site's home page or to a section above it is a *removal signal*; one signal is never a
-removal by itself (see :mod:`monitor.events`). A redirect to another site is judged by
+removal by itself (see :mod:`monitor.detect.events`). A redirect to another site is judged by
 what that site serves: a block page or a login wall is a low-quality capture, anything
 else is content.
 

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from monitor import config as cfg
-from monitor.warc import ArchiveSettings
+from monitor.evidence.warc import ArchiveSettings
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def _archive_settings(config_path: Path) -> ArchiveSettings:
 
 
 def _store(url: str) -> Any:
-    from monitor.store import Store
+    from monitor.storage.store import Store
 
     return Store(url)
 
@@ -68,7 +68,7 @@ def export(
 
     url = cfg.database_of(config_path, database)
     if output_format in ("json", "csv"):
-        from monitor.cli_history import export_table
+        from monitor.cli.history import export_table
 
         export_table(target, output_format, since, until, output, url)
         return

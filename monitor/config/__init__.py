@@ -26,8 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.evidence.warc import ArchiveSettings
 from monitor.exceptions import ConfigError
-from monitor.warc import ArchiveSettings
 
 logger = logging.getLogger(__name__)
 
@@ -474,7 +474,7 @@ class Detect(_Strict):
     @field_validator("default_watch_terms", mode="before")
     @classmethod
     def _languages(cls, value: object) -> object:
-        from monitor.terms import defaults
+        from monitor.detect.terms import defaults
 
         if isinstance(value, str):
             value = [value]
@@ -491,7 +491,7 @@ class Detect(_Strict):
     @property
     def terms(self) -> tuple[str, ...]:
         """The watch terms in force: the chosen built-in lists, then your own."""
-        from monitor.terms import default_terms
+        from monitor.detect.terms import default_terms
 
         chosen = self.default_watch_terms
         if chosen is False:

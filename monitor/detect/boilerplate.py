@@ -25,7 +25,7 @@ real prose:
 
 What is removed never reaches the stored text either: the stored version is what the
 content region says, and furniture is not part of it (site-wide lines that are not
-recognisable here are masked per site instead, see :mod:`monitor.site_boilerplate`).
+recognisable here are masked per site instead, see :mod:`monitor.detect.site_boilerplate`).
 """
 
 from __future__ import annotations

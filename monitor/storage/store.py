@@ -22,10 +22,21 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from monitor import config as cfg
-from monitor import db, volatility
-from monitor.events import Context, Decision, decide
+from monitor.detect import volatility
+from monitor.detect.events import Context, Decision, decide
+from monitor.detect.site_boilerplate import SiteChrome, SiteCounts, host_of
+from monitor.detect.volatility import Rule, Volatility
 from monitor.exceptions import StorageError, UnknownTargetError
-from monitor.models import (
+from monitor.records import (
+    FetchResult,
+    ListedLinkState,
+    Observation,
+    PageKey,
+    PageState,
+    RecordedCapture,
+)
+from monitor.storage import db
+from monitor.storage.models import (
     Blob,
     Capture,
     Change,
@@ -40,16 +51,6 @@ from monitor.models import (
     VolatileLine,
     utcnow,
 )
-from monitor.records import (
-    FetchResult,
-    ListedLinkState,
-    Observation,
-    PageKey,
-    PageState,
-    RecordedCapture,
-)
-from monitor.site_boilerplate import SiteChrome, SiteCounts, host_of
-from monitor.volatility import Rule, Volatility
 
 DEFAULT_CONTEXT = Context()
 
@@ -386,7 +387,7 @@ class Store:
         is compared under the same rules as the version it is compared with. A note on
         the page's timeline says what was learned.
         """
-        from monitor.process import stored_hash
+        from monitor.detect.observe import stored_hash
 
         if not learned or state.page_id is None:
             return
@@ -509,7 +510,7 @@ class Store:
         """
         from sqlalchemy import delete
 
-        from monitor.process import stored_hash
+        from monitor.detect.observe import stored_hash
 
         with self.session() as session, session.begin():
             forgotten = [
@@ -559,7 +560,7 @@ class Store:
         """How many pages of a site carry each line and block (their latest versions),
         counted by the database; lines and blocks on too few pages to be learned are left
         out. ``candidates``: lines whose pages are wanted one by one."""
-        from monitor.site_boilerplate import threshold
+        from monitor.detect.site_boilerplate import threshold
 
         counts = SiteCounts()
         pages_of = func.count(func.distinct(SiteLine.page_id))
@@ -602,7 +603,7 @@ class Store:
         """Replace what a page contributes to site learning by its new version's lines."""
         from sqlalchemy import delete
 
-        from monitor.site_boilerplate import rows
+        from monitor.detect.site_boilerplate import rows
 
         session.execute(delete(SiteLine).where(SiteLine.page_id == page_id))
         lines = (observation.text or "").splitlines()
@@ -658,7 +659,7 @@ class Store:
         """Re-compute the compare hash of every page of a site under its chrome now known,
         so that the next capture of each is compared under the same rules; returns how
         many pages were re-based. ``states`` (of a running check) are updated too."""
-        from monitor.process import stored_hash
+        from monitor.detect.observe import stored_hash
 
         live = {
             state.page_id: state
@@ -843,7 +844,7 @@ class Store:
     ) -> list[RecordedCapture]:
         """Record a batch of observations in one transaction; updates ``states`` in place.
 
-        Each observation is decided by :func:`monitor.events.decide` (new version or not,
+        Each observation is decided by :func:`monitor.detect.events.decide` (new version or not,
         which event), then its capture, body, version and event rows are written. On any
         failure the whole batch rolls back, in the database and in ``states``.
         ``contexts`` are by target name; ``page_contexts``, for pages several targets
@@ -1096,14 +1097,14 @@ class Store:
     ) -> None:
         """Advance the page's streaks with a new version; learn only what looks like noise.
 
-        The decision is :func:`monitor.volatility.learn` (counters and timestamps, date
+        The decision is :func:`monitor.detect.volatility.learn` (counters and timestamps, date
         widgets, blocks rotating among lines they showed before; never new words). What is
         learned is written with a note on the page's timeline, and the page's compare hash
         is re-based so the next capture is judged without it.
         """
-        from monitor import site_boilerplate as site
-        from monitor.process import compared_lines, stored_hash
-        from monitor.significance import matching_terms
+        from monitor.detect import site_boilerplate as site
+        from monitor.detect.observe import compared_lines, stored_hash
+        from monitor.detect.significance import matching_terms
 
         learned_before = state.volatility or volatility.NONE
         before_lines = compared_lines(
@@ -1175,9 +1176,9 @@ class Store:
         now: datetime,
     ) -> Change:
         """Write one event row, with its significance and the features behind it."""
-        from monitor import site_boilerplate as site
-        from monitor.process import compared_lines
-        from monitor.significance import score
+        from monitor.detect import site_boilerplate as site
+        from monitor.detect.observe import compared_lines
+        from monitor.detect.significance import score
 
         kind = decision.event or "changed"
         learned = state.volatility or volatility.NONE

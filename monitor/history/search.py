@@ -29,8 +29,8 @@ from typing import Any
 from sqlalchemy import select, text
 
 from monitor.exceptions import SearchQueryError
-from monitor.models import Page, Target, Version
-from monitor.store import Store
+from monitor.storage.models import Page, Target, Version
+from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
 

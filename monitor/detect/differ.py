@@ -525,7 +525,7 @@ def diff_images(before: Iterable[Sequence[str]], after: Iterable[Sequence[str]])
     >>> diff.removed, diff.added
     ((('https://x.gov/map.png', 'Map'),), ())
     """
-    from monitor.normalize import image_identity
+    from monitor.detect.normalize import image_identity
 
     def by_identity(images: Iterable[Sequence[str]]) -> dict[str, tuple[str, list[str]]]:
         found: dict[str, tuple[str, list[str]]] = {}

@@ -37,16 +37,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from monitor import __version__
-from monitor.exceptions import (
-    EvidenceError,
-    MonitorError,
-    SavePageNowError,
-    UnknownTargetError,
-)
-from monitor.models import Blob, Capture, Change, Page, Target, Version
-from monitor.records import RecordedCapture
-from monitor.store import Store
-from monitor.warc import (
+from monitor.evidence.warc import (
     ArchiveSettings,
     CaptureRecord,
     WarcArchive,
@@ -56,6 +47,15 @@ from monitor.warc import (
     warc_digest_to_hex,
     write_captures,
 )
+from monitor.exceptions import (
+    EvidenceError,
+    MonitorError,
+    SavePageNowError,
+    UnknownTargetError,
+)
+from monitor.records import RecordedCapture
+from monitor.storage.models import Blob, Capture, Change, Page, Target, Version
+from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -606,7 +606,7 @@ def cite(
     bundle holds both captures as WARC, their exact bodies, the texts compared, the diff
     as HTML, a manifest (JSON) with its own sha256, and SHA256SUMS of every file.
     """
-    from monitor.differ import diff_links, diff_text
+    from monitor.detect.differ import diff_links, diff_text
 
     if from_seq == to_seq:
         raise EvidenceError("FROM and TO are the same version; a change needs two")

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 if TYPE_CHECKING:
-    from monitor.differ import TextDiff
+    from monitor.detect.differ import TextDiff
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,9 @@ _ARABIC_FOLD = str.maketrans({"ى": "ي", "ة": "ه", "\u0640": None})
 @functools.cache
 def defaults() -> dict[str, tuple[str, ...]]:
     """The built-in watch terms per language code, as written in ``watch_terms.yaml``."""
-    text = resources.files("monitor").joinpath("watch_terms.yaml").read_text(encoding="utf-8")
+    text = (
+        resources.files("monitor.detect").joinpath("watch_terms.yaml").read_text(encoding="utf-8")
+    )
     data = yaml.safe_load(text)
     return {language: tuple(str(term) for term in terms) for language, terms in data.items()}
 

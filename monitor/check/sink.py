@@ -1,28 +1,24 @@
-"""Running the spiders in-process and feeding their results into the store.
+"""The check's sink: where the crawl's fetches arrive, to be observed and recorded.
 
-A check cycle is one Scrapy crawl per spider kind, run by ``AsyncCrawlerRunner`` on the
-process's shared reactor (see :mod:`monitor.reactor`). Each FetchResult goes through
-:class:`RecordPipeline` into a :class:`Sink`, which observes it (decode, extract,
-normalise) and records observations in batches, one transaction each.
+Each FetchResult goes through :class:`monitor.fetch.pipeline.RecordPipeline` into a
+:class:`Sink`, which observes it (decode, extract, normalise) and records observations in
+batches, one transaction each.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from scrapy.crawler import AsyncCrawlerRunner, Crawler
-
-from monitor import __version__, listing, metrics, site_boilerplate, volatility
-from monitor import config as cfg
-from monitor.events import Context, shared_context
+from monitor.check import metrics
+from monitor.detect import listing, site_boilerplate, volatility
+from monitor.detect.events import Context, shared_context
+from monitor.detect.listing import ListingPlan
+from monitor.detect.observe import TargetRules, compared_lines, content_hash, observe
 from monitor.exceptions import StorageError
-from monitor.listing import ListingPlan
-from monitor.process import TargetRules, compared_lines, content_hash, observe
 from monitor.records import (
     CheckSummary,
     FetchResult,
@@ -32,61 +28,20 @@ from monitor.records import (
     PageState,
     RecordedCapture,
 )
-from monitor.store import DEFAULT_CONTEXT, Store
-from spiders import ListingJob, ListingSpider, PageJob, PageSpider
+from monitor.storage.store import DEFAULT_CONTEXT, Store
+from spiders import ListingJob, PageJob
 
 logger = logging.getLogger(__name__)
 # One line per check (target, outcome, status, URL, event, duration): its own logger, so
 # it can be turned up or down on its own.
 check_log = logging.getLogger("monitor.checks")
 
-RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
-
-
-def scrapy_settings(fetch: cfg.Fetch, *, obey_robots: bool) -> dict[str, Any]:
-    """Scrapy settings from the ``fetch`` section: polite by default."""
-    return {
-        "BOT_NAME": "monitor",
-        "USER_AGENT": fetch.user_agent.format(version=__version__, contact=fetch.contact),
-        "ROBOTSTXT_OBEY": obey_robots,
-        "CONCURRENT_REQUESTS": fetch.concurrency,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": fetch.per_domain_concurrency,
-        "DOWNLOAD_DELAY": fetch.delay,
-        "DOWNLOAD_DELAY_JITTER": 0.5,
-        "DOWNLOAD_TIMEOUT": fetch.timeout,
-        "DOWNLOAD_MAXSIZE": fetch.max_body_size,
-        "DOWNLOAD_WARNSIZE": 0,
-        "RETRY_ENABLED": fetch.retries > 0,
-        "RETRY_TIMES": fetch.retries,
-        "RETRY_HTTP_CODES": RETRY_HTTP_CODES,
-        "HTTPERROR_ALLOW_ALL": True,
-        "REDIRECT_MAX_TIMES": 10,
-        # A meta refresh is judged by the spiders (spiders.base.meta_refresh): an immediate
-        # one on the same site is followed like a redirect, any other is recorded as served.
-        "METAREFRESH_ENABLED": False,
-        "COOKIES_ENABLED": False,
-        "TELNETCONSOLE_ENABLED": False,
-        # Scrapy 2.19 opens a remote-control port by default: never in a monitor.
-        "REMOTE_CONTROL_ENABLED": False,
-        "AUTOTHROTTLE_ENABLED": fetch.autothrottle,
-        "AUTOTHROTTLE_START_DELAY": max(fetch.delay, 1.0),
-        "HTTPCACHE_ENABLED": False,
-        "LOG_ENABLED": False,
-        "ITEM_PIPELINES": {"monitor.crawl.RecordPipeline": 100},
-        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
-        "STATS_DUMP": False,
-        # A response yields at most a few items; Scrapy's default of 100 parallel item
-        # slots per response costs ~100 asyncio tasks per page for nothing.
-        "CONCURRENT_ITEMS": 8,
-        "LOGSTATS_INTERVAL": 0,
-    }
-
 
 class Sink:
     """Turns FetchResults into recorded captures, batching the database writes.
 
     It also judges the links of each listing when the listing has been read (which are
-    new, shared with another target, over ``max_articles``: :mod:`monitor.listing`), and
+    new, shared with another target, over ``max_articles``: :mod:`monitor.detect.listing`), and
     records them when the crawl is done.
     """
 
@@ -116,7 +71,7 @@ class Sink:
         self.page_contexts = page_contexts if page_contexts is not None else {}
         # What each listing target showed before: listing name -> url -> link.
         self.listed = listed or {}
-        self.archive = archive  # monitor.warc.WarcArchive, when WARC writing is on
+        self.archive = archive  # monitor.evidence.warc.WarcArchive, when WARC writing is on
         self.archive_all = archive_all
         self.new_versions: list[int] = []
         self._first_sight: dict[PageKey, Observation] = {}
@@ -133,7 +88,7 @@ class Sink:
         self._page_ids: dict[PageKey, int] = {}
         self._pending: list[Observation] = []
         self.failures: list[str] = []
-        # Site boilerplate (monitor.site_boilerplate): learned at the end of the cycle from
+        # Site boilerplate (monitor.detect.site_boilerplate): learned at the end of the cycle from
         # the sites whose pages got new versions; captures whose only news may be a
         # site-wide change of a chrome block wait for it.
         self.site_pages = site_pages
@@ -459,67 +414,3 @@ class Sink:
         observation.chrome_candidates = ()
         observation.content_sha256 = content_hash(observation.title, compared, observation.images)
         return observation
-
-
-class RecordPipeline:
-    """Scrapy item pipeline handing every FetchResult to the crawl's Sink."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
-        return cls(crawler)
-
-    @property
-    def sink(self) -> Sink:
-        return self.crawler.spider.sink  # type: ignore[union-attr]
-
-    def process_item(self, item: Any) -> Any:
-        if isinstance(item, FetchResult):
-            self.sink.accept(item)
-        return item
-
-    def close_spider(self) -> None:
-        self.sink.flush()
-
-
-async def crawl(
-    fetch: cfg.Fetch,
-    sink: Sink,
-    page_jobs: list[PageJob],
-    listing_jobs: list[ListingJob],
-    detect: cfg.Detect | None = None,
-    *,
-    timeout: float | None = None,
-) -> None:
-    """Run the page and listing spiders concurrently until both are done."""
-    obey = (
-        fetch.obey_robots
-        or any(job.obey_robots for job in page_jobs)
-        or any(job.obey_robots for job in listing_jobs)
-    )
-    runner = AsyncCrawlerRunner(scrapy_settings(fetch, obey_robots=obey))
-    delays: dict[str, float] = {}
-    if detect is not None:
-        delays = {"confirm_delay": detect.confirm_removal_after, "probe_delay": detect.probe_delay}
-    crawls = []
-    if page_jobs:
-        crawls.append(runner.crawl(PageSpider, jobs=page_jobs, sink=sink, **delays))
-    if listing_jobs:
-        crawls.append(
-            runner.crawl(
-                ListingSpider,
-                jobs=listing_jobs,
-                sink=sink,
-                plan_articles=sink.plan_listing,
-                **delays,
-            )
-        )
-    # gather, not runner.join(): a crawl that fails to start must fail the check loudly.
-    try:
-        await asyncio.wait_for(asyncio.gather(*crawls), timeout)
-    except TimeoutError:
-        # A crawl that hangs past its budget is stopped; the pages it fetched are kept.
-        logger.error("crawl still running after %.0fs: stopping it", timeout or 0)
-        await runner.stop()

@@ -11,13 +11,14 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 
 from monitor import config as cfg
-from monitor import extract, reactor
-from monitor.crawl import Sink, crawl
-from monitor.events import Context, shared_context
+from monitor.check.sink import Sink
+from monitor.detect import extract
+from monitor.detect.events import Context, shared_context
+from monitor.detect.observe import ProcessRules, TargetRules
 from monitor.exceptions import StorageError
-from monitor.models import utcnow
+from monitor.fetch import reactor
+from monitor.fetch.runner import crawl
 from monitor.notify import routing
-from monitor.process import ProcessRules, TargetRules
 from monitor.records import (
     CheckSummary,
     ListedLinkState,
@@ -27,7 +28,8 @@ from monitor.records import (
     RecordedCapture,
     Role,
 )
-from monitor.store import DEFAULT_CONTEXT, Store
+from monitor.storage.models import utcnow
+from monitor.storage.store import DEFAULT_CONTEXT, Store
 from spiders import ListingJob, PageJob
 
 logger = logging.getLogger(__name__)

@@ -46,7 +46,7 @@ COLOURS = {
 
 
 def _store(url: str) -> Any:
-    from monitor.store import Store
+    from monitor.storage.store import Store
 
     store = Store(url)
     context = click.get_current_context(silent=True)
@@ -142,7 +142,7 @@ def targets(
 
     Example: monitor targets --tag russia --status failing
     """
-    from monitor.web.data import filter_targets, target_rows
+    from monitor.history.data import filter_targets, target_rows
 
     rows = target_rows(_store(cfg.database_of(config_path, database)))
     if tags:
@@ -201,7 +201,7 @@ def history(
 
     Example: monitor history mfa-statements --since 2026-03-01
     """
-    from monitor.web.data import timeline
+    from monitor.history.data import timeline
 
     store = _store(cfg.database_of(config_path, database))
     start, end = _time(since), _time(until, end=True)
@@ -298,7 +298,7 @@ def show(
 
     Example: monitor show mfa-statements --at 2026-03-03T12:00
     """
-    from monitor.web.data import version_detail, version_summaries
+    from monitor.history.data import version_detail, version_summaries
 
     store = _store(cfg.database_of(config_path, database))
     page = store.page(target)
@@ -387,7 +387,7 @@ def search(
 
     Example: monitor search '"visa applications" suspended' --tag consular --since 2026-01-01
     """
-    from monitor.search import search as run_search
+    from monitor.history.search import search as run_search
 
     result = run_search(
         _store(cfg.database_of(config_path, database)),
@@ -501,7 +501,7 @@ def export_history(
     JSON: one document with every page, its versions and its events. CSV: one row per
     version, with the events that made it. Returns the number of versions written.
     """
-    from monitor.web.data import timeline, version_detail
+    from monitor.history.data import timeline, version_detail
 
     pages = store.resolve(target)
     count = 0
@@ -572,7 +572,7 @@ def export_table(
     output: str | None,
     database_url: str,
 ) -> None:
-    """``monitor export --format json|csv`` (called by :func:`monitor.cli_evidence.export`)."""
+    """``monitor export --format json|csv`` (called by :func:`monitor.cli.evidence.export`)."""
     from monitor.evidence import EvidenceError
 
     store = _store(database_url)

@@ -315,7 +315,7 @@ class BlockChange:
 
 def block_changes(before: Sequence[str], after: Sequence[str]) -> list[BlockChange]:
     """The changed runs between two captures' compared lines, with their stable contexts."""
-    from monitor.differ import line_ops
+    from monitor.detect.differ import line_ops
 
     changes: list[BlockChange] = []
     context = "<start>"

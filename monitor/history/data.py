@@ -2,7 +2,7 @@
 
 Every reader of history (``monitor targets``, ``monitor history``, the dashboard, a
 page's timeline, a diff, a snapshot, the Atom feeds, the JSON API) takes its data from
-here, so they all say the same thing. Functions take a :class:`~monitor.store.Store` and
+here, so they all say the same thing. Functions take a :class:`~monitor.storage.store.Store` and
 return dataclasses; nothing here renders.
 """
 
@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import case, func, or_, select
 
-from monitor.differ import ImageDiff, LinkDiff, TextDiff, diff_images, diff_links, diff_text
+from monitor.detect.differ import ImageDiff, LinkDiff, TextDiff, diff_images, diff_links, diff_text
 from monitor.exceptions import UnknownTargetError
-from monitor.models import Capture, Change, LearningNote, ListedLink, Page, Target, Version
-from monitor.store import Store
+from monitor.storage.models import Capture, Change, LearningNote, ListedLink, Page, Target, Version
+from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
 

@@ -713,7 +713,7 @@ def lead_of(
     The first block after the headline, before the region, with a sentence or a few of
     text that is neither links nor page furniture nor a picture's caption.
     """
-    from monitor import boilerplate
+    from monitor.detect import boilerplate
 
     low, high = LEAD_CHARS
     for element in headline.xpath("following::*[position() <= 300]"):
@@ -779,10 +779,10 @@ def main_extractor(
     The region is located once with trafilatura (page chrome pruned first), widened to
     hold the page's headline and lead, and then remembered per page as an XPath, so
     later captures read the same region cheaply and consistently. Page furniture inside
-    it (share buttons, ads, related lists, credits: :mod:`monitor.boilerplate`) is not
+    it (share buttons, ads, related lists, credits: :mod:`monitor.detect.boilerplate`) is not
     content. A user ``selector`` replaces this; ``exclude`` applies first.
     """
-    from monitor import boilerplate
+    from monitor.detect import boilerplate
 
     title = title_of(root)
     head = root.find("head")

@@ -121,7 +121,7 @@ class Page(Base):
     # The hash the next capture is compared with: the last version's content under the
     # page's current volatility (it moves when volatility is learned or on a flip-flop).
     compare_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
-    # Removal and error bookkeeping (see monitor.events).
+    # Removal and error bookkeeping (see monitor.detect.events).
     removal_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     failing_since: Mapped[datetime | None] = mapped_column(default=None)
     # The content region located by the main-content extractor, as an XPath.
@@ -289,7 +289,7 @@ class SiteLine(Base):
     """A line of a page's latest version that could be site chrome, for learning it.
 
     Replaced whenever the page gets a new version; counted per site (``host``) to find
-    the lines and blocks many of its pages repeat (see monitor.site_boilerplate).
+    the lines and blocks many of its pages repeat (see monitor.detect.site_boilerplate).
     """
 
     __tablename__ = "site_lines"

@@ -1,7 +1,7 @@
 """`monitor run`: the scheduler that checks every target on its own rhythm, for months.
 
 One process: APScheduler's ``AsyncIOScheduler`` and Scrapy share the Twisted reactor's
-asyncio loop (:mod:`monitor.reactor`); the main thread only handles signals.
+asyncio loop (:mod:`monitor.fetch.reactor`); the main thread only handles signals.
 
 * Each target's next check comes from its schedule (an APScheduler ``IntervalTrigger``
   with jitter, or a ``CronTrigger`` in its time zone), limited to its active hours and
@@ -40,12 +40,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select, update
 
 from monitor import config as cfg
-from monitor import metrics, reactor
-from monitor.check import check_async
+from monitor.check import check_async, metrics
 from monitor.exceptions import ConfigError, DaemonLockedError, MonitorError
-from monitor.models import DaemonLock, Page, Target, utcnow
+from monitor.fetch import reactor
 from monitor.notify.outbox import Outbox
-from monitor.store import Store
+from monitor.storage.models import DaemonLock, Page, Target, utcnow
+from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
 # One line per batch started, with how late each target was (for lateness figures).
