@@ -1152,8 +1152,8 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "ORM",
         (
-            ("monitor/storage/store.py", "record"),
-            ("monitor/storage/store.py", "learn_volatility"),
+            ("monitor/check/record.py", "record"),
+            ("monitor/check/record.py", "learn_volatility"),
             ("monitor/storage/store.py", "record_listing"),
         ),
         minus=("decide", "commit"),

@@ -29,6 +29,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from monitor import config as cfg
 from monitor.check import run_check
+from monitor.check.record import Recorder
 from monitor.cli.evidence import register
 from monitor.detect.extract import Rules
 from monitor.detect.observe import ProcessRules, observe
@@ -209,7 +210,9 @@ def _record(store: Store, target: cfg.Target, body: str) -> RecordedCapture:
         request_headers={":method": "GET", "user-agent": "monitor-test"},
         protocol="HTTP/1.1",
     )
-    return store.record([observe(fetch, ProcessRules(extract=Rules()), states[key])], states)[0]
+    return Recorder(store).record(
+        [observe(fetch, ProcessRules(extract=Rules()), states[key])], states
+    )[0]
 
 
 def _recorded(**fields: Any) -> RecordedCapture:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 
 from monitor import config as cfg
+from monitor.check.record import DEFAULT_CONTEXT
 from monitor.check.sink import Sink
 from monitor.detect import extract
 from monitor.detect.events import Context, shared_context
@@ -29,7 +30,7 @@ from monitor.records import (
     Role,
 )
 from monitor.storage.models import utcnow
-from monitor.storage.store import DEFAULT_CONTEXT, Store
+from monitor.storage.store import Store
 from spiders import ListingJob, PageJob
 
 logger = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.check import metrics
+from monitor.check.record import DEFAULT_CONTEXT, Recorder
 from monitor.detect import listing, site_boilerplate, volatility
 from monitor.detect.events import Context, shared_context
 from monitor.detect.listing import ListingPlan
@@ -28,7 +29,7 @@ from monitor.records import (
     PageState,
     RecordedCapture,
 )
-from monitor.storage.store import DEFAULT_CONTEXT, Store
+from monitor.storage.store import Store
 from spiders import ListingJob, PageJob
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class Sink:
         site_share: float = 0.3,
     ) -> None:
         self.store = store
+        self.recorder = Recorder(store)
         self.states = states
         self.rules = rules
         self.target_ids = target_ids
@@ -249,7 +251,7 @@ class Sink:
                 probe.fetch.key.url,
             )
             try:
-                self.store.learn_volatility(state, learned, "probe", first.text, capture_id)
+                self.recorder.learn_volatility(state, learned, "probe", first.text, capture_id)
             except StorageError as exc:
                 logger.error("could not store what was learned on %s: %s", probe.fetch.key.url, exc)
 
@@ -258,7 +260,7 @@ class Sink:
         if not batch:
             return
         try:
-            recorded = self.store.record(
+            recorded = self.recorder.record(
                 batch, self.states, self.contexts, page_contexts=self.page_contexts
             )
         except StorageError as exc:
@@ -386,7 +388,7 @@ class Sink:
                     counts.line_pages[line] = len(counts.candidates.get(line, set()) | pages)
                 self.store.add_site_chrome(host, learned, counts)
                 self._chromes[host] = known.merged(learned)
-                rebased = self.store.rebase_site(host, known.merged(learned), self.states)
+                rebased = self.recorder.rebase_site(host, known.merged(learned), self.states)
             except StorageError as exc:
                 logger.error("could not learn the boilerplate of %s: %s", host, exc)
                 continue

@@ -41,6 +41,7 @@ from sqlalchemy import select, update
 
 from monitor import config as cfg
 from monitor.check import check_async, metrics
+from monitor.check.record import Recorder
 from monitor.exceptions import ConfigError, DaemonLockedError, MonitorError
 from monitor.fetch import reactor
 from monitor.notify.outbox import Outbox
@@ -431,7 +432,7 @@ class Daemon:
             for t in self.config.targets
             if t.enabled
         }
-        count = await asyncio.to_thread(self.store.record_stale, limits, rules)
+        count = await asyncio.to_thread(Recorder(self.store).record_stale, limits, rules)
         if count:
             logger.warning("%d page(s) not checked successfully for too long: error events", count)
 

@@ -33,10 +33,13 @@ for a site, and learning starts again from its pages' next versions.
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from monitor.records import SiteChrome as SiteChrome
+from monitor.records import SiteCounts as SiteCounts
+from monitor.records import host_of as host_of
+from monitor.records import threshold as threshold
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +49,6 @@ PROSE_WORDS = 15
 PROSE_CHARS = 120
 #: Block keys are cut to this length (they are compared, not shown in full).
 KEY_CHARS = 300
-
-
-def host_of(url: str) -> str:
-    """The site of a URL: its host (and port), lower-cased, without ``www.``.
-
-    >>> host_of("https://WWW.Example.gov:8443/news/1")
-    'example.gov:8443'
-    """
-    netloc = urlsplit(url).netloc.lower().rpartition("@")[2]
-    return netloc[4:] if netloc.startswith("www.") else netloc
 
 
 def is_prose(line: str) -> bool:
@@ -76,20 +69,6 @@ def is_fact(key: str) -> bool:
     """
     last = key.rpartition("/")[2]
     return last.partition(".")[0] in FACT_TAGS
-
-
-@dataclass(frozen=True, slots=True)
-class SiteChrome:
-    """What was learned about one site: chrome lines (verbatim) and chrome blocks (keys)."""
-
-    lines: frozenset[str] = field(default_factory=frozenset)
-    blocks: frozenset[str] = field(default_factory=frozenset)
-
-    def __bool__(self) -> bool:
-        return bool(self.lines or self.blocks)
-
-    def merged(self, other: SiteChrome) -> SiteChrome:
-        return SiteChrome(self.lines | other.lines, self.blocks | other.blocks)
 
 
 NONE = SiteChrome()
@@ -144,48 +123,6 @@ def rows(lines: Sequence[str], keys: Sequence[str]) -> list[tuple[int, str, str]
         if not is_prose(line) and not is_fact(key):
             found.append((index, line, key))
     return found
-
-
-@dataclass(slots=True)
-class SiteCounts:
-    """How many pages of one site carry each line and each block (from their latest
-    versions), as far as learning needs: lines and blocks on few pages may be left out.
-
-    ``candidates``: for lines seen in chrome blocks during this cycle, the pages that
-    carry them, so the pages of this cycle can be added before counting.
-    """
-
-    pages: int = 0
-    line_pages: dict[str, int] = field(default_factory=dict)
-    block_pages: dict[str, int] = field(default_factory=dict)
-    # For the blocks in block_pages: every line seen in them.
-    block_lines: dict[str, set[str]] = field(default_factory=dict)
-    candidates: dict[str, set[int]] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, pages: Mapping[int, Iterable[tuple[str, str]]]) -> SiteCounts:
-        """Counts of (line, block key) pairs given per page (for tests and small sets)."""
-        counts = cls(pages=len(pages))
-        line_pages: dict[str, set[int]] = {}
-        block_pages: dict[str, set[int]] = {}
-        for page, entries in pages.items():
-            for line, key in entries:
-                line_pages.setdefault(line, set()).add(page)
-                if key:
-                    block_pages.setdefault(key, set()).add(page)
-                    counts.block_lines.setdefault(key, set()).add(line)
-        counts.line_pages = {line: len(found) for line, found in line_pages.items()}
-        counts.block_pages = {key: len(found) for key, found in block_pages.items()}
-        return counts
-
-
-def threshold(pages: int, min_pages: int, min_share: float) -> int:
-    """Pages a line must be on to be chrome, on a site of ``pages`` pages.
-
-    >>> threshold(5, 3, 0.3), threshold(100, 3, 0.3)
-    (3, 30)
-    """
-    return max(min_pages, math.ceil(min_share * pages))
 
 
 def learn(

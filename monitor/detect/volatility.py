@@ -23,6 +23,12 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from monitor.records import SEPARATOR as SEPARATOR
+from monitor.records import Rule as Rule
+from monitor.records import Volatility as Volatility
+from monitor.records import block_key as block_key
+from monitor.records import block_pair as block_pair
+
 logger = logging.getLogger(__name__)
 
 _DIGITS = re.compile(r"\d+")
@@ -191,29 +197,6 @@ def signature(line: str) -> str:
     return _DIGITS.sub("#", line)
 
 
-@dataclass(frozen=True, slots=True)
-class Volatility:
-    """What was learned about one page: digit signatures and rotating blocks.
-
-    A block is known by the stable lines around it, ``(before, after)`` in ``after``
-    ("<start>"/"<end>" at the edges); ``known`` holds, per block, the lines (as digit
-    signatures) it was seen to rotate among: ``(before, after, line)``. Only known lines
-    are ignored in a block; a line it never showed is compared like any other.
-    """
-
-    signatures: frozenset[str] = field(default_factory=frozenset)
-    after: frozenset[tuple[str, str]] = field(default_factory=frozenset)
-    known: frozenset[tuple[str, str, str]] = field(default_factory=frozenset)
-
-    def merged(self, other: Volatility) -> Volatility:
-        return Volatility(
-            self.signatures | other.signatures, self.after | other.after, self.known | other.known
-        )
-
-    def __bool__(self) -> bool:
-        return bool(self.signatures or self.after)
-
-
 NONE = Volatility()
 
 
@@ -365,53 +348,8 @@ def differing(before: Sequence[str], after: Sequence[str]) -> Volatility:
 # Learning over captures: only what looks like noise
 
 
-SEPARATOR = "\x1f"
 # A block that shows more distinct lines than this is not rotating among a few values.
 MAX_BLOCK_LINES = 40
-
-
-def block_key(before: str, after: str) -> str:
-    """How a block is named in storage (``volatile_lines.value``)."""
-    return f"{before}{SEPARATOR}{after}"
-
-
-def block_pair(value: str) -> tuple[str, str]:
-    before, _, after = value.partition(SEPARATOR)
-    return before, after
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One stored piece of learning about a page, learned or still a candidate.
-
-    ``kind`` is "signature" (``value``: the line with digits masked) or "after" (``value``:
-    a block's stable lines, see :func:`block_key`). ``streak``: captures in a row that
-    changed it. ``seen``: for a candidate block, the lines it showed during the streak;
-    for a learned one, lines it showed once that are not known yet. ``known``: the lines
-    a learned block rotates among.
-    """
-
-    kind: str
-    value: str
-    streak: int = 0
-    learned: bool = False
-    seen: frozenset[str] = frozenset()
-    known: frozenset[str] = frozenset()
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.kind, self.value
-
-    def volatility(self) -> Volatility:
-        if not self.learned:
-            return NONE
-        if self.kind == "signature":
-            return Volatility(signatures=frozenset({self.value}))
-        before, after = block_pair(self.value)
-        return Volatility(
-            after=frozenset({(before, after)}),
-            known=frozenset((before, after, line) for line in self.known),
-        )
 
 
 @dataclass(slots=True)
