@@ -30,7 +30,7 @@ from warcio.archiveiterator import ArchiveIterator
 from monitor import config as cfg
 from monitor.check import run_check
 from monitor.check.record import Recorder
-from monitor.cli.evidence import register
+from monitor.cli import evidence as evidence_cli
 from monitor.detect.extract import Rules
 from monitor.detect.observe import ProcessRules, observe
 from monitor.evidence import (
@@ -369,9 +369,9 @@ def copy(monitored: Monitored, tmp_path: Path) -> Monitored:
 
 @pytest.fixture(scope="module")
 def cli() -> click.Group:
-    group = click.Group("monitor")
-    register(group)
-    return group
+    return click.Group(
+        "monitor", commands=[evidence_cli.export, evidence_cli.verify, evidence_cli.cite]
+    )
 
 
 def _invoke(cli: click.Group, data: Monitored, *args: str) -> Any:

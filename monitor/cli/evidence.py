@@ -1,21 +1,19 @@
-"""The evidence commands: ``monitor export``, ``monitor verify``, ``monitor cite``.
-
-The commands are plain functions; :func:`register` adds them to the ``monitor`` group
-with the shared ``-c/--config`` and ``--db`` options and error handling of
-:mod:`monitor.cli` (imported there, so this module can be imported on its own).
-"""
+"""Evidence: ``export`` (WARC, JSON, CSV), ``verify`` and ``cite``."""
 
 from __future__ import annotations
 
+import csv
+import json
 import logging
 import sys
-from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
 from monitor import config as cfg
+from monitor.cli._common import config_option, db_option, handle_errors, open_store, time_arg
 from monitor.evidence.warc import ArchiveSettings
 
 logger = logging.getLogger(__name__)
@@ -26,12 +24,6 @@ def _archive_settings(config_path: Path) -> ArchiveSettings:
     if not config_path.exists():
         return ArchiveSettings()
     return cfg.load(config_path).archive
-
-
-def _store(url: str) -> Any:
-    from monitor.storage.store import Store
-
-    return Store(url)
 
 
 def _size(count: int) -> str:
@@ -45,6 +37,28 @@ def _size(count: int) -> str:
     return f"{value:.1f} {unit}"
 
 
+@click.command("export")
+@click.argument("target")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["warc", "json", "csv"]),
+    default="warc",
+    show_default=True,
+    help="warc: WARC 1.1, one gzip member per record; json: versions and events; "
+    "csv: one row per version.",
+)
+@click.option("--since", help="Versions captured at or after this UTC time or date.")
+@click.option("--until", help="Versions captured before this; a date includes it.")
+@click.option(
+    "-o",
+    "--output",
+    help="The file to write ('-': standard output; default TARGET.warc.gz, "
+    "TARGET.json or TARGET.csv).",
+)
+@config_option
+@db_option
+@handle_errors
 def export(
     target: str,
     output_format: str,
@@ -68,13 +82,12 @@ def export(
 
     url = cfg.database_of(config_path, database)
     if output_format in ("json", "csv"):
-        from monitor.cli.history import export_table
 
         export_table(target, output_format, since, until, output, url)
         return
     start = parse_time(since) if since else None
     end = parse_time(until, end=True) if until else None
-    store = _store(url)
+    store = open_store(url)
     path = output or default_export_name(target)
     if path == "-":
         result = export_warc(store, target, sys.stdout.buffer, since=start, until=end)
@@ -100,6 +113,15 @@ def export(
     )
 
 
+@click.command("verify")
+@click.option(
+    "--warc-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The WARC folder to check (default: the config's archive.warc_dir).",
+)
+@config_option
+@db_option
+@handle_errors
 def verify(warc_dir: Path | None, config_path: Path, database: str | None) -> None:
     """Check the integrity of every stored body and WARC record; exit 1 on any problem.
 
@@ -116,7 +138,7 @@ def verify(warc_dir: Path | None, config_path: Path, database: str | None) -> No
     if warc_dir is None:
         settings = _archive_settings(config_path)
         warc_dir = Path(settings.warc_dir).expanduser() if settings.warc_dir else None
-    report = run_verify(_store(url), warc_dir)
+    report = run_verify(open_store(url), warc_dir)
     for problem in report.problems:
         click.echo(problem)
     click.echo(report.summary())
@@ -124,6 +146,20 @@ def verify(warc_dir: Path | None, config_path: Path, database: str | None) -> No
         sys.exit(1)
 
 
+@click.command("cite")
+@click.argument("target")
+@click.argument("from_version", type=int)
+@click.argument("to_version", type=int)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="The bundle folder (or .zip) to create; default evidence-TARGET-vFROM-vTO.",
+)
+@click.option("--zip", "as_zip", is_flag=True, help="Write one .zip file.")
+@config_option
+@db_option
+@handle_errors
 def cite(
     target: str,
     from_version: int,
@@ -149,72 +185,135 @@ def cite(
     path = output or Path(
         default_bundle_name(target, from_version, to_version) + (".zip" if as_zip else "")
     )
-    bundle = write_bundle(_store(url), target, from_version, to_version, path, as_zip=as_zip)
+    bundle = write_bundle(open_store(url), target, from_version, to_version, path, as_zip=as_zip)
     click.echo(f"wrote evidence bundle {bundle.path} ({len(bundle.files)} files)")
     click.echo(f"manifest sha256: {bundle.manifest_sha256}")
     click.echo(f"check it: python scripts/verify_bundle.py {bundle.path}")
 
 
-def _decorated(function: Callable[..., None], *decorators: Callable[[Any], Any]) -> Any:
-    """``function`` under ``decorators`` listed top to bottom, as ``@`` lines would be."""
-    for decorator in reversed(decorators):
-        function = decorator(function)
-    return function
+CSV_COLUMNS = (
+    "target",
+    "page_url",
+    "version",
+    "captured_at",
+    "status",
+    "final_url",
+    "title",
+    "content_sha256",
+    "body_sha256",
+    "body_size",
+    "events",
+    "significance",
+    "reasons",
+    "text",
+)
 
 
-def register(main: click.Group) -> None:
-    """Add ``export``, ``verify`` and ``cite`` to the ``monitor`` command group."""
-    from monitor.cli import _errors, config_option, db_option
+def export_history(
+    store: Any,
+    target: str,
+    output_format: str,
+    out: IO[str],
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """Write the versions (with their texts) and events of a target as JSON or CSV.
 
-    shared = (config_option, db_option, _errors)
-    main.command("export")(
-        _decorated(
-            export,
-            click.argument("target"),
-            click.option(
-                "--format",
-                "output_format",
-                type=click.Choice(["warc", "json", "csv"]),
-                default="warc",
-                show_default=True,
-                help="warc: WARC 1.1, one gzip member per record; json: versions and events; "
-                "csv: one row per version.",
-            ),
-            click.option("--since", help="Versions captured at or after this UTC time or date."),
-            click.option("--until", help="Versions captured before this; a date includes it."),
-            click.option(
-                "-o",
-                "--output",
-                help="The file to write ('-': standard output; default TARGET.warc.gz, "
-                "TARGET.json or TARGET.csv).",
-            ),
-            *shared,
-        )
-    )
-    main.command("verify")(
-        _decorated(
-            verify,
-            click.option(
-                "--warc-dir",
-                type=click.Path(file_okay=False, path_type=Path),
-                help="The WARC folder to check (default: the config's archive.warc_dir).",
-            ),
-            *shared,
-        )
-    )
-    main.command("cite")(
-        _decorated(
-            cite,
-            click.argument("target"),
-            click.argument("from_version", type=int),
-            click.argument("to_version", type=int),
-            click.option(
-                "-o",
-                "--output",
-                type=click.Path(path_type=Path),
-                help="The bundle folder (or .zip) to create; default evidence-TARGET-vFROM-vTO.",
-            ),
-            click.option("--zip", "as_zip", is_flag=True, help="Write one .zip file."),
-            *shared,
-        )
-    )
+    JSON: one document with every page, its versions and its events. CSV: one row per
+    version, with the events that made it. Returns the number of versions written.
+    """
+    from monitor.history.data import timeline, version_detail
+
+    pages = store.resolve(target)
+    count = 0
+    if output_format == "json":
+        documents = []
+        for page in pages:
+            line = timeline(store, page.id, since, until)
+            versions = []
+            for summary in line.versions:
+                detail = version_detail(store, page.id, summary.seq)
+                versions.append(
+                    {
+                        **summary.to_json(),
+                        "text": detail.text,
+                        "links": [list(x) for x in detail.links],
+                        "images": [list(x) for x in detail.images],
+                    }
+                )
+            count += len(versions)
+            documents.append(
+                {
+                    **line.page.to_json(),
+                    "versions": versions,
+                    "changes": [event.to_json() for event in line.events],
+                }
+            )
+        json.dump({"target": target, "pages": documents}, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return count
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for page in pages:
+        line = timeline(store, page.id, since, until)
+        made = {}
+        for entry in line.entries:
+            if entry.version is not None:
+                made[entry.version.seq] = entry.events
+        for summary in line.versions:
+            detail = version_detail(store, page.id, summary.seq)
+            events = made.get(summary.seq, [])
+            writer.writerow(
+                [
+                    line.page.target,
+                    page.url,
+                    summary.seq,
+                    summary.captured_at.isoformat(),
+                    summary.status if summary.status is not None else "",
+                    summary.final_url or "",
+                    summary.title or "",
+                    summary.content_sha256,
+                    summary.body_sha256 or "",
+                    summary.body_size if summary.body_size is not None else "",
+                    " ".join(event.kind for event in events),
+                    f"{max(e.significance for e in events):.2f}" if events else "",
+                    "; ".join(reason for event in events for reason in event.reasons),
+                    f"{summary.title or ''}\n{detail.text}",
+                ]
+            )
+            count += 1
+    return count
+
+
+def export_table(
+    target: str,
+    output_format: str,
+    since: str | None,
+    until: str | None,
+    output: str | None,
+    database_url: str,
+) -> None:
+    """``monitor export --format json|csv`` (called by :func:`monitor.cli.evidence.export`)."""
+    from monitor.evidence import EvidenceError
+
+    store = open_store(database_url)
+    start, end = time_arg(since), time_arg(until, end=True)
+    if output == "-":
+        count = export_history(store, target, output_format, sys.stdout, since=start, until=end)
+        click.echo(f"wrote {count} versions", err=True)
+        return
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in target).strip("._")
+    destination = Path(output or f"{safe or 'export'}.{output_format}")
+    try:
+        with open(destination, "w", encoding="utf-8", newline="") as out:
+            count = export_history(store, target, output_format, out, since=start, until=end)
+    except OSError as exc:
+        raise EvidenceError(f"cannot write {destination}: {exc}") from exc
+    except BaseException:
+        destination.unlink(missing_ok=True)
+        raise
+    click.echo(f"wrote {count} versions of {target} to {destination}")
+
+
+# --------------------------------------------------------------------------------------

@@ -1,133 +1,46 @@
-"""Reviewing history from the command line: ``targets``, ``history``, ``show``, ``search``,
-``serve``, and the JSON and CSV formats of ``export``.
+"""Reviewing history: ``targets``, ``history``, ``show``, ``search`` and ``diff``.
 
-Listings are aligned tables, coloured only on a terminal (and never with ``NO_COLOR``
-set); every listing takes ``--json`` for scripts. ``TARGET`` is a target name or a URL.
-:func:`register` adds the commands to the ``monitor`` group with the shared options and
-error handling of :mod:`monitor.cli`.
+Every listing takes ``--json`` for scripts. ``TARGET`` is a target name or a URL.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
-import os
-import shutil
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
 
 import click
 
 from monitor import config as cfg
+from monitor.cli._common import (
+    COLOURS,
+    Cell,
+    config_option,
+    db_option,
+    echo_json,
+    handle_errors,
+    open_store,
+    paint,
+    table,
+    time_arg,
+    when,
+)
 from monitor.exceptions import UnknownTargetError
 
 logger = logging.getLogger(__name__)
 
-#: Colours of event kinds and target states.
-COLOURS = {
-    "changed": "cyan",
-    "added": "magenta",
-    "removed": "yellow",
-    "restored": "green",
-    "recovered": "green",
-    "learned": "blue",
-    "forgotten": "blue",
-    "error": "red",
-    "failing": "red",
-    "ok": "green",
-    "paused": "bright_black",
-    "never checked": "bright_black",
-}
 
-
-def _store(url: str) -> Any:
-    from monitor.storage.store import Store
-
-    store = Store(url)
-    context = click.get_current_context(silent=True)
-    if context is not None:
-        context.call_on_close(store.close)  # its connections, when the command ends
-    return store
-
-
-def _time(value: str | None, *, end: bool = False) -> datetime | None:
-    from monitor.evidence import parse_time
-
-    return parse_time(value, end=end) if value else None
-
-
-def _when(value: datetime | None) -> str:
-    return f"{value:%Y-%m-%d %H:%M:%S}Z" if value else "never"
-
-
-def _colour_on() -> bool:
-    return "NO_COLOR" not in os.environ
-
-
-def paint(text: str, colour: str | None = None, bold: bool = False, dim: bool = False) -> str:
-    """``text`` styled for a terminal (click.echo drops the codes when not a terminal)."""
-    if not _colour_on() or not (colour or bold or dim):
-        return text
-    return click.style(text, fg=colour, bold=bold, dim=dim)
-
-
-@dataclass(frozen=True, slots=True)
-class Cell:
-    """A table cell: its text and how to colour it."""
-
-    text: str
-    colour: str | None = None
-    bold: bool = False
-    dim: bool = False
-
-
-def table(
-    headers: Sequence[str], rows: Sequence[Sequence[str | Cell]], right: Sequence[int] = ()
-) -> list[str]:
-    """Rows padded into aligned columns under bold headers; on a terminal the last column
-    is cut to the terminal's width."""
-    cells = [[c if isinstance(c, Cell) else Cell(c) for c in row] for row in rows]
-    widths = [len(h) for h in headers]
-    for row in cells:
-        for index, cell in enumerate(row):
-            widths[index] = max(widths[index], len(cell.text))
-    room = None
-    if sys.stdout.isatty():
-        room = (
-            shutil.get_terminal_size((120, 24)).columns - sum(widths[:-1]) - 2 * (len(widths) - 1)
-        )
-
-    def line(row: Sequence[Cell], header: bool = False) -> str:
-        out = []
-        for index, cell in enumerate(row):
-            text = cell.text
-            last = index == len(row) - 1
-            if last and room is not None and room > 10 and len(text) > room:
-                text = text[: room - 1] + "…"
-            padded = (
-                text.rjust(widths[index])
-                if index in right
-                else (text if last else text.ljust(widths[index]))
-            )
-            out.append(paint(padded, cell.colour, bold=header or cell.bold, dim=cell.dim))
-        return "  ".join(out).rstrip()
-
-    return [line([Cell(h) for h in headers], header=True), *(line(row) for row in cells)]
-
-
-def _echo_json(payload: Any) -> None:
-    click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
-
-
-# --------------------------------------------------------------------------------------
-# monitor targets
-
-
+@click.command("targets")
+@click.option("--tag", "tags", multiple=True, help="Only targets with this tag.")
+@click.option(
+    "--status",
+    type=click.Choice(["ok", "failing", "removed", "paused", "never checked"]),
+    help="Only targets in this state.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+@config_option
+@db_option
+@handle_errors
 def targets(
     tags: tuple[str, ...],
     status: str | None,
@@ -144,12 +57,12 @@ def targets(
     """
     from monitor.history.data import filter_targets, target_rows
 
-    rows = target_rows(_store(cfg.database_of(config_path, database)))
+    rows = target_rows(open_store(cfg.database_of(config_path, database)))
     if tags:
         rows = [row for row in rows if set(tags) & set(row.tags)]
     rows = filter_targets(rows, status=status)
     if as_json:
-        _echo_json({"targets": [row.to_json() for row in rows]})
+        echo_json({"targets": [row.to_json() for row in rows]})
         return
     if not rows:
         click.echo("no targets")
@@ -162,8 +75,8 @@ def targets(
                 Cell(row.status, COLOURS.get(row.status)),
                 str(row.pages),
                 str(row.versions),
-                _when(row.last_checked),
-                _when(row.last_change),
+                when(row.last_checked),
+                when(row.last_change),
                 Cell(row.last_event or "-", COLOURS.get(row.last_event or "")),
                 f"{row.significance:.2f}" if row.significance is not None else "-",
                 Cell(str(row.failures), "red" if row.failures else None),
@@ -182,6 +95,14 @@ def targets(
 # monitor history
 
 
+@click.command("history")
+@click.argument("target")
+@click.option("--since", help="From this UTC date or time (2026-03-01[T12:00]).")
+@click.option("--until", help="Before this UTC time; a date alone includes that day.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+@config_option
+@db_option
+@handle_errors
 def history(
     target: str,
     since: str | None,
@@ -203,12 +124,12 @@ def history(
     """
     from monitor.history.data import timeline
 
-    store = _store(cfg.database_of(config_path, database))
-    start, end = _time(since), _time(until, end=True)
+    store = open_store(cfg.database_of(config_path, database))
+    start, end = time_arg(since), time_arg(until, end=True)
     pages = store.resolve(target)
     timelines = [timeline(store, page.id, start, end) for page in pages]
     if as_json:
-        _echo_json(
+        echo_json(
             {
                 "pages": [
                     {
@@ -230,7 +151,7 @@ def history(
         state = paint(page.state, "yellow" if page.state != "active" else None)
         click.echo(
             f"{paint(page.url, bold=True)}  [{page.role}, {state}, "
-            f"last checked {_when(page.last_checked)}]"
+            f"last checked {when(page.last_checked)}]"
         )
         if not line.versions and not line.events and not line.notes:
             click.echo("  no versions yet")
@@ -243,7 +164,7 @@ def history(
                 # What was learned as noise: low significance, recorded, never alerted.
                 rows.append(
                     [
-                        _when(entry.when),
+                        when(entry.when),
                         "",
                         "",
                         "",
@@ -263,7 +184,7 @@ def history(
             kind = entry.kind if events else ("first" if entry.kind == "first" else "new")
             rows.append(
                 [
-                    _when(entry.when),
+                    when(entry.when),
                     Cell(f"v{version.seq}" if version else "", bold=True),
                     str(status or "-"),
                     Cell(version.content_sha256[:12] if version else "", dim=True),
@@ -281,6 +202,18 @@ def history(
 # monitor show
 
 
+@click.command("show")
+@click.argument("target")
+@click.argument("version", required=False, type=int)
+@click.option("--at", help="The version the page had at this UTC time or date.")
+@click.option("--text", "part", flag_value="text", help="Only the text compared.")
+@click.option("--raw", "part", flag_value="raw", help="The exact body captured.")
+@click.option("--headers", "part", flag_value="headers", help="The HTTP headers.")
+@click.option("--summary", "part", flag_value="summary", default=True, hidden=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+@config_option
+@db_option
+@handle_errors
 def show(
     target: str,
     version: int | None,
@@ -300,14 +233,14 @@ def show(
     """
     from monitor.history.data import version_detail, version_summaries
 
-    store = _store(cfg.database_of(config_path, database))
+    store = open_store(cfg.database_of(config_path, database))
     page = store.page(target)
     versions = version_summaries(store, page.id)
     if not versions:
         raise UnknownTargetError(f"{page.url} has no versions yet")
     if at is not None:
         whole_day = len(at.strip()) == 10  # a date: the version at the end of that day
-        moment = _time(at, end=whole_day)
+        moment = time_arg(at, end=whole_day)
         assert moment is not None
         earlier = [
             v
@@ -316,15 +249,15 @@ def show(
         ]
         if not earlier:
             raise UnknownTargetError(
-                f"{page.url} had no version yet at {_when(moment)} "
-                f"(first: v{versions[0].seq} at {_when(versions[0].captured_at)})"
+                f"{page.url} had no version yet at {when(moment)} "
+                f"(first: v{versions[0].seq} at {when(versions[0].captured_at)})"
             )
         version = earlier[-1].seq
     seq = version if version is not None else versions[-1].seq
     detail = version_detail(store, page.id, seq)
     capture = detail.capture
     if as_json:
-        _echo_json(detail.to_json())
+        echo_json(detail.to_json())
         return
     if part == "raw":
         if not capture.body_sha256 or not capture.body_stored:
@@ -345,7 +278,7 @@ def show(
     facts = [
         ("page", page.url),
         ("version", f"v{seq} of {latest}" + (" (latest)" if seq == latest else "")),
-        ("captured", f"{_when(capture.started_at)}  ({capture.duration_ms:.0f} ms)"),
+        ("captured", f"{when(capture.started_at)}  ({capture.duration_ms:.0f} ms)"),
         ("status", f"{capture.status or '-'}" + (f"  {capture.error}" if capture.error else "")),
     ]
     if capture.final_url and capture.final_url != capture.requested_url:
@@ -367,6 +300,17 @@ def show(
 # monitor search
 
 
+@click.command("search")
+@click.argument("words", nargs=-1, required=True)
+@click.option("--target", "names", multiple=True, help="Only this target (repeatable).")
+@click.option("--tag", "tags", multiple=True, help="Only targets with this tag.")
+@click.option("--since", help="From this UTC date or time (2026-03-01[T12:00]).")
+@click.option("--until", help="Before this UTC time; a date alone includes that day.")
+@click.option("--limit", type=int, default=20, show_default=True, help="Pages shown.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+@config_option
+@db_option
+@handle_errors
 def search(
     words: tuple[str, ...],
     names: tuple[str, ...],
@@ -390,16 +334,16 @@ def search(
     from monitor.history.search import search as run_search
 
     result = run_search(
-        _store(cfg.database_of(config_path, database)),
+        open_store(cfg.database_of(config_path, database)),
         " ".join(words),
         targets=names,
         tags=tags,
-        since=_time(since),
-        until=_time(until, end=True),
+        since=time_arg(since),
+        until=time_arg(until, end=True),
         limit=limit,
     )
     if as_json:
-        _echo_json(result.to_json())
+        echo_json(result.to_json())
         return
     click.echo(
         f"{result.versions} version{'s' if result.versions != 1 else ''} of "
@@ -419,7 +363,7 @@ def search(
             [
                 Cell(hit.target, bold=True),
                 hit.ranges(),
-                _when(hit.last_at),
+                when(hit.last_at),
                 Cell("yes", "green") if hit.current else Cell(f"no (v{hit.latest_seq})", "yellow"),
                 hit.title or hit.url,
             ]
@@ -440,230 +384,98 @@ def search(
 # monitor serve
 
 
-def serve(
-    host: str, port: int, public_url: str | None, config_path: Path, database: str | None
-) -> None:
-    """Serve the history in a browser, as Atom feeds and as a read-only JSON API.
-
-    Pages: the dashboard (/), a page's timeline (/pages/ID), diffs
-    (/pages/ID/diff/FROM/TO), snapshots (/pages/ID/versions/N), search (/search);
-    feeds under /feeds/; the API under /api/ (OpenAPI: /api/openapi.json). Bound to
-    127.0.0.1 by default; any other address requires MONITOR_WEB_TOKEN (Bearer token) or
-    MONITOR_WEB_PASSWORD (HTTP Basic) in the environment.
-
-    Example: monitor serve -c config.yaml --port 8080
-    """
-    from monitor.web.app import WebSettings
-    from monitor.web.app import serve as run
-
-    if public_url is None and config_path.exists():
-        public_url = cfg.load(config_path).public_url
-    settings = WebSettings.from_env(host, port, public_url)
-    settings.check()
-    store = _store(cfg.database_of(config_path, database))
-    shown = f"[{host}]" if ":" in host else host
-    click.echo(f"serving http://{shown}:{port}/ (Ctrl-C to stop)")
-    run(store, settings)
-
-
-# --------------------------------------------------------------------------------------
-# monitor export --format json|csv
-
-CSV_COLUMNS = (
-    "target",
-    "page_url",
-    "version",
-    "captured_at",
-    "status",
-    "final_url",
-    "title",
-    "content_sha256",
-    "body_sha256",
-    "body_size",
-    "events",
-    "significance",
-    "reasons",
-    "text",
+@click.command()
+@click.argument("target")
+@click.argument("from_version", required=False, type=int)
+@click.argument("to_version", required=False, type=int)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "words", "html", "side-by-side", "json"]),
+    default="text",
+    show_default=True,
+    help="text: unified diff; words: changed lines with [-removed-]{+added+} words; "
+    "html: inline HTML; side-by-side: HTML table; json: ops and statistics.",
 )
-
-
-def export_history(
-    store: Any,
+@config_option
+@db_option
+@handle_errors
+def diff(
     target: str,
-    output_format: str,
-    out: IO[str],
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> int:
-    """Write the versions (with their texts) and events of a target as JSON or CSV.
-
-    JSON: one document with every page, its versions and its events. CSV: one row per
-    version, with the events that made it. Returns the number of versions written.
-    """
-    from monitor.history.data import timeline, version_detail
-
-    pages = store.resolve(target)
-    count = 0
-    if output_format == "json":
-        documents = []
-        for page in pages:
-            line = timeline(store, page.id, since, until)
-            versions = []
-            for summary in line.versions:
-                detail = version_detail(store, page.id, summary.seq)
-                versions.append(
-                    {
-                        **summary.to_json(),
-                        "text": detail.text,
-                        "links": [list(x) for x in detail.links],
-                        "images": [list(x) for x in detail.images],
-                    }
-                )
-            count += len(versions)
-            documents.append(
-                {
-                    **line.page.to_json(),
-                    "versions": versions,
-                    "changes": [event.to_json() for event in line.events],
-                }
-            )
-        json.dump({"target": target, "pages": documents}, out, ensure_ascii=False, indent=2)
-        out.write("\n")
-        return count
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for page in pages:
-        line = timeline(store, page.id, since, until)
-        made = {}
-        for entry in line.entries:
-            if entry.version is not None:
-                made[entry.version.seq] = entry.events
-        for summary in line.versions:
-            detail = version_detail(store, page.id, summary.seq)
-            events = made.get(summary.seq, [])
-            writer.writerow(
-                [
-                    line.page.target,
-                    page.url,
-                    summary.seq,
-                    summary.captured_at.isoformat(),
-                    summary.status if summary.status is not None else "",
-                    summary.final_url or "",
-                    summary.title or "",
-                    summary.content_sha256,
-                    summary.body_sha256 or "",
-                    summary.body_size if summary.body_size is not None else "",
-                    " ".join(event.kind for event in events),
-                    f"{max(e.significance for e in events):.2f}" if events else "",
-                    "; ".join(reason for event in events for reason in event.reasons),
-                    f"{summary.title or ''}\n{detail.text}",
-                ]
-            )
-            count += 1
-    return count
-
-
-def export_table(
-    target: str,
-    output_format: str,
-    since: str | None,
-    until: str | None,
-    output: str | None,
-    database_url: str,
+    from_version: int | None,
+    to_version: int | None,
+    output: str,
+    config_path: Path,
+    database: str | None,
 ) -> None:
-    """``monitor export --format json|csv`` (called by :func:`monitor.cli.evidence.export`)."""
-    from monitor.evidence import EvidenceError
+    """Show what changed between two versions of a page (the latest two by default).
 
-    store = _store(database_url)
-    start, end = _time(since), _time(until, end=True)
-    if output == "-":
-        count = export_history(store, target, output_format, sys.stdout, since=start, until=end)
-        click.echo(f"wrote {count} versions", err=True)
+    The text diff is followed by the set-diffs of the page's outgoing links and of the
+    images of its content.
+
+    Example: monitor diff mfa-statements 3 5 --format words
+    """
+    import json
+
+    from monitor.detect.differ import diff_images, diff_links, diff_text
+
+    store = open_store(cfg.database_of(config_path, database))
+    page = store.page(target)
+    versions = {version.seq: version for version in store.versions(page.id)}
+    if len(versions) < 2 and (from_version is None or to_version is None):
+        raise UnknownTargetError(f"{page.url} has {len(versions)} version(s); nothing to compare")
+    seqs = sorted(versions)
+    to_seq = to_version if to_version is not None else seqs[-1]
+    from_seq = (
+        from_version
+        if from_version is not None
+        else (max((seq for seq in seqs if seq < to_seq), default=seqs[0]))
+    )
+    for seq in (from_seq, to_seq):
+        if seq not in versions:
+            raise UnknownTargetError(
+                f"{page.url} has no version {seq} (versions: {seqs[0]}-{seqs[-1]})"
+            )
+    a, b = versions[from_seq], versions[to_seq]
+    labels = (
+        f"v{a.seq} {a.captured_at:%Y-%m-%d %H:%M:%S}Z",
+        f"v{b.seq} {b.captured_at:%Y-%m-%d %H:%M:%S}Z",
+    )
+    result = diff_text(f"{a.title or ''}\n{a.text}", f"{b.title or ''}\n{b.text}")
+    links = diff_links([tuple(link) for link in a.links], [tuple(link) for link in b.links])
+    images = diff_images(a.images, b.images)
+    if output == "json":
+        payload = {
+            "page": page.url,
+            "from": a.seq,
+            "to": b.seq,
+            "diff": result.to_json(),
+            "links": links.to_json(),
+            "images": images.to_json(),
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in target).strip("._")
-    destination = Path(output or f"{safe or 'export'}.{output_format}")
-    try:
-        with open(destination, "w", encoding="utf-8", newline="") as out:
-            count = export_history(store, target, output_format, out, since=start, until=end)
-    except OSError as exc:
-        raise EvidenceError(f"cannot write {destination}: {exc}") from exc
-    except BaseException:
-        destination.unlink(missing_ok=True)
-        raise
-    click.echo(f"wrote {count} versions of {target} to {destination}")
-
-
-# --------------------------------------------------------------------------------------
-
-
-def _decorated(function: Callable[..., None], *decorators: Callable[[Any], Any]) -> Any:
-    """``function`` under ``decorators`` listed top to bottom, as ``@`` lines would be."""
-    for decorator in reversed(decorators):
-        function = decorator(function)
-    return function
-
-
-def register(main: click.Group) -> None:
-    """Add ``targets``, ``history``, ``show``, ``search`` and ``serve`` to ``monitor``."""
-    from monitor.cli import _errors, config_option, db_option
-
-    shared = (config_option, db_option, _errors)
-    as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
-    since = click.option("--since", help="From this UTC date or time (2026-03-01[T12:00]).")
-    until = click.option("--until", help="Before this UTC time; a date alone includes that day.")
-    main.command("targets")(
-        _decorated(
-            targets,
-            click.option("--tag", "tags", multiple=True, help="Only targets with this tag."),
-            click.option(
-                "--status",
-                type=click.Choice(["ok", "failing", "removed", "paused", "never checked"]),
-                help="Only targets in this state.",
-            ),
-            as_json,
-            *shared,
+    if output == "html":
+        click.echo(result.inline_html(context=3) + "\n" + links.to_html() + "\n" + images.to_html())
+        return
+    if output == "side-by-side":
+        click.echo(
+            result.side_by_side_html(context=3, labels=labels)
+            + "\n"
+            + links.to_html()
+            + "\n"
+            + images.to_html()
         )
-    )
-    main.command("history")(
-        _decorated(history, click.argument("target"), since, until, as_json, *shared)
-    )
-    main.command("show")(
-        _decorated(
-            show,
-            click.argument("target"),
-            click.argument("version", required=False, type=int),
-            click.option("--at", help="The version the page had at this UTC time or date."),
-            click.option("--text", "part", flag_value="text", help="Only the text compared."),
-            click.option("--raw", "part", flag_value="raw", help="The exact body captured."),
-            click.option("--headers", "part", flag_value="headers", help="The HTTP headers."),
-            click.option("--summary", "part", flag_value="summary", default=True, hidden=True),
-            as_json,
-            *shared,
-        )
-    )
-    main.command("search")(
-        _decorated(
-            search,
-            click.argument("words", nargs=-1, required=True),
-            click.option("--target", "names", multiple=True, help="Only this target (repeatable)."),
-            click.option("--tag", "tags", multiple=True, help="Only targets with this tag."),
-            since,
-            until,
-            click.option("--limit", type=int, default=20, show_default=True, help="Pages shown."),
-            as_json,
-            *shared,
-        )
-    )
-    main.command("serve")(
-        _decorated(
-            serve,
-            click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind."),
-            click.option("--port", type=int, default=8080, show_default=True, help="Port."),
-            click.option(
-                "--public-url",
-                help="Base URL for absolute links in feeds (default: the config's public_url).",
-            ),
-            *shared,
-        )
-    )
+        return
+    if not result.changed and not links.changed and not images.changed:
+        click.echo(f"v{a.seq} and v{b.seq} have the same content")
+        return
+    if output == "words":
+        click.echo(f"--- {labels[0]}\n+++ {labels[1]}")
+        click.echo("\n".join(result.word_text()))
+    else:
+        click.echo(result.unified(labels=labels), nl=False)
+    if links.changed:
+        click.echo("\nlinks:\n" + links.to_text())
+    if images.changed:
+        click.echo("\nimages:\n" + images.to_text())

@@ -16,6 +16,7 @@ from typing import Any
 
 from monitor import config as cfg
 from monitor.check import run_check
+from monitor.check.report import format_summary
 from monitor.demo.site import NOTES, ROUNDS, DemoSite
 from monitor.detect.differ import diff_text
 from monitor.exceptions import DemoError
@@ -63,8 +64,6 @@ def demo_config(site: DemoSite, database: str) -> cfg.Config:
 
 
 def _report(store: Store, summary: CheckSummary, echo: Callable[[str], Any]) -> None:
-    from monitor.cli import format_summary
-
     echo("  monitor: " + format_summary(summary))
     for item in summary.outcomes:
         if item.event is None:

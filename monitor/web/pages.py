@@ -33,7 +33,7 @@ from monitor.exceptions import EvidenceError, StorageError, UnknownTargetError
 from monitor.history import data
 from monitor.history.search import SearchQueryError
 from monitor.storage.store import Store
-from monitor.web.app import SNAPSHOT_CSP
+from monitor.web.security import SNAPSHOT_CSP
 
 logger = logging.getLogger(__name__)
 
