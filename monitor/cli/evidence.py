@@ -82,7 +82,6 @@ def export(
 
     url = cfg.database_of(config_path, database)
     if output_format in ("json", "csv"):
-
         export_table(target, output_format, since, until, output, url)
         return
     start = parse_time(since) if since else None

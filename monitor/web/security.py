@@ -13,10 +13,7 @@ import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from monitor.web.app import WebSettings
+from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +27,15 @@ SNAPSHOT_CSP = (
     "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
 )
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+class Secrets(Protocol):
+    """What access control needs of the settings (:class:`monitor.web.app.WebSettings`)."""
+
+    @property
+    def token(self) -> str | None: ...
+    @property
+    def password(self) -> str | None: ...
+
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -44,9 +45,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class AccessControl:
-    """Requires the token or password of :class:`WebSettings` on every request, if set."""
+    """Requires the token or password of the settings on every request, if set."""
 
-    def __init__(self, app: ASGIApp, settings: WebSettings) -> None:
+    def __init__(self, app: ASGIApp, settings: Secrets) -> None:
         self.app = app
         self.secrets = [s.encode() for s in (settings.token, settings.password) if s]
         self.token = settings.token.encode() if settings.token else None
