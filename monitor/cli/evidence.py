@@ -14,7 +14,7 @@ import click
 
 from monitor import config as cfg
 from monitor.cli._common import config_option, db_option, handle_errors, open_store, time_arg
-from monitor.evidence.warc import ArchiveSettings
+from monitor.config import ArchiveSettings
 
 logger = logging.getLogger(__name__)
 

@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
@@ -48,6 +47,8 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from monitor import __version__
+from monitor.config.schema import DEFAULT_MAX_FILE_SIZE as DEFAULT_MAX_FILE_SIZE
+from monitor.config.schema import ArchiveSettings as ArchiveSettings
 
 logger = logging.getLogger(__name__)
 
@@ -55,68 +56,10 @@ WARC_VERSION = "1.1"
 FILE_PREFIX = "monitor-"
 FILE_SUFFIX = ".warc.gz"
 LOCK_NAME = ".monitor-warc.lock"
-DEFAULT_MAX_FILE_SIZE = 1_000_000_000
 RENAMED_PREFIX = "x-monitor-original-"
 # Namespace of the record ids derived from captures (uuid5).
 RECORD_NAMESPACE = uuid.UUID("0b6f3c0e-4d0a-5c39-9d1e-6f1f3c2a7b55")
 _STATUS_PROTOCOL = re.compile(r"^HTTP/\d(\.\d)?$")
-
-
-class ArchiveSettings(BaseModel):
-    """The ``archive`` config section: WARC files of captures, copies in a public archive."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    warc_dir: str | None = Field(
-        default=None,
-        description="Folder of the WARC files; captures are written as WARC only when set.",
-    )
-    all_captures: bool = Field(
-        default=False,
-        description="Also write captures that made no new version (by default only new "
-        "versions and events with an HTTP answer, such as a removal's 404).",
-    )
-    max_file_size: int = Field(
-        default=DEFAULT_MAX_FILE_SIZE,
-        description="A WARC file is closed and a new one started past this size (e.g. 1GB).",
-    )
-    save_page_now: bool = Field(
-        default=False,
-        description="After a new version, ask a public web archive (Save Page Now) for a copy.",
-    )
-    save_page_now_endpoint: str = Field(
-        default="https://web.archive.org/save/", description="The Save Page Now endpoint."
-    )
-    save_page_now_auth_env: str | None = Field(
-        default=None,
-        description="Environment variable holding 'ACCESS_KEY:SECRET' for the Save Page Now "
-        "API (anonymous without it).",
-    )
-    save_page_now_timeout: float = Field(
-        default=120.0, description="How long to wait for one page's archive copy."
-    )
-
-    @field_validator("max_file_size", mode="before")
-    @classmethod
-    def _size(cls, value: object) -> int:
-        from monitor.config import parse_size
-
-        return parse_size(value)
-
-    @field_validator("save_page_now_timeout", mode="before")
-    @classmethod
-    def _duration(cls, value: object) -> float:
-        from monitor.config import parse_duration
-
-        return parse_duration(value)
-
-    @field_validator("save_page_now_endpoint")
-    @classmethod
-    def _endpoint(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"{value!r} is not an absolute http:// or https:// URL")
-        return value.strip()
 
 
 @dataclass(frozen=True, slots=True)
