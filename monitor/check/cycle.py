@@ -29,8 +29,8 @@ from monitor.records import (
     RecordedCapture,
     Role,
 )
-from monitor.storage.models import utcnow
 from monitor.storage.store import Store
+from monitor.timefmt import utcnow
 from spiders import ListingJob, PageJob
 
 logger = logging.getLogger(__name__)

@@ -39,9 +39,9 @@ from monitor.storage.models import (
     Target,
     Version,
     VolatileLine,
-    utcnow,
 )
 from monitor.storage.store import Store, chunks, rule_of, samples
+from monitor.timefmt import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from monitor.exceptions import ConfigError, MonitorError
+from monitor.timefmt import when as when
 
 if TYPE_CHECKING:
     from monitor.storage.store import Store
@@ -98,13 +99,9 @@ COLOURS = {
 
 
 def time_arg(value: str | None, *, end: bool = False) -> datetime | None:
-    from monitor.evidence import parse_time
+    from monitor.timefmt import parse_time
 
     return parse_time(value, end=end) if value else None
-
-
-def when(value: datetime | None) -> str:
-    return f"{value:%Y-%m-%d %H:%M:%S}Z" if value else "never"
 
 
 def colour_on() -> bool:

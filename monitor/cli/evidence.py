@@ -78,7 +78,8 @@ def export(
 
     Example: monitor export mfa-statements --format warc --since 2026-01-01 -o mfa.warc.gz
     """
-    from monitor.evidence import default_export_name, export_warc, parse_time
+    from monitor.evidence import default_export_name, export_warc
+    from monitor.timefmt import parse_time
 
     url = cfg.database_of(config_path, database)
     if output_format in ("json", "csv"):

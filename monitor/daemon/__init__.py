@@ -45,8 +45,9 @@ from monitor.check.record import Recorder
 from monitor.exceptions import ConfigError, DaemonLockedError, MonitorError
 from monitor.fetch import reactor
 from monitor.notify.outbox import Outbox
-from monitor.storage.models import DaemonLock, Page, Target, utcnow
+from monitor.storage.models import DaemonLock, Page, Target
 from monitor.storage.store import Store
+from monitor.timefmt import utcnow
 
 logger = logging.getLogger(__name__)
 # One line per batch started, with how late each target was (for lateness figures).

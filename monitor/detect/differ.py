@@ -19,8 +19,8 @@ works in three passes over plain data:
    so a one-word edit shows as one word.
 
 One ``TextDiff`` renders as unified text, inline HTML, side-by-side HTML and JSON. Links are
-compared as sets by URL (``diff_links``). Every differ is a pure function, listed by name in
-``DIFFERS``.
+compared as sets by URL (``diff_links``), images by source (``diff_images``). Every differ
+is a pure function; :func:`diff_versions` runs the three on two stored versions.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import re
 import time
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from itertools import zip_longest
 from typing import Any
@@ -573,21 +573,6 @@ def line_ops(before: str, after: str) -> list[LineOp]:
             ops.append(LineOp("+", tuple(new_lines[j : j + n])))
             j += n
     return ops
-
-
-def unified(
-    before: str, after: str, *, context: int = 3, labels: tuple[str, str] = ("a", "b")
-) -> str:
-    """A unified diff of two texts, with ``context`` unchanged lines around each hunk."""
-    return diff_text(before, after).unified(context=context, labels=labels)
-
-
-#: The differs by name, for configuration and the CLI.
-DIFFERS: dict[str, Callable[..., Any]] = {
-    "text": diff_text,
-    "links": diff_links,
-    "images": diff_images,
-}
 
 
 # --------------------------------------------------------------------------------------

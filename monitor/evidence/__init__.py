@@ -27,7 +27,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -56,6 +56,7 @@ from monitor.exceptions import (
 from monitor.records import RecordedCapture
 from monitor.storage.models import Blob, Capture, Change, Page, Target, Version
 from monitor.storage.store import Store
+from monitor.timefmt import parse_time as parse_time
 
 logger = logging.getLogger(__name__)
 
@@ -205,26 +206,6 @@ class ExportResult:
     versions: int = 0
     pages: int = 0
     records: int = 0
-
-
-def parse_time(value: str, *, end: bool = False) -> datetime:
-    """A UTC datetime from ``2026-03-01`` or ``2026-03-01T12:00[:00][Z|+02:00]``.
-
-    A date alone means the start of that day (UTC), or with ``end`` the start of the next
-    one, so ``--until 2026-03-01`` includes all of 1 March. Times without a zone are UTC.
-    """
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return start + timedelta(days=1) if end else start
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise EvidenceError(
-            f"{value!r} is not a date or time; use e.g. 2026-03-01 or 2026-03-01T12:00Z"
-        ) from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def export_warc(

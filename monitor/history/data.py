@@ -23,6 +23,7 @@ from monitor.detect.differ import ImageDiff, LinkDiff, TextDiff, diff_images, di
 from monitor.exceptions import UnknownTargetError
 from monitor.storage.models import Capture, Change, LearningNote, ListedLink, Page, Target, Version
 from monitor.storage.store import Store
+from monitor.timefmt import iso
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +95,9 @@ class TargetRow:
             "failing_pages": self.failing,
             "removed_pages": self.removed,
             "consecutive_failures": self.failures,
-            "last_checked_at": _iso(self.last_checked),
+            "last_checked_at": iso(self.last_checked),
             "last_event": self.last_event,
-            "last_change_at": _iso(self.last_change),
+            "last_change_at": iso(self.last_change),
             "significance": self.significance,
             "summary": self.last_summary,
         }
@@ -254,10 +255,10 @@ class PageInfo:
             "target": self.target,
             "tags": list(self.tags),
             "title": self.title,
-            "created_at": _iso(self.created_at),
-            "last_checked_at": _iso(self.last_checked),
+            "created_at": iso(self.created_at),
+            "last_checked_at": iso(self.last_checked),
             "consecutive_failures": self.consecutive_failures,
-            "failing_since": _iso(self.failing_since),
+            "failing_since": iso(self.failing_since),
             "latest_version": self.latest_seq,
         }
 
@@ -905,10 +906,6 @@ def recent_events(
 
 
 # --------------------------------------------------------------------------------------
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _jsonable(value: Any) -> Any:

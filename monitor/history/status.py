@@ -17,9 +17,9 @@ from monitor.storage.models import (
     Page,
     Target,
     VolatileLine,
-    utcnow,
 )
 from monitor.storage.store import Store
+from monitor.timefmt import iso, utcnow, when
 
 logger = logging.getLogger(__name__)
 
@@ -96,9 +96,9 @@ class StatusReport:
                     "removed": t.removed,
                     "failures": t.failures,
                     "overdue": t.overdue(self.now, self.daemon_alive),
-                    "last_checked": _iso(t.last_checked),
-                    "last_change": _iso(t.last_change),
-                    "next_due": _iso(t.next_due),
+                    "last_checked": iso(t.last_checked),
+                    "last_change": iso(t.last_change),
+                    "next_due": iso(t.next_due),
                     "learned_noise_rules": t.learned,
                 }
                 for t in self.targets
@@ -140,8 +140,8 @@ class StatusReport:
                 flags.append("OVERDUE")
             learned = f"  learned noise: {t.learned} rule(s)" if t.learned else ""
             lines.append(
-                f"  {t.name:28} {t.pages:4} page(s)  checked {_when(t.last_checked)}  "
-                f"changed {_when(t.last_change)}  next {_when(t.next_due)}{learned}"
+                f"  {t.name:28} {t.pages:4} page(s)  checked {when(t.last_checked)}  "
+                f"changed {when(t.last_change)}  next {when(t.next_due)}{learned}"
                 + (f"  [{', '.join(flags)}]" if flags else "")
             )
         for name, count in sorted(self.not_followed.items()):
@@ -157,14 +157,6 @@ class StatusReport:
         if self.dead:
             lines.append("  re-send with: monitor notify retry")
         return "\n".join(lines)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _when(value: datetime | None) -> str:
-    return f"{value:%Y-%m-%d %H:%M:%S}Z" if value else "never"
 
 
 def collect(

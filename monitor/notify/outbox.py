@@ -29,8 +29,9 @@ from monitor import config as cfg
 from monitor.notify.base import Notifier, Outcome, notifier_for
 from monitor.notify.payload import build
 from monitor.notify.routing import Rule, channels_for, rules_for
-from monitor.storage.models import Change, Delivery, DeliveryAttempt, utcnow
+from monitor.storage.models import Change, Delivery, DeliveryAttempt
 from monitor.storage.store import Store
+from monitor.timefmt import utcnow
 
 __all__ = ["Outbox", "Report", "Rule", "channels_for", "retry_dead", "rules_for"]
 

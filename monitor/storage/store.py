@@ -48,8 +48,8 @@ from monitor.storage.models import (
     Target,
     Version,
     VolatileLine,
-    utcnow,
 )
+from monitor.timefmt import utcnow
 
 
 def rule_of(line: VolatileLine) -> Rule:

@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from monitor.evidence import parse_time
 from monitor.exceptions import UnknownTargetError
 from monitor.history import data
 from monitor.storage.store import Store
+from monitor.timefmt import parse_time
 
 logger = logging.getLogger(__name__)
 

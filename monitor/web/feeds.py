@@ -30,6 +30,7 @@ from monitor.exceptions import UnknownTargetError
 from monitor.history import data
 from monitor.storage.models import Target, Version
 from monitor.storage.store import Store
+from monitor.timefmt import stamp
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +59,6 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes: st
     if text is not None:
         element.text = xml_text(text)
     return element
-
-
-def _stamp(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _word_diffs(store: Store, events: list[data.EventView]) -> dict[int, list[str]]:
@@ -134,7 +131,7 @@ def atom(
     feed = ET.Element(f"{{{ATOM}}}feed")
     _sub(feed, "id", feed_id)
     _sub(feed, "title", title)
-    _sub(feed, "updated", _stamp(events[0].detected_at if events else datetime.now(UTC)))
+    _sub(feed, "updated", stamp(events[0].detected_at if events else datetime.now(UTC)))
     _sub(feed, "link", rel="self", href=self_url, type="application/atom+xml")
     _sub(feed, "link", rel="alternate", href=base_url + "/", type="text/html")
     _sub(feed, "generator", "monitor", version=__version__)
@@ -145,8 +142,8 @@ def atom(
         entry = _sub(feed, "entry")
         _sub(entry, "id", f"urn:uuid:{event.uid}")
         _sub(entry, "title", event.summary or f"{event.kind}: {event.url}")
-        _sub(entry, "updated", _stamp(event.detected_at))
-        _sub(entry, "published", _stamp(event.detected_at))
+        _sub(entry, "updated", stamp(event.detected_at))
+        _sub(entry, "published", stamp(event.detected_at))
         if (
             event.from_seq is not None
             and event.to_seq is not None

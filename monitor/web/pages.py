@@ -33,6 +33,8 @@ from monitor.exceptions import EvidenceError, StorageError, UnknownTargetError
 from monitor.history import data
 from monitor.history.search import SearchQueryError
 from monitor.storage.store import Store
+from monitor.timefmt import ago as ago
+from monitor.timefmt import utc as utc
 from monitor.web.security import SNAPSHOT_CSP
 
 logger = logging.getLogger(__name__)
@@ -41,24 +43,6 @@ logger = logging.getLogger(__name__)
 SOURCE_LIMIT = 2_000_000
 #: Content types a snapshot shows as a page (in the sandbox); others are offered as a file.
 RENDERED_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "image/")
-
-
-def utc(value: datetime | None, seconds: bool = True) -> str:
-    """A time as people read it here: ``2026-03-03 14:05:09Z`` (always UTC)."""
-    if value is None:
-        return "never"
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ" if seconds else "%Y-%m-%d %H:%MZ")
-
-
-def ago(value: datetime | None, now: datetime | None = None) -> str:
-    """``3 h ago``: how long before now."""
-    if value is None:
-        return ""
-    seconds = ((now or datetime.now(UTC)) - value).total_seconds()
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)} {unit} ago"
-    return "just now"
 
 
 def size(count: int | None) -> str:
@@ -135,8 +119,8 @@ def dashboard(request: Request) -> Response:
 
 
 def search_page(request: Request) -> Response:
-    from monitor.evidence import parse_time
     from monitor.history.search import search
+    from monitor.timefmt import parse_time
 
     params = request.query_params
     query = (params.get("q") or "").strip()
