@@ -417,7 +417,7 @@ def diff(
     """
     import json
 
-    from monitor.detect.differ import diff_images, diff_links, diff_text
+    from monitor.detect.differ import diff_versions
 
     store = open_store(cfg.database_of(config_path, database))
     page = store.page(target)
@@ -441,9 +441,8 @@ def diff(
         f"v{a.seq} {a.captured_at:%Y-%m-%d %H:%M:%S}Z",
         f"v{b.seq} {b.captured_at:%Y-%m-%d %H:%M:%S}Z",
     )
-    result = diff_text(f"{a.title or ''}\n{a.text}", f"{b.title or ''}\n{b.text}")
-    links = diff_links([tuple(link) for link in a.links], [tuple(link) for link in b.links])
-    images = diff_images(a.images, b.images)
+    both = diff_versions(a, b)
+    result, links, images = both.text, both.links, both.images
     if output == "json":
         payload = {
             "page": page.url,

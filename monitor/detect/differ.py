@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from itertools import zip_longest
-from typing import Any
+from typing import Any, Protocol
 
 from diff_match_patch import diff_match_patch
 
@@ -573,6 +573,43 @@ def line_ops(before: str, after: str) -> list[LineOp]:
             ops.append(LineOp("+", tuple(new_lines[j : j + n])))
             j += n
     return ops
+
+
+class VersionText(Protocol):
+    """What a diff needs of a stored version (a ``Version`` row, a ``VersionView``)."""
+
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def links(self) -> Sequence[Sequence[str]]: ...
+    @property
+    def images(self) -> Sequence[Sequence[str]] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class VersionDiff:
+    """Everything that differs between two versions of a page."""
+
+    text: TextDiff
+    links: LinkDiff
+    images: ImageDiff
+
+
+def diff_versions(before: VersionText, after: VersionText) -> VersionDiff:
+    """The diffs of two versions: their text with the title as its first line (as
+    ``monitor diff``, the web pages, alerts and evidence bundles show it), their links and
+    their images. The one way "diff two versions" is done."""
+    return VersionDiff(
+        text=diff_text(
+            f"{before.title or ''}\n{before.text}", f"{after.title or ''}\n{after.text}"
+        ),
+        links=diff_links(
+            [tuple(link) for link in before.links], [tuple(link) for link in after.links]
+        ),
+        images=diff_images(before.images or (), after.images or ()),
+    )
 
 
 # --------------------------------------------------------------------------------------

@@ -587,7 +587,7 @@ def cite(
     bundle holds both captures as WARC, their exact bodies, the texts compared, the diff
     as HTML, a manifest (JSON) with its own sha256, and SHA256SUMS of every file.
     """
-    from monitor.detect.differ import diff_links, diff_text
+    from monitor.detect.differ import diff_versions
 
     if from_seq == to_seq:
         raise EvidenceError("FROM and TO are the same version; a change needs two")
@@ -660,12 +660,8 @@ def cite(
     write_captures(warc, records)
     files[BUNDLE_WARC] = warc.getvalue()
     before, after = rows[from_seq][0], rows[to_seq][0]
-    text_diff = diff_text(
-        f"{before.title or ''}\n{before.text}", f"{after.title or ''}\n{after.text}"
-    )
-    link_diff = diff_links(
-        [tuple(link) for link in before.links], [tuple(link) for link in after.links]
-    )
+    both = diff_versions(before, after)
+    text_diff, link_diff = both.text, both.links
     files["diff.html"] = _diff_document(page.url, entries, change, text_diff, link_diff, created)
     files["README.txt"] = _bundle_readme(page.url, from_seq, to_seq).encode()
     manifest: dict[str, Any] = {

@@ -19,7 +19,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import case, func, or_, select
 
-from monitor.detect.differ import ImageDiff, LinkDiff, TextDiff, diff_images, diff_links, diff_text
+from monitor.detect.differ import (
+    ImageDiff,
+    LinkDiff,
+    TextDiff,
+    diff_images,
+    diff_versions,
+)
 from monitor.exceptions import UnknownTargetError
 from monitor.storage.models import Capture, Change, LearningNote, ListedLink, Page, Target, Version
 from monitor.storage.store import Store
@@ -759,23 +765,6 @@ class _DiffCache:
 DIFFS = _DiffCache()
 
 
-def compare(
-    old_title: str | None,
-    old_text: str,
-    old_links: Sequence[Any],
-    new_title: str | None,
-    new_text: str,
-    new_links: Sequence[Any],
-    old_images: Sequence[Any] | None = (),
-    new_images: Sequence[Any] | None = (),
-) -> Diffs:
-    """The text diff (title on the first line, as ``monitor diff``), the link diff and
-    the image diff."""
-    text = diff_text(f"{old_title or ''}\n{old_text}", f"{new_title or ''}\n{new_text}")
-    links = diff_links([tuple(link) for link in old_links], [tuple(link) for link in new_links])
-    return text, links, diff_images(old_images or (), new_images or ())
-
-
 def diff_view(store: Store, page_id: int, from_seq: int, to_seq: int) -> DiffView:
     """The diff between two versions of a page (any two, in either order)."""
     page = page_info(store, page_id)
@@ -809,8 +798,8 @@ def diff_view(store: Store, page_id: int, from_seq: int, to_seq: int) -> DiffVie
                     ).where(Version.id.in_(key))
                 )
             }
-            a, b = texts[old.id], texts[new.id]
-            cached = compare(a.title, a.text, a.links, b.title, b.text, b.links, a.images, b.images)
+            both = diff_versions(texts[old.id], texts[new.id])
+            cached = (both.text, both.links, both.images)
             DIFFS.put(key, cached)
         low, high = sorted((old.id, new.id))
         changes = list(
