@@ -27,11 +27,23 @@ from monitor.detect.differ import (
     diff_versions,
 )
 from monitor.exceptions import UnknownTargetError
-from monitor.storage.models import Capture, Change, LearningNote, ListedLink, Page, Target, Version
+from monitor.storage.models import (
+    Capture,
+    Change,
+    LearningNote,
+    ListedLink,
+    Page,
+    Target,
+    Version,
+    VolatileLine,
+)
 from monitor.storage.store import Store
 from monitor.timefmt import iso
 
 logger = logging.getLogger(__name__)
+
+# A target whose next check is this late is overdue: the scheduler is stuck or gone.
+OVERDUE_GRACE = 300.0
 
 #: The states a target can be in, worst first (the dashboard's status filter).
 STATUSES = ("failing", "removed", "paused", "never checked", "ok")
@@ -48,7 +60,13 @@ def site_of(url: str) -> str:
 
 @dataclass(slots=True)
 class TargetRow:
-    """One target on the dashboard (and in ``monitor targets``)."""
+    """One target with its state: the one answer the dashboard, ``monitor targets``,
+    ``monitor status``, the feeds and the API all give.
+
+    A target's failures are counted once, here: ``failing`` is its pages failing now (a
+    removed page is not failing, it is removed), ``failures`` the most consecutive
+    failures of any of those pages.
+    """
 
     id: int
     name: str
@@ -68,6 +86,14 @@ class TargetRow:
     significance: float | None
     last_summary: str | None
     root_state: str | None = None  # the state of the target's own page
+    next_due: datetime | None = None  # when the target's own page is due (the daemon's plan)
+    learned: int = 0  # rules learned as noise on its pages (see `monitor volatility`)
+
+    def overdue(self, now: datetime, daemon_alive: bool) -> bool:
+        """Due more than :data:`OVERDUE_GRACE` ago while the daemon runs: it is stuck."""
+        if not self.active or self.next_due is None or not daemon_alive:
+            return False
+        return (now - self.next_due).total_seconds() > OVERDUE_GRACE
 
     @property
     def site(self) -> str:
@@ -132,6 +158,7 @@ def target_rows(store: Store, names: Sequence[str] = ()) -> list[TargetRow]:
                 func.max(case((Page.state != "removed", Page.consecutive_failures), else_=0)),
                 func.max(Page.last_checked_at),
                 func.max(case((Page.url == Target.url, Page.state), else_=None)),
+                func.min(case((Page.url == Target.url, Page.next_due_at), else_=None)),
             )
             .outerjoin(Page, Page.target_id == Target.id)
             .group_by(Target.id)
@@ -144,6 +171,14 @@ def target_rows(store: Store, names: Sequence[str] = ()) -> list[TargetRow]:
             session.execute(
                 select(Page.target_id, func.count(Version.id))
                 .join(Version, Version.page_id == Page.id)
+                .group_by(Page.target_id)
+            ).all()
+        )
+        learned = dict(
+            session.execute(
+                select(Page.target_id, func.count(VolatileLine.id))
+                .join(VolatileLine, VolatileLine.page_id == Page.id)
+                .where(VolatileLine.learned.is_(True))
                 .group_by(Page.target_id)
             ).all()
         )
@@ -178,6 +213,7 @@ def target_rows(store: Store, names: Sequence[str] = ()) -> list[TargetRow]:
         failures,
         checked,
         root_state,
+        next_due,
     ) in rows:
         event = latest.get(target_id)
         result.append(
@@ -200,6 +236,8 @@ def target_rows(store: Store, names: Sequence[str] = ()) -> list[TargetRow]:
                 significance=event[2] if event else None,
                 last_summary=event[3] if event else None,
                 root_state=root_state,
+                next_due=next_due,
+                learned=int(learned.get(target_id, 0)),
             )
         )
     return result

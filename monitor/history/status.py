@@ -1,4 +1,8 @@
-"""What `monitor status` reports: the daemon, every target, and the alert outbox."""
+"""What `monitor status` reports: the daemon, every target, and the alert outbox.
+
+Targets come from :func:`monitor.history.data.target_rows`, as in ``monitor targets``
+and the dashboard: one count of failures, so the two can never disagree.
+"""
 
 from __future__ import annotations
 
@@ -7,44 +11,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
+from monitor.history.data import TargetRow, target_rows
 from monitor.storage.models import (
-    Change,
     DaemonLock,
     Delivery,
     ListedLink,
-    Page,
     Target,
-    VolatileLine,
 )
 from monitor.storage.store import Store
 from monitor.timefmt import iso, utcnow, when
 
 logger = logging.getLogger(__name__)
-
-# A target whose next check is this late is overdue: the scheduler is stuck or gone.
-OVERDUE_GRACE = 300.0
-
-
-@dataclass(slots=True)
-class TargetStatus:
-    name: str
-    active: bool
-    pages: int
-    failing: int
-    removed: int
-    failures: int
-    last_checked: datetime | None
-    last_change: datetime | None
-    next_due: datetime | None
-    # Rules learned as noise on the target's pages (see `monitor volatility`).
-    learned: int = 0
-
-    def overdue(self, now: datetime, daemon_alive: bool) -> bool:
-        if not self.active or self.next_due is None or not daemon_alive:
-            return False
-        return (now - self.next_due).total_seconds() > OVERDUE_GRACE
 
 
 @dataclass(slots=True)
@@ -54,7 +33,7 @@ class StatusReport:
     now: datetime = field(default_factory=utcnow)
     daemon: DaemonLock | None = None
     daemon_alive: bool = False
-    targets: list[TargetStatus] = field(default_factory=list)
+    targets: list[TargetRow] = field(default_factory=list)
     deliveries: dict[str, int] = field(default_factory=dict)
     dead: list[tuple[int, str, str]] = field(default_factory=list)  # id, channel, last error
     # Listings whose last check left article links unfollowed: name -> count.
@@ -62,7 +41,7 @@ class StatusReport:
     max_articles: dict[str, int] = field(default_factory=dict)  # from the config, if known
 
     @property
-    def overdue(self) -> list[TargetStatus]:
+    def overdue(self) -> list[TargetRow]:
         return [t for t in self.targets if t.overdue(self.now, self.daemon_alive)]
 
     @property
@@ -164,59 +143,13 @@ def collect(
 ) -> StatusReport:
     """The status report; ``max_articles``: the listings' limits, from the config if known."""
     report = StatusReport(max_articles=dict(max_articles or {}))
+    # Targets never checked have no pages yet to report on.
+    report.targets = [row for row in target_rows(store) if row.pages]
     with store.session() as session:
         report.daemon = session.get(DaemonLock, 1)
         if report.daemon is not None:
             age = (report.now - report.daemon.heartbeat_at).total_seconds()
             report.daemon_alive = report.daemon.state == "running" and age < heartbeat_timeout
-        last_change = dict(
-            session.execute(
-                select(Page.target_id, func.max(Change.detected_at))
-                .join(Change, Change.page_id == Page.id)
-                .group_by(Page.target_id)
-            ).all()
-        )
-        learned = dict(
-            session.execute(
-                select(Page.target_id, func.count(VolatileLine.id))
-                .join(VolatileLine, VolatileLine.page_id == Page.id)
-                .where(VolatileLine.learned.is_(True))
-                .group_by(Page.target_id)
-            ).all()
-        )
-        rows = session.execute(
-            select(
-                Target.id,
-                Target.name,
-                Target.active,
-                func.count(Page.id),
-                func.sum(
-                    case(((Page.consecutive_failures > 0) & (Page.state != "removed"), 1), else_=0)
-                ),
-                func.sum(case((Page.state == "removed", 1), else_=0)),
-                func.max(Page.consecutive_failures),
-                func.max(Page.last_checked_at),
-                func.min(case((Page.url == Target.url, Page.next_due_at), else_=None)),
-            )
-            .join(Page, Page.target_id == Target.id)
-            .group_by(Target.id)
-            .order_by(Target.name)
-        ).all()
-        for target_id, name, active, pages, failing, removed, failures, last, due in rows:
-            report.targets.append(
-                TargetStatus(
-                    name,
-                    bool(active),
-                    pages,
-                    int(failing or 0),
-                    int(removed or 0),
-                    int(failures or 0),
-                    last,
-                    last_change.get(target_id),
-                    due,
-                    int(learned.get(target_id, 0)),
-                )
-            )
         # Links of each listing's last check (they share its time) that no page watches.
         latest = (
             select(ListedLink.target_id, func.max(ListedLink.last_listed_at).label("at"))
