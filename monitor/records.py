@@ -13,9 +13,7 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-Role = Literal["page", "listing", "part", "article"]
-Purpose = Literal["check", "confirm", "probe"]
-Quality = Literal["ok", "low", "error"]
+from monitor.vocab import REMOVAL_KINDS, Outcome, PageStatus, Purpose, Quality, QualityKind, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +48,7 @@ class FetchResult:
     listing_complete: bool = True
     # "check", or "confirm" (a second fetch of a suspected removal) or "probe" (a second
     # fetch of a new page, to learn what changes on every visit).
-    purpose: Purpose = "check"
+    purpose: Purpose = Purpose.CHECK
     # A <meta http-equiv="refresh"> the spider did not follow (delayed, or to another
     # site), as (delay in seconds, absolute URL); a followed one is a hop in ``redirects``.
     refresh: tuple[float, str] | None = None
@@ -77,12 +75,12 @@ class Observation:
     content_sha256: str | None = None  # hash of title + compared lines
     extract_key: str | None = None
     region: str | None = None
-    kind: str = "ok"  # the quality verdict's kind: ok, not_found, soft_404, blocked, ...
+    kind: str = QualityKind.OK  # why it is (not) the page: a QualityKind
     note: str | None = None
 
     @property
     def removal(self) -> bool:
-        return self.kind in ("not_found", "gone", "soft_404", "redirect_home")
+        return self.kind in REMOVAL_KINDS
 
 
 # --- what was learned about pages and sites (kept by the store, used by detection) ---
@@ -230,7 +228,7 @@ class PageState:
     page_id: int | None
     target_id: int
     role: Role
-    state: str = "active"
+    state: str = PageStatus.ACTIVE
     last_body_sha256: str | None = None
     last_extract_key: str | None = None
     last_version_id: int | None = None
@@ -262,7 +260,7 @@ class ListedLinkState:
     last_listed_at: datetime
     page: PageKey | None = None  # the page watching it; None: never followed
     page_id: int | None = None
-    role: Role = "article"
+    role: Role = Role.ARTICLE
 
 
 @dataclass(slots=True)
@@ -272,14 +270,14 @@ class RecordedCapture:
     key: PageKey
     page_id: int
     capture_id: int
-    outcome: str  # "new", "unchanged", "error", "low"
+    outcome: str  # an Outcome
     version_id: int | None = None
     version_seq: int | None = None
     status: int | None = None
     error: str | None = None
     change_id: int | None = None
-    event: str | None = None  # changed, removed, added, restored, error, recovered
-    purpose: str = "check"
+    event: str | None = None  # an EventKind
+    purpose: str = Purpose.CHECK
     significance: float | None = None
     summary: str | None = None
     alert: bool = True  # False when the event scored below the target's min_significance
@@ -309,17 +307,17 @@ class CheckSummary:
             self.quiet_events += 1
         elif recorded.event:
             self.events[recorded.event] = self.events.get(recorded.event, 0) + 1
-        if recorded.purpose != "check" or recorded.outcome == "part":
+        if recorded.purpose != Purpose.CHECK or recorded.outcome == Outcome.PART:
             return  # confirming and probing fetches, listing continuation pages
         self.checked += 1
-        if recorded.outcome == "new":
+        if recorded.outcome == Outcome.NEW:
             if recorded.version_seq == 1:
                 self.first_versions += 1
             else:
                 self.new_versions += 1
-        elif recorded.outcome in ("unchanged", "flipflop"):
+        elif recorded.outcome in (Outcome.UNCHANGED, Outcome.FLIPFLOP):
             self.unchanged += 1
-        elif recorded.outcome in ("removed", "suspect", "gone"):
+        elif recorded.outcome in (Outcome.REMOVED, Outcome.SUSPECT, Outcome.GONE):
             self.gone += 1  # answered "removed" (404, soft 404, redirect home): not a failure
         else:
             self.errors += 1

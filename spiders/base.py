@@ -16,7 +16,8 @@ from scrapy.utils.response import get_meta_refresh
 from twisted.python.failure import Failure
 
 from monitor.detect import quality
-from monitor.records import FetchResult, PageKey, Role
+from monitor.records import FetchResult, PageKey
+from monitor.vocab import Role
 
 logger = logging.getLogger(__name__)
 

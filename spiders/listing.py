@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 
 from monitor.detect.normalize import canonical_url
 from monitor.records import FetchResult, PageKey
+from monitor.vocab import Role
 from spiders.base import MonitorSpider, meta_refresh
 from spiders.page import PageJob
 
@@ -58,7 +59,8 @@ def follow_all(job: ListingJob, links: list[tuple[str, str]]) -> list[PageJob]:
     room = max(0, job.max_articles - len(known))
     fresh = [url for url, _text in links if url not in known][:room]
     return [
-        PageJob(PageKey(job.target, url), "article", job.obey_robots, probe=True) for url in fresh
+        PageJob(PageKey(job.target, url), Role.ARTICLE, job.obey_robots, probe=True)
+        for url in fresh
     ]
 
 
@@ -172,7 +174,7 @@ class ListingSpider(MonitorSpider):
             key = PageKey(job.target, job.url)
             request = self.make_request(
                 key,
-                "listing",
+                Role.LISTING,
                 job.url,
                 obey_robots=job.obey_robots,
                 callback=self.parse_listing,
@@ -222,7 +224,7 @@ class ListingSpider(MonitorSpider):
         if number == 1:
             chain["first"] = result
         else:
-            result.role = "part"
+            result.role = Role.PART
             yield result
         if not isinstance(response, TextResponse) or not 200 <= response.status < 300:
             if number == 1:
@@ -246,7 +248,7 @@ class ListingSpider(MonitorSpider):
             return
         request = self.make_request(
             PageKey(job.target, canonical_url(next_url)),
-            "part",
+            Role.PART,
             next_url,
             obey_robots=job.obey_robots,
             callback=self.parse_listing,

@@ -27,23 +27,23 @@ from monitor.records import (
     PageKey,
     PageState,
     RecordedCapture,
-    Role,
 )
 from monitor.storage.store import Store
 from monitor.timefmt import utcnow
+from monitor.vocab import PageStatus, Role
 from spiders import ListingJob, PageJob
 
 logger = logging.getLogger(__name__)
 
 
-def rules_for(config: cfg.Config, target: cfg.Target, role: Role = "page") -> ProcessRules:
+def rules_for(config: cfg.Config, target: cfg.Target, role: Role = Role.PAGE) -> ProcessRules:
     """How a target's captures of pages in ``role`` become content, from its config.
 
     A listing's articles have their own region rules (``follow.selector`` and
     ``follow.exclude``; automatic extraction when absent); the target's ``selector`` and
     ``exclude`` are those of its own page (a listing's listing pages).
     """
-    if role == "article" and target.follow is not None:
+    if role == Role.ARTICLE and target.follow is not None:
         selector, exclude = target.follow.selector, target.follow.exclude
     else:
         selector, exclude = target.selector, target.exclude
@@ -60,7 +60,7 @@ def rules_for(config: cfg.Config, target: cfg.Target, role: Role = "page") -> Pr
 
 def target_rules(config: cfg.Config, target: cfg.Target) -> TargetRules:
     """A target's process rules for each role of its pages."""
-    articles = rules_for(config, target, "article") if target.follow is not None else None
+    articles = rules_for(config, target, Role.ARTICLE) if target.follow is not None else None
     return TargetRules(pages=rules_for(config, target), articles=articles)
 
 
@@ -190,25 +190,26 @@ async def check_async(
                         key=PageKey(target.name, target.url),
                         role=root.role,
                         obey_robots=obey,
-                        confirm=root.last_version_id is not None and root.state != "removed",
+                        confirm=root.last_version_id is not None
+                        and root.state != PageStatus.REMOVED,
                         probe=root.last_version_id is None,
                         etag=root.etag if root.last_version_id else None,
                         last_modified=root.last_modified if root.last_version_id else None,
                     )
                 )
         else:
-            covered.update(key for key, state in mine.items() if state.role == "article")
+            covered.update(key for key, state in mine.items() if state.role == Role.ARTICLE)
     for target in listings:
         obey = config.fetch.obey_robots if target.obey_robots is None else target.obey_robots
         follow = target.follow
         assert follow is not None
         mine = by_target.get(target.name, {})
-        articles = {key: state for key, state in mine.items() if state.role == "article"}
+        articles = {key: state for key, state in mine.items() if state.role == Role.ARTICLE}
         for link in links[target.name].values():
             shared = link.page
             if shared is None or shared.target == target.name or shared in covered:
                 continue
-            if link.role in ("listing", "part"):
+            if link.role in (Role.LISTING, Role.PART):
                 continue  # another listing's own pages: read by that listing only
             owner = configured.get(shared.target)
             if due_only and owner is not None and owner.enabled:
@@ -217,7 +218,7 @@ async def check_async(
                 articles[shared] = states[shared]
                 if shared.target not in rules:
                     # Its owner left the config: the page is this listing's article now.
-                    articles_only = rules[target.name].of("article")
+                    articles_only = rules[target.name].of(Role.ARTICLE)
                     rules[shared.target] = TargetRules(articles_only, articles_only)
         covered.update(articles)
         if due_only:
@@ -249,7 +250,8 @@ async def check_async(
                         key=key,
                         role=state.role,
                         obey_robots=obey,
-                        confirm=state.last_version_id is not None and state.state != "removed",
+                        confirm=state.last_version_id is not None
+                        and state.state != PageStatus.REMOVED,
                         probe=state.last_version_id is None,
                     )
                     for key, state in articles.items()

@@ -42,6 +42,7 @@ from monitor.storage.models import (
 )
 from monitor.storage.store import Store, chunks, rule_of, samples
 from monitor.timefmt import utcnow
+from monitor.vocab import DeliveryStatus, EventKind, Outcome, PageStatus, QualityKind, Role
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def queue_deliveries(session: Session, change: Change, channels: list[str], now:
             Delivery(
                 change_id=change.id,
                 channel=channel,
-                status="pending",
+                status=DeliveryStatus.PENDING,
                 next_attempt_at=now,
                 created_at=now,
             )
@@ -87,8 +88,8 @@ class Recorder:
                 .where(
                     Target.name.in_(list(limits)),
                     Target.active.is_(True),
-                    Page.state == "active",
-                    Page.role.in_(["page", "listing"]),
+                    Page.state == PageStatus.ACTIVE,
+                    Page.role.in_([Role.PAGE, Role.LISTING]),
                     Page.last_checked_at.is_not(None),
                 )
             ).all()
@@ -97,7 +98,7 @@ class Recorder:
                 since = page.failing_since if page.consecutive_failures else page.last_checked_at
                 if since is None or (now - since).total_seconds() < limit:
                     continue
-                page.state = "error"
+                page.state = PageStatus.ERROR
                 summary = (
                     f"Error: {page.url} has not been checked successfully since "
                     f"{since:%Y-%m-%d %H:%M:%S}Z"
@@ -105,7 +106,7 @@ class Recorder:
                 change = Change(
                     uid=str(uuid.uuid4()),
                     page_id=page.id,
-                    kind="error",
+                    kind=EventKind.ERROR,
                     detected_at=now,
                     from_version_id=page.last_version_id,
                     significance=0.4,
@@ -120,7 +121,10 @@ class Recorder:
                 session.add(change)
                 session.flush()
                 queue_deliveries(
-                    session, change, channels_for(tuple(routes.get(name, ())), "error", 0.4), now
+                    session,
+                    change,
+                    channels_for(tuple(routes.get(name, ())), EventKind.ERROR, 0.4),
+                    now,
                 )
                 made += 1
         return made
@@ -303,7 +307,7 @@ class Recorder:
                 (page_id, url, version_id)
                 for page_id, url, version_id in session.execute(
                     select(Page.id, Page.url, Page.last_version_id).where(
-                        Page.last_version_id.is_not(None), Page.role.in_(["page", "article"])
+                        Page.last_version_id.is_not(None), Page.role.in_([Role.PAGE, Role.ARTICLE])
                     )
                 )
                 if host_of(url) == host
@@ -439,7 +443,8 @@ class Recorder:
             kept = observation.body_sha256 is not None and (
                 decision.new_version
                 or (
-                    decision.outcome not in ("unchanged", "flipflop", "probe", "part")
+                    decision.outcome
+                    not in (Outcome.UNCHANGED, Outcome.FLIPFLOP, Outcome.PROBE, Outcome.PART)
                     and 0 < len(body) <= MAX_ERROR_BODY
                 )
             )
@@ -488,7 +493,7 @@ class Recorder:
                     quality=observation.quality,
                     outcome=decision.outcome,
                     note=observation.note
-                    if observation.kind == "ok"
+                    if observation.kind == QualityKind.OK
                     else (
                         f"{observation.kind}: {observation.note}"
                         if observation.note
@@ -516,7 +521,7 @@ class Recorder:
             )
             results.append(recorded)
             row = page_updates.setdefault(state.page_id, {"id": state.page_id})
-            if state.role == "article":
+            if state.role == Role.ARTICLE:
                 row["next_due_at"] = state.next_due_at  # aging articles; roots: the daemon
             row.update(
                 last_checked_at=now,
@@ -527,7 +532,7 @@ class Recorder:
             )
             if (
                 observation.outcome_hint != "error"
-                and decision.outcome not in ("probe", "part")
+                and decision.outcome not in (Outcome.PROBE, Outcome.PART)
                 and observation.body_sha256 is not None  # a 304 keeps what we had
             ):
                 state.last_body_sha256 = observation.body_sha256
@@ -559,7 +564,7 @@ class Recorder:
                 )
                 session.add(version)
                 session.flush()
-                if context.learn_site and state.role in ("page", "article"):
+                if context.learn_site and state.role in (Role.PAGE, Role.ARTICLE):
                     self._site_lines(session, state.page_id, fetch.key.url, observation)
                 if previous_id is not None:
                     previous = session.get(Version, previous_id)
@@ -569,7 +574,7 @@ class Recorder:
                     state.recent_hashes = (*state.recent_hashes, observation.content_sha256)[-20:]
                 recorded.version_id, recorded.version_seq = version.id, version.seq
                 row.update(last_version_id=version.id)
-            if decision.outcome in ("new", "flipflop", "unchanged"):
+            if decision.outcome in (Outcome.NEW, Outcome.FLIPFLOP, Outcome.UNCHANGED):
                 row["compare_sha256"] = state.last_content_sha256
             if decision.event is not None:
                 change = self._event(
@@ -582,12 +587,12 @@ class Recorder:
                 recorded.alert = bool(change.features.get("alert", True))
             # Learning comes after the event: the event is judged under the rules the
             # capture was compared with.
-            if decision.outcome == "new" and previous is not None and observation.compared:
+            if decision.outcome == Outcome.NEW and previous is not None and observation.compared:
                 self._observe_volatility(
                     session, state, previous, observation, context, now, capture.id
                 )
                 row["compare_sha256"] = state.last_content_sha256
-            elif decision.outcome in ("unchanged", "flipflop") and any(
+            elif decision.outcome in (Outcome.UNCHANGED, Outcome.FLIPFLOP) and any(
                 rule.streak and not rule.learned for rule in state.volatile_rules.values()
             ):
                 # A capture where nothing changed breaks every streak.
@@ -692,7 +697,7 @@ class Recorder:
     ) -> Change:
         """Write one event row, with its significance and the features behind it."""
 
-        kind = decision.event or "changed"
+        kind = decision.event or EventKind.CHANGED
         learned = state.volatility or volatility.NONE
         before_lines = (
             compared_lines(previous.text.splitlines(), (), learned, state.site_chrome or site.NONE)[
@@ -708,7 +713,7 @@ class Recorder:
         title_before = previous.title if previous else None
         significance = score(
             kind,
-            before=before_lines if kind in ("changed", "restored") else [],
+            before=before_lines if kind in (EventKind.CHANGED, EventKind.RESTORED) else [],
             after=after_lines,
             title_before=title_before if previous else observation.title,
             title_after=observation.title,
@@ -721,7 +726,7 @@ class Recorder:
             watch_terms=context.watch_terms,
             extra=decision.features,
         )
-        if kind in ("removed", "error"):
+        if kind in (EventKind.REMOVED, EventKind.ERROR):
             # The page's own title, not the "Page not found" of the error page.
             title = (last.title if last else None) or observation.fetch.key.url
         else:
@@ -740,11 +745,12 @@ class Recorder:
             if previous
             else (
                 before.last_version_id
-                if kind in ("removed", "error", "restored", "recovered")
+                if kind
+                in (EventKind.REMOVED, EventKind.ERROR, EventKind.RESTORED, EventKind.RECOVERED)
                 else None
             ),
             to_version_id=state.last_version_id
-            if decision.new_version or kind in ("restored", "recovered")
+            if decision.new_version or kind in (EventKind.RESTORED, EventKind.RECOVERED)
             else None,
             significance=significance.score,
             features=significance.features,
@@ -763,18 +769,18 @@ class Recorder:
 
 def _summary(kind: str, title: str, features: dict[str, Any], observation: Observation) -> str:
     """One line saying what happened, for alerts and listings."""
-    if kind == "removed":
+    if kind == EventKind.REMOVED:
         reason = features.get("reason") or features.get("how") or "gone"
         return f"Removed: {title} ({reason})"
-    if kind == "restored":
+    if kind == EventKind.RESTORED:
         same = "same content as before" if features.get("same_content") else "with new content"
         return f"Restored: {title} ({same})"
-    if kind == "added":
+    if kind == EventKind.ADDED:
         return f"Added: {title}"
-    if kind == "error":
+    if kind == EventKind.ERROR:
         since = features.get("failing_since")
         return f"Error: {title} has failed since {since} ({features.get('reason')})"
-    if kind == "recovered":
+    if kind == EventKind.RECOVERED:
         return f"Recovered: {title}"
     if features.get("title_only"):
         return f"Title changed: {title}"

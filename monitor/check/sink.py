@@ -30,6 +30,7 @@ from monitor.records import (
     RecordedCapture,
 )
 from monitor.storage.store import Store
+from monitor.vocab import Purpose, Quality, Role
 from spiders import ListingJob, PageJob
 
 logger = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ class Sink:
                 self._claimed[link.url] = link.page
                 if link.announce:
                     self._announce.add(link.page)
-                pages.append(PageJob(link.page, "article", job.obey_robots, probe=True))
+                pages.append(PageJob(link.page, Role.ARTICLE, job.obey_robots, probe=True))
             elif link.page.target != job.target:
                 self.watch(link.page, job.target)
         if plan.cut:
@@ -178,7 +179,7 @@ class Sink:
 
     def accept(self, fetch: FetchResult) -> None:
         state = self.state_for(fetch.key, fetch.role)
-        if fetch.role == "listing" and fetch.article_links is None:
+        if fetch.role == Role.LISTING and fetch.article_links is None:
             self.listing_failed.add(fetch.key.target)
         try:
             observation = observe(fetch, self.rules[fetch.key.target].of(fetch.role), state)
@@ -187,14 +188,18 @@ class Sink:
             observation = Observation(
                 fetch=fetch,
                 body_sha256=None,
-                quality="error",
+                quality=Quality.ERROR,
                 outcome_hint="error",
                 note=f"processing failed: {exc}",
             )
-        if fetch.purpose == "check" and state.last_version_id is None and observation.compared:
+        if (
+            fetch.purpose == Purpose.CHECK
+            and state.last_version_id is None
+            and observation.compared
+        ):
             self._first_sight[fetch.key] = observation
         if (
-            fetch.purpose == "check"
+            fetch.purpose == Purpose.CHECK
             and observation.outcome_hint == "content"
             and state.last_version_id is not None
             and state.last_extract_key not in (None, observation.extract_key)
@@ -204,7 +209,7 @@ class Sink:
         if (
             self.site_pages
             and observation.chrome_candidates
-            and fetch.purpose == "check"
+            and fetch.purpose == Purpose.CHECK
             and state.last_version_id is not None
             and observation.content_sha256 != state.last_content_sha256
         ):
@@ -213,7 +218,7 @@ class Sink:
             self._deferred.append(observation)
             return
         self._pending.append(observation)
-        if fetch.purpose == "probe":
+        if fetch.purpose == Purpose.PROBE:
             # Learned after the batch holding the first sight is recorded (see flush).
             self._probes.append(observation)
         if len(self._pending) >= self.batch_size:
@@ -270,7 +275,7 @@ class Sink:
         for item, observation in zip(recorded, batch, strict=True):
             self.summary.add(item)
             fetch = observation.fetch
-            if self.site_pages and item.version_id and fetch.role in ("page", "article"):
+            if self.site_pages and item.version_id and fetch.role in (Role.PAGE, Role.ARTICLE):
                 self._sites.add(site_boilerplate.host_of(fetch.key.url))
             metrics.record_check(item.outcome, fetch.duration_ms, item.event)
             check_log.info(

@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field, field_validator
 from monitor.config.base import Strict, check_http_url
 from monitor.config.targets import Target
 from monitor.config.units import parse_duration
+from monitor.vocab import EventKind
 
 logger = logging.getLogger(__name__)
 
-EVENT_KINDS = ("changed", "removed", "added", "restored", "error", "recovered")
+EVENT_KINDS = tuple(kind.value for kind in EventKind)
 
 
 def validate_events(value: object) -> object:

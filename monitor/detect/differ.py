@@ -606,7 +606,8 @@ def diff_versions(before: VersionText, after: VersionText) -> VersionDiff:
             f"{before.title or ''}\n{before.text}", f"{after.title or ''}\n{after.text}"
         ),
         links=diff_links(
-            [tuple(link) for link in before.links], [tuple(link) for link in after.links]
+            [(link[0], link[1]) for link in before.links],
+            [(link[0], link[1]) for link in after.links],
         ),
         images=diff_images(before.images or (), after.images or ()),
     )

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.records import Observation, PageState
+from monitor.vocab import EventKind, Outcome, PageStatus, Purpose, Quality, Role
 
 logger = logging.getLogger(__name__)
 
@@ -64,19 +65,19 @@ def shared_context(contexts: Sequence[Context]) -> Context:
 class Decision:
     """What to record for one observation."""
 
-    outcome: str  # new, unchanged, flipflop, error, low, suspect, removed, gone, probe, part
+    outcome: Outcome
     new_version: bool = False
-    event: str | None = None
+    event: EventKind | None = None
     features: dict[str, Any] = field(default_factory=dict)
 
 
 def decide(observation: Observation, state: PageState, context: Context, now: datetime) -> Decision:
     """Decide the outcome and event of one observation; advances ``state``."""
     fetch = observation.fetch
-    if fetch.role == "part":
-        return Decision("part")
-    if fetch.purpose == "probe":
-        return Decision("probe")
+    if fetch.role == Role.PART:
+        return Decision(Outcome.PART)
+    if fetch.purpose == Purpose.PROBE:
+        return Decision(Outcome.PROBE)
     if observation.outcome_hint == "error":
         return _failure(observation, state, context, now)
     return _content(observation, state, context)
@@ -85,35 +86,35 @@ def decide(observation: Observation, state: PageState, context: Context, now: da
 def _failure(
     observation: Observation, state: PageState, context: Context, now: datetime
 ) -> Decision:
-    outcome = "low" if observation.quality == "low" else "error"
+    outcome = Outcome.LOW if observation.quality == Quality.LOW else Outcome.ERROR
     if observation.removal and state.last_version_id is not None:
-        if state.state == "removed":
-            return Decision("gone")
+        if state.state == PageStatus.REMOVED:
+            return Decision(Outcome.GONE)
         if state.removal_pending:
             state.removal_pending = False
-            state.state = "removed"
+            state.state = PageStatus.REMOVED
             state.consecutive_failures += 1
             return Decision(
-                "removed",
-                event="removed",
+                Outcome.REMOVED,
+                event=EventKind.REMOVED,
                 features={"how": observation.kind, "reason": observation.note},
             )
         state.removal_pending = True
         state.consecutive_failures += 1
         state.failing_since = state.failing_since or now
-        return Decision("suspect", features={"how": observation.kind})
+        return Decision(Outcome.SUSPECT, features={"how": observation.kind})
     # A failure that is not (or cannot be) a removal: count it, alert after error_after.
     state.consecutive_failures += 1
     state.failing_since = state.failing_since or now
     if (
-        state.state == "active"
+        state.state == PageStatus.ACTIVE
         and state.last_version_id is not None
         and (now - state.failing_since).total_seconds() >= context.error_after
     ):
-        state.state = "error"
+        state.state = PageStatus.ERROR
         return Decision(
             outcome,
-            event="error",
+            event=EventKind.ERROR,
             features={
                 "how": observation.kind,
                 "reason": observation.note,
@@ -129,31 +130,34 @@ def _content(observation: Observation, state: PageState, context: Context) -> De
     state.removal_pending = False
     state.consecutive_failures = 0
     state.failing_since = None
-    state.state = "active"
+    state.state = PageStatus.ACTIVE
     same = observation.content_sha256 == state.last_content_sha256
-    if previous_state == "removed":
+    if previous_state == PageStatus.REMOVED:
         return Decision(
-            "unchanged" if same else "new",
+            Outcome.UNCHANGED if same else Outcome.NEW,
             new_version=not same,
-            event="restored",
+            event=EventKind.RESTORED,
             features={"same_content": same},
         )
-    event = "recovered" if previous_state == "error" else None
+    event = EventKind.RECOVERED if previous_state == PageStatus.ERROR else None
     if same:
-        return Decision("unchanged", event=event)
+        return Decision(Outcome.UNCHANGED, event=event)
     if (
         context.flipflop_versions
         and observation.content_sha256 in state.recent_hashes[-context.flipflop_versions :]
     ):
         # Back to one of the last few distinct versions: A/B tests, rotating banners.
         state.last_content_sha256 = observation.content_sha256
-        return Decision("flipflop", event=event)
+        return Decision(Outcome.FLIPFLOP, event=event)
     if state.last_version_id is None:
         if state.announce_added:
             # A link new to every target when its listing showed it (monitor.detect.listing).
-            return Decision("new", new_version=True, event="added")
-        return Decision("new", new_version=True, event=event)
+            return Decision(Outcome.NEW, new_version=True, event=EventKind.ADDED)
+        return Decision(Outcome.NEW, new_version=True, event=event)
     # A change seen on recovery is reported as the change it is.
     return Decision(
-        "new", new_version=True, event="changed", features={"after_error": True} if event else {}
+        Outcome.NEW,
+        new_version=True,
+        event=EventKind.CHANGED,
+        features={"after_error": True} if event else {},
     )

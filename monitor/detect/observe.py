@@ -24,7 +24,8 @@ from monitor.detect.normalize import (
     normalize_lines,
 )
 from monitor.exceptions import ExtractionError, SelectorNotMatchedError
-from monitor.records import FetchResult, Observation, PageState, Role
+from monitor.records import FetchResult, Observation, PageState
+from monitor.vocab import Quality, Role
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +230,7 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
     return Observation(
         fetch=fetch,
         body_sha256=body_sha,
-        quality="ok",
+        quality=Quality.OK,
         outcome_hint="content",
         encoding=encoding,
         title=title,
@@ -281,7 +282,7 @@ def _unchanged(
     return Observation(
         fetch=fetch,
         body_sha256=body_sha,
-        quality="ok",
+        quality=Quality.OK,
         outcome_hint="unchanged",
         content_sha256=state.last_content_sha256,
         extract_key=rules.key,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
 from scrapy.crawler import AsyncCrawlerRunner
 
@@ -20,7 +21,7 @@ from spiders import ListingJob, ListingSpider, PageJob, PageSpider
 logger = logging.getLogger(__name__)
 
 
-class ListingSink(FetchSink):
+class ListingSink(FetchSink, Protocol):
     """A sink that also judges a listing's links once all its pages are read."""
 
     def plan_listing(self, job: ListingJob, links: list[tuple[str, str]]) -> list[PageJob]: ...

@@ -803,6 +803,18 @@ class _DiffCache:
 DIFFS = _DiffCache()
 
 
+def cached_diff(old: Any, new: Any) -> Diffs:
+    """The diffs of two stored versions (rows with id, title, text, links, images),
+    computed once per pair and kept in :data:`DIFFS`."""
+    key = (old.id, new.id)
+    cached = DIFFS.get(key)
+    if cached is None:
+        both = diff_versions(old, new)
+        cached = (both.text, both.links, both.images)
+        DIFFS.put(key, cached)
+    return cached
+
+
 def diff_view(store: Store, page_id: int, from_seq: int, to_seq: int) -> DiffView:
     """The diff between two versions of a page (any two, in either order)."""
     page = page_info(store, page_id)
@@ -828,7 +840,7 @@ def diff_view(store: Store, page_id: int, from_seq: int, to_seq: int) -> DiffVie
         key = (old.id, new.id)
         cached = DIFFS.get(key)
         if cached is None:
-            texts = {
+            texts: dict[int, Any] = {
                 row.id: row
                 for row in session.execute(
                     select(

@@ -32,6 +32,7 @@ from monitor.notify.routing import Rule, channels_for, rules_for
 from monitor.storage.models import Change, Delivery, DeliveryAttempt
 from monitor.storage.store import Store
 from monitor.timefmt import utcnow
+from monitor.vocab import DeliveryStatus
 
 __all__ = ["Outbox", "Report", "Rule", "channels_for", "retry_dead", "rules_for"]
 
@@ -89,7 +90,7 @@ class Outbox:
         """Claim the due deliveries, by channel; digests are due when their period is."""
         stale = now - timedelta(seconds=self.settings.claim_timeout)
         claimable = and_(
-            Delivery.status == "pending",
+            Delivery.status == DeliveryStatus.PENDING,
             Delivery.next_attempt_at <= now,
             or_(Delivery.claimed_at.is_(None), Delivery.claimed_at < stale),
         )
@@ -201,10 +202,14 @@ class Outbox:
                 delivery.attempts += 1
                 delivery.claimed_at = None
                 if outcome.ok:
-                    delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
+                    delivery.status, delivery.sent_at, delivery.last_error = (
+                        DeliveryStatus.SENT,
+                        now,
+                        None,
+                    )
                     kind = "sent"
                 elif outcome.permanent or delivery.attempts >= self.settings.max_attempts:
-                    delivery.status, delivery.last_error = "dead", outcome.detail
+                    delivery.status, delivery.last_error = DeliveryStatus.DEAD, outcome.detail
                     kind = "permanent" if outcome.permanent else "gave-up"
                     logger.error(
                         "delivery %s to %s is dead after %d attempt(s): %s",
@@ -255,7 +260,9 @@ class Outbox:
         with self.store.session() as session:
             return (
                 session.scalar(
-                    select(func.count()).select_from(Delivery).where(Delivery.status == "pending")
+                    select(func.count())
+                    .select_from(Delivery)
+                    .where(Delivery.status == DeliveryStatus.PENDING)
                 )
                 or 0
             )
@@ -265,12 +272,14 @@ def retry_dead(store: Store, channel: str | None = None, ids: tuple[int, ...] = 
     """Put dead deliveries back in the queue (all, one channel's, or the given ids)."""
     now = utcnow()
     with store.session() as session, session.begin():
-        query = update(Delivery).where(Delivery.status == "dead")
+        query = update(Delivery).where(Delivery.status == DeliveryStatus.DEAD)
         if channel:
             query = query.where(Delivery.channel == channel)
         if ids:
             query = query.where(Delivery.id.in_(ids))
         result = session.execute(
-            query.values(status="pending", attempts=0, next_attempt_at=now, claimed_at=None)
+            query.values(
+                status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, claimed_at=None
+            )
         )
         return int(getattr(result, "rowcount", 0) or 0)

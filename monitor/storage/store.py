@@ -50,6 +50,7 @@ from monitor.storage.models import (
     VolatileLine,
 )
 from monitor.timefmt import utcnow
+from monitor.vocab import Role
 
 
 def rule_of(line: VolatileLine) -> Rule:
@@ -194,7 +195,7 @@ class Store:
                 for chunk in chunks([t.url for t in missing if t.kind == "page"], 500):
                     for page in session.scalars(
                         select(Page)
-                        .where(Page.url.in_(chunk), Page.role == "article")
+                        .where(Page.url.in_(chunk), Page.role == Role.ARTICLE)
                         .order_by(Page.id)
                     ):
                         adoptable.setdefault(page.url, page)
@@ -207,9 +208,9 @@ class Store:
                         target.name,
                         target.url,
                     )
-                    adopted.target_id, adopted.role = ids[target.name], "page"
+                    adopted.target_id, adopted.role = ids[target.name], Role.PAGE
                     continue
-                role = "listing" if target.kind == "listing" else "page"
+                role = Role.LISTING if target.kind == "listing" else Role.PAGE
                 session.add(
                     Page(target_id=ids[target.name], url=target.url, role=role, created_at=now)
                 )
@@ -440,7 +441,7 @@ class Store:
                         last_listed_at=link.last_listed_at,
                         page=page,
                         page_id=link.page_id,
-                        role=role or "article",  # type: ignore[arg-type]
+                        role=Role(role or Role.ARTICLE),
                     )
         return result
 
@@ -570,7 +571,7 @@ class Store:
     def page(self, name_or_url: str) -> Page:
         """The one page meant by a target name or URL (a listing target: its listing page)."""
         pages = self.resolve(name_or_url)
-        return next((page for page in pages if page.role in ("page", "listing")), pages[0])
+        return next((page for page in pages if page.role in (Role.PAGE, Role.LISTING)), pages[0])
 
     def versions(self, page_id: int) -> list[VersionView]:
         with self.session() as session:

@@ -96,21 +96,7 @@ def _word_diffs(store: Store, events: list[data.EventView]) -> dict[int, list[st
         old, new = texts.get((page_id, a)), texts.get((page_id, b))
         if old is None or new is None or max(len(old.text), len(new.text)) > DIFF_CHARS:
             continue
-        key = (old.id, new.id)
-        cached = data.DIFFS.get(key)
-        if cached is None:
-            cached = data.compare(
-                old.title,
-                old.text,
-                old.links,
-                new.title,
-                new.text,
-                new.links,
-                old.images,
-                new.images,
-            )
-            data.DIFFS.put(key, cached)
-        lines = cached[0].word_text(excerpt=120)
+        lines = data.cached_diff(old, new)[0].word_text(excerpt=120)
         out[event_id] = lines[:DIFF_LINES] + (
             [f"… {len(lines) - DIFF_LINES} more changed lines"] if len(lines) > DIFF_LINES else []
         )
