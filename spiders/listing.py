@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 
 from monitor.detect.normalize import canonical_url
 from monitor.records import FetchResult, PageKey
+from monitor.selector import Selector
 from monitor.vocab import Role
 from spiders.base import MonitorSpider, meta_refresh
 from spiders.page import PageJob
@@ -31,13 +32,13 @@ class ListingJob:
 
     target: str
     url: str
-    links: str | None = None  # "css:..." / "xpath:..." selecting <a> elements
+    links: Selector | None = None  # selecting <a> elements
     # The listing's own region (its target's ``selector``) and what it leaves out
     # (``exclude``): without ``links``, article links are taken from that region only.
-    region: str | None = None
-    exclude: tuple[str, ...] = ()
+    region: Selector | None = None
+    exclude: tuple[Selector, ...] = ()
     pattern: str | None = None  # regex an article URL must match
-    next_page: str | None = None
+    next_page: Selector | None = None
     max_pages: int = 1
     same_domain: bool = True
     max_articles: int = 500
@@ -64,9 +65,10 @@ def follow_all(job: ListingJob, links: list[tuple[str, str]]) -> list[PageJob]:
     ]
 
 
-def _select(response: TextResponse, expression: str) -> list[Any]:
-    kind, _, query = expression.partition(":")
-    return list(response.css(query) if kind == "css" else response.xpath(query))
+def _select(response: TextResponse, selector: Selector) -> list[Any]:
+    if selector.kind == "css":
+        return list(response.css(selector.query))
+    return list(response.xpath(selector.query))
 
 
 _LOWER = (
@@ -109,7 +111,9 @@ def _anchors(response: TextResponse, job: ListingJob) -> list[Any]:
         found = list(response.xpath(_LISTING_ANCHORS))
     else:
         found = []
-        for node in _select(response, job.links or job.region or ""):
+        chosen = job.links or job.region
+        assert chosen is not None
+        for node in _select(response, chosen):
             # A selector may point at the <a> itself or at a container holding it.
             found.extend([node] if node.root.tag == "a" else node.xpath(".//a[@href]"))
     if job.exclude:
@@ -238,9 +242,12 @@ class ListingSpider(MonitorSpider):
             chain["links"].setdefault(url, text)
         next_url = None
         if job.next_page and number < job.max_pages:
-            kind, _, query = job.next_page.partition(":")
-            nodes = response.css(query) if kind == "css" else response.xpath(query)
-            hrefs = nodes.xpath("descendant-or-self::a/@href").getall()
+            nodes = _select(response, job.next_page)
+            hrefs = [
+                href
+                for node in nodes
+                for href in node.xpath("descendant-or-self::a/@href").getall()
+            ]
             if hrefs:
                 next_url = urljoin(response.url, hrefs[0])
         if next_url is None:

@@ -50,8 +50,8 @@ def rules_for(config: cfg.Config, target: cfg.Target, role: Role = Role.PAGE) ->
     return ProcessRules(
         extract=extract.Rules(
             extractor=config.detect.extractor,
-            selector=selector.expression if selector else None,
-            exclude=tuple(item.expression for item in exclude),
+            selector=selector.value if selector else None,
+            exclude=tuple(item.value for item in exclude),
         ),
         ignore=config.ignore_of(target),
         encoding=target.encoding,
@@ -237,11 +237,11 @@ async def check_async(
             ListingJob(
                 target=target.name,
                 url=target.url,
-                links=follow.links.expression if follow.links else None,
-                region=target.selector.expression if target.selector else None,
-                exclude=tuple(selector.expression for selector in target.exclude),
+                links=follow.links.value if follow.links else None,
+                region=target.selector.value if target.selector else None,
+                exclude=tuple(selector.value for selector in target.exclude),
                 pattern=follow.pattern,
-                next_page=follow.next_page.expression if follow.next_page else None,
+                next_page=follow.next_page.value if follow.next_page else None,
                 max_pages=follow.max_pages,
                 same_domain=follow.same_domain,
                 max_articles=follow.max_articles,

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from monitor.config.base import NAME_RE, WEEKDAYS, Strict, check_http_url
 from monitor.config.units import parse_duration, parse_size
+from monitor.selector import Selector as SelectorValue
 
 logger = logging.getLogger(__name__)
 
@@ -132,20 +133,22 @@ class Selector(Strict):
         return self
 
     @property
+    def value(self) -> SelectorValue:
+        """The selector as the value extraction and the spiders take."""
+        if self.css is not None:
+            return SelectorValue("css", self.css)
+        return SelectorValue("xpath", self.xpath or "")
+
+    @property
     def expression(self) -> str:
-        return f"css:{self.css}" if self.css is not None else f"xpath:{self.xpath}"
+        return self.value.expression
 
 
 def _coerce_selector(value: object) -> object:
     """Accept ``"css:article"``, ``"xpath://main"`` or a plain CSS string as shorthand."""
     if isinstance(value, str):
-        if value.startswith("xpath:"):
-            return {"xpath": value[len("xpath:") :]}
-        if value.startswith("css:"):
-            return {"css": value[len("css:") :]}
-        if value.startswith("/"):
-            return {"xpath": value}
-        return {"css": value}
+        parsed = SelectorValue.parse(value)
+        return {parsed.kind: parsed.query}
     return value
 
 

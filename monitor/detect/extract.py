@@ -18,6 +18,7 @@ import lxml.html
 from lxml import etree
 
 from monitor.exceptions import ExtractionError, SelectorNotMatchedError
+from monitor.selector import Selector
 
 logger = logging.getLogger(__name__)
 
@@ -105,8 +106,8 @@ class Rules:
     """How to extract one target's content (from its config)."""
 
     extractor: str = "main"
-    selector: str | None = None  # "css:..." or "xpath:..."
-    exclude: tuple[str, ...] = ()
+    selector: Selector | None = None
+    exclude: tuple[Selector, ...] = ()
 
 
 Extractor = Callable[[lxml.html.HtmlElement, str, Rules, "str | None"], Extracted]
@@ -135,20 +136,17 @@ def parse(text: str) -> lxml.html.HtmlElement:
         raise ExtractionError(f"the document cannot be parsed as HTML: {exc}") from exc
 
 
-def select(root: lxml.html.HtmlElement, expression: str) -> list[lxml.html.HtmlElement]:
-    """Elements matching a ``css:`` or ``xpath:`` expression."""
-    kind, _, query = expression.partition(":")
-    if kind == "css":
-        found = root.cssselect(query)
-    elif kind == "xpath":
-        result = root.xpath(query)
+def select(root: lxml.html.HtmlElement, selector: Selector) -> list[lxml.html.HtmlElement]:
+    """Elements matching a selector."""
+    if selector.kind == "css":
+        found = root.cssselect(selector.query)
+    else:
+        result = root.xpath(selector.query)
         found = (
             [node for node in result if isinstance(node, etree._Element)]
             if isinstance(result, list)
             else []
         )
-    else:
-        raise ExtractionError(f"unknown selector kind in {expression!r}")
     return list(found)
 
 
