@@ -1,6 +1,6 @@
 """The one read model: `monitor status` and `monitor targets` give the same answer.
 
-Both read :func:`monitor.history.data.target_rows`; a listing with one article failing
+Both read :func:`monitor.history.targets.target_rows`; a listing with one article failing
 (HTTP 500, once) and another removed (404, found again at every check) is counted the
 same way by both: the removed page is removed, not failing, and its 404s are not
 failures of the target (``monitor status`` used to count them).

@@ -23,7 +23,7 @@ from monitor import config as cfg
 from monitor.check import run_check
 from monitor.cli import main
 from monitor.detect import events, listing
-from monitor.history.data import recent_events
+from monitor.history import recent_events
 from monitor.notify.outbox import Outbox
 from monitor.records import CheckSummary, ListedLinkState, PageKey
 from monitor.storage.models import Capture, Change, Delivery, ListedLink, Page

@@ -223,7 +223,7 @@ def export_history(
     JSON: one document with every page, its versions and its events. CSV: one row per
     version, with the events that made it. Returns the number of versions written.
     """
-    from monitor.history.data import timeline, version_detail
+    from monitor.history import timeline, version_detail
 
     pages = store.resolve(target)
     count = 0

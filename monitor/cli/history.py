@@ -55,7 +55,7 @@ def targets(
 
     Example: monitor targets --tag russia --status failing
     """
-    from monitor.history.data import filter_targets, target_rows
+    from monitor.history import filter_targets, target_rows
 
     rows = target_rows(open_store(cfg.database_of(config_path, database)))
     if tags:
@@ -122,7 +122,7 @@ def history(
 
     Example: monitor history mfa-statements --since 2026-03-01
     """
-    from monitor.history.data import timeline
+    from monitor.history import timeline
 
     store = open_store(cfg.database_of(config_path, database))
     start, end = time_arg(since), time_arg(until, end=True)
@@ -231,7 +231,7 @@ def show(
 
     Example: monitor show mfa-statements --at 2026-03-03T12:00
     """
-    from monitor.history.data import version_detail, version_summaries
+    from monitor.history import version_detail, version_summaries
 
     store = open_store(cfg.database_of(config_path, database))
     page = store.page(target)

@@ -1,6 +1,6 @@
 """What `monitor status` reports: the daemon, every target, and the alert outbox.
 
-Targets come from :func:`monitor.history.data.target_rows`, as in ``monitor targets``
+Targets come from :func:`monitor.history.targets.target_rows`, as in ``monitor targets``
 and the dashboard: one count of failures, so the two can never disagree.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from monitor.history.data import TargetRow, target_rows
+from monitor.history import TargetRow, target_rows
 from monitor.storage.models import (
     DaemonLock,
     Delivery,

@@ -25,9 +25,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from monitor import __version__
+from monitor import __version__, history
 from monitor.exceptions import UnknownTargetError
-from monitor.history import data
 from monitor.storage.models import Target, Version
 from monitor.storage.store import Store
 from monitor.timefmt import stamp
@@ -61,7 +60,7 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes: st
     return element
 
 
-def _word_diffs(store: Store, events: list[data.EventView]) -> dict[int, list[str]]:
+def _word_diffs(store: Store, events: list[history.EventView]) -> dict[int, list[str]]:
     """Changed lines of each event between two versions (skipping very large pages)."""
     pairs = {
         event.id: (event.page_id, event.from_seq, event.to_seq)
@@ -96,7 +95,7 @@ def _word_diffs(store: Store, events: list[data.EventView]) -> dict[int, list[st
         old, new = texts.get((page_id, a)), texts.get((page_id, b))
         if old is None or new is None or max(len(old.text), len(new.text)) > DIFF_CHARS:
             continue
-        lines = data.cached_diff(old, new)[0].word_text(excerpt=120)
+        lines = history.cached_diff(old, new)[0].word_text(excerpt=120)
         out[event_id] = lines[:DIFF_LINES] + (
             [f"… {len(lines) - DIFF_LINES} more changed lines"] if len(lines) > DIFF_LINES else []
         )
@@ -105,7 +104,7 @@ def _word_diffs(store: Store, events: list[data.EventView]) -> dict[int, list[st
 
 def atom(
     store: Store,
-    events: list[data.EventView],
+    events: list[history.EventView],
     *,
     title: str,
     feed_id: str,
@@ -176,7 +175,7 @@ def _base_url(request: Request) -> str:
     return (public or str(request.base_url)).rstrip("/")
 
 
-def _feed(request: Request, events: list[data.EventView], title: str, path: str) -> Response:
+def _feed(request: Request, events: list[history.EventView], title: str, path: str) -> Response:
     base = _base_url(request)
     body = atom(
         request.app.state.store,
@@ -190,7 +189,7 @@ def _feed(request: Request, events: list[data.EventView], title: str, path: str)
 
 
 def all_events(request: Request) -> Response:
-    events = data.recent_events(request.app.state.store, limit=ENTRIES)
+    events = history.recent_events(request.app.state.store, limit=ENTRIES)
     return _feed(request, events, "monitor: all events", "/feeds/events.atom")
 
 
@@ -200,13 +199,13 @@ def target_events(request: Request) -> Response:
     with store.session() as session:
         if session.scalar(select(Target.id).where(Target.name == name)) is None:
             raise UnknownTargetError(f"no target named {name!r}")
-    events = data.recent_events(store, target=name, limit=ENTRIES)
+    events = history.recent_events(store, target=name, limit=ENTRIES)
     return _feed(request, events, f"monitor: {name}", f"/feeds/targets/{quote(name)}.atom")
 
 
 def tag_events(request: Request) -> Response:
     tag = request.path_params["tag"]
-    events = data.recent_events(request.app.state.store, tag=tag, limit=ENTRIES)
+    events = history.recent_events(request.app.state.store, tag=tag, limit=ENTRIES)
     return _feed(request, events, f"monitor: tag {tag}", f"/feeds/tags/{quote(tag)}.atom")
 
 
