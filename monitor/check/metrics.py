@@ -6,9 +6,12 @@ Off by default; ``daemon.metrics.enabled`` serves them on 127.0.0.1 (``/metrics`
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Histogram, start_http_server
+
+if TYPE_CHECKING:
+    from monitor.notify.outbox import Report
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ def record_check(outcome: str, duration_ms: float, event: str | None) -> None:
         EVENTS.labels(kind=event).inc()
 
 
-def record_deliveries(report: Any) -> None:
+def record_deliveries(report: Report) -> None:
     for result, count in (("sent", report.sent), ("failed", report.failed), ("dead", report.dead)):
         if count:
             DELIVERIES.labels(result=result).inc(count)

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from monitor.check import metrics
 from monitor.check.record import DEFAULT_CONTEXT, Recorder
@@ -32,6 +32,9 @@ from monitor.records import (
 from monitor.storage.store import Store
 from monitor.vocab import Purpose, Quality, Role
 from spiders import ListingJob, PageJob
+
+if TYPE_CHECKING:
+    from monitor.evidence.warc import WarcArchive
 
 logger = logging.getLogger(__name__)
 # One line per check (target, outcome, status, URL, event, duration): its own logger, so
@@ -57,7 +60,7 @@ class Sink:
         contexts: dict[str, Context] | None = None,
         page_contexts: dict[PageKey, Context] | None = None,
         listed: dict[str, dict[str, ListedLinkState]] | None = None,
-        archive: Any = None,
+        archive: WarcArchive | None = None,
         archive_all: bool = False,
         batch_size: int = 200,
         on_recorded: Callable[[RecordedCapture, Observation], None] | None = None,
@@ -74,7 +77,7 @@ class Sink:
         self.page_contexts = page_contexts if page_contexts is not None else {}
         # What each listing target showed before: listing name -> url -> link.
         self.listed = listed or {}
-        self.archive = archive  # monitor.evidence.warc.WarcArchive, when WARC writing is on
+        self.archive = archive  # when WARC writing is on
         self.archive_all = archive_all
         self.new_versions: list[int] = []
         self._first_sight: dict[PageKey, Observation] = {}
@@ -234,7 +237,7 @@ class Sink:
             for item, observation in zip(recorded, batch, strict=True)
             if wants_warc(item, self.archive_all)
         ]
-        if not wanted:
+        if not wanted or self.archive is None:
             return
         try:
             archive_recorded(self.store, self.archive, wanted)

@@ -8,13 +8,16 @@ import logging
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 import click
 
 from monitor import config as cfg
 from monitor.cli._common import config_option, db_option, handle_errors, open_store, time_arg
 from monitor.config import ArchiveSettings
+
+if TYPE_CHECKING:
+    from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +213,7 @@ CSV_COLUMNS = (
 
 
 def export_history(
-    store: Any,
+    store: Store,
     target: str,
     output_format: str,
     out: IO[str],

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from monitor import config as cfg
 from monitor.cli._common import config_option, db_option, handle_errors, open_store
+
+if TYPE_CHECKING:
+    from monitor.storage.models import SiteBoilerplate
+    from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +115,7 @@ def volatility(
         click.echo(json.dumps(documents, ensure_ascii=False, indent=2))
 
 
-def _site_volatility(store: Any, site: str, reset: bool, as_json: bool) -> None:
+def _site_volatility(store: Store, site: str, reset: bool, as_json: bool) -> None:
     """``monitor volatility --site HOST``: list or forget a site's learned boilerplate."""
     from monitor.check.record import Recorder
     from monitor.detect.site_boilerplate import host_of
@@ -127,7 +131,7 @@ def _site_volatility(store: Any, site: str, reset: bool, as_json: bool) -> None:
             click.echo(f"{host}: forgot {forgotten} learned line(s) and block(s)")
         return
     rows = store.site_boilerplate(host)
-    sites: dict[str, list[Any]] = {}
+    sites: dict[str, list[SiteBoilerplate]] = {}
     for row in rows:
         sites.setdefault(row.host, []).append(row)
     if as_json:

@@ -134,7 +134,7 @@ def next_due(schedule: cfg.Schedule, previous: datetime | None, now: datetime) -
         assert schedule.every is not None
         start = previous or now
         trigger = IntervalTrigger(seconds=schedule.every, start_date=start, timezone=tz)
-    when = trigger.get_next_fire_time(previous, now)
+    when: datetime | None = trigger.get_next_fire_time(previous, now)
     if previous is not None and when is not None and when <= now:
         when = trigger.get_next_fire_time(when, now + timedelta(seconds=0.001))
     if when is None:

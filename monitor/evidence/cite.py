@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from monitor import __version__
+from monitor.detect.differ import LinkDiff, TextDiff
 from monitor.evidence.archive import capture_record, version_body
 from monitor.evidence.warc import (
     CaptureRecord,
@@ -268,8 +269,8 @@ def _diff_document(
     page_url: str,
     entries: list[dict[str, Any]],
     change: Change | None,
-    text_diff: Any,
-    link_diff: Any,
+    text_diff: TextDiff,
+    link_diff: LinkDiff,
     created: datetime,
 ) -> bytes:
     escape = html.escape
@@ -280,7 +281,8 @@ def _diff_document(
         f"<td>sha256 <code>{entry['body_sha256']}</code></td></tr>"
         for entry in entries
     )
-    labels = tuple(f"v{entry['version']} {entry['captured_at']}" for entry in entries)
+    before, after = (f"v{entry['version']} {entry['captured_at']}" for entry in entries)
+    labels = (before, after)
     summary = f"<p>{escape(change.summary)}</p>" if change is not None else ""
     links = link_diff.to_html() if link_diff.changed else "<p>No change in links.</p>"
     document = f"""<!doctype html>

@@ -119,7 +119,7 @@ def warc_digest_to_hex(value: str) -> str | None:
         return None
 
 
-class _ExactHeaders(StatusAndHeaders):
+class _ExactHeaders(StatusAndHeaders):  # type: ignore[misc]  # warcio is untyped
     """Status line and headers serialised byte for byte (warcio would %-encode non-ASCII).
 
     The spiders decode header bytes as latin-1, so encoding back as latin-1 restores the
@@ -134,7 +134,7 @@ class _ExactHeaders(StatusAndHeaders):
             self.headers_buff = text.encode("utf-8") + b"\r\n"
 
 
-class _Writer(WARCWriter):
+class _Writer(WARCWriter):  # type: ignore[misc]  # warcio is untyped
     """warcio's writer with sha256 digests (it uses sha1 unless told otherwise)."""
 
     @staticmethod

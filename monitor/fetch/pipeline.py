@@ -32,7 +32,8 @@ class RecordPipeline:
 
     @property
     def sink(self) -> FetchSink:
-        return self.crawler.spider.sink  # type: ignore[union-attr]
+        sink: FetchSink = self.crawler.spider.sink  # type: ignore[union-attr]
+        return sink
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, FetchResult):

@@ -27,11 +27,11 @@ def _install() -> asyncio.AbstractEventLoop:
 
     loop = asyncio.new_event_loop()
     try:
-        asyncioreactor.install(eventloop=loop)
+        asyncioreactor.install(eventloop=loop)  # type: ignore[no-untyped-call]
     except error.ReactorAlreadyInstalledError:
         from twisted.internet import reactor
 
-        existing = getattr(reactor, "_asyncioEventloop", None)
+        existing: asyncio.AbstractEventLoop | None = getattr(reactor, "_asyncioEventloop", None)
         if existing is None:
             raise RuntimeError(
                 "a non-asyncio Twisted reactor is already installed; the monitor needs "
@@ -71,7 +71,7 @@ def run(factory: Callable[[], Awaitable[T]], timeout: float | None = None) -> T:
     """Run ``factory()`` on the reactor's loop and wait for its result in this thread."""
     event_loop = loop()
 
-    async def call() -> Any:
+    async def call() -> T:
         return await factory()
 
     future = asyncio.run_coroutine_threadsafe(call(), event_loop)

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from monitor.exceptions import SearchQueryError
 from monitor.storage.models import Page, Target, Version
@@ -305,7 +306,7 @@ def search(
     return SearchResult(query, len(rows), results, len(grouped), seconds)
 
 
-def _target_ids(session: Any, names: Sequence[str], tags: Sequence[str]) -> list[int]:
+def _target_ids(session: Session, names: Sequence[str], tags: Sequence[str]) -> list[int]:
     wanted_tags = set(tags)
     ids = []
     for target_id, name, target_tags in session.execute(
@@ -319,7 +320,7 @@ def _target_ids(session: Any, names: Sequence[str], tags: Sequence[str]) -> list
     return ids
 
 
-def _pages(session: Any, page_ids: list[int]) -> dict[int, tuple[str, str, int | None]]:
+def _pages(session: Session, page_ids: list[int]) -> dict[int, tuple[str, str, int | None]]:
     """Target name, URL and newest version seq of each page."""
     if not page_ids:
         return {}

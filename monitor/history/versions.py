@@ -14,6 +14,7 @@ from monitor.detect.differ import (
     ImageDiff,
     LinkDiff,
     TextDiff,
+    VersionText,
     diff_images,
     diff_versions,
 )
@@ -196,10 +197,10 @@ class _DiffCache:
 DIFFS = _DiffCache()
 
 
-def cached_diff(old: Any, new: Any) -> Diffs:
+def cached_diff(old: VersionText, new: VersionText) -> Diffs:
     """The diffs of two stored versions (rows with id, title, text, links, images),
     computed once per pair and kept in :data:`DIFFS`."""
-    key = (old.id, new.id)
+    key = (getattr(old, "id"), getattr(new, "id"))  # noqa: B009  (rows, not a protocol)
     cached = DIFFS.get(key)
     if cached is None:
         both = diff_versions(old, new)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from monitor.config import secret
+from monitor.config import AppriseChannel, secret
 from monitor.notify.base import Notifier, Outcome, register
 from monitor.notify.render import render
 
@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 
 @register("apprise")
-class AppriseNotifier(Notifier):
+class AppriseNotifier(Notifier[AppriseChannel]):
     """Sends the rendered subject and text body to every URL of the channel."""
 
     def send(self, events: list[dict[str, Any]], *, digest: bool = False) -> Outcome:

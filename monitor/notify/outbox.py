@@ -71,7 +71,7 @@ class Outbox:
         store: Store,
         config: cfg.Config,
         *,
-        notifiers: dict[str, Notifier] | None = None,
+        notifiers: dict[str, Notifier[Any]] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store

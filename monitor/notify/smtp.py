@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
-from monitor.config import secret
+from monitor.config import EmailChannel, secret
 from monitor.notify.base import Notifier, Outcome, register
 from monitor.notify.render import render
 
@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 
 @register("email")
-class EmailNotifier(Notifier):
+class EmailNotifier(Notifier[EmailChannel]):
     """Sends one multipart message (plain text and HTML with the diff) per event or digest.
 
     Success is the server accepting the message for every recipient; an SMTP 5xx answer

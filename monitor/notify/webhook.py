@@ -23,7 +23,7 @@ import urllib.request
 from typing import Any
 
 from monitor import __version__
-from monitor.config import secret
+from monitor.config import WebhookChannel, secret
 from monitor.notify.base import Notifier, Outcome, register
 from monitor.notify.payload import digest as digest_payload
 
@@ -58,7 +58,7 @@ def verify(
 
 
 @register("webhook")
-class WebhookNotifier(Notifier):
+class WebhookNotifier(Notifier[WebhookChannel]):
     """POSTs the event (or a digest of events) to the channel's URL."""
 
     def body(self, events: list[dict[str, Any]], *, digest: bool) -> tuple[bytes, str, str]:

@@ -167,7 +167,8 @@ def atom(
             parts.append("<pre>" + html.escape("\n".join(diffs[event.id])) + "</pre>")
         parts.append(f'<p><a href="{html.escape(link)}">See the change</a></p>')
         _sub(entry, "content", "".join(parts), type="html")
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
+    body: bytes = ET.tostring(feed, encoding="utf-8")
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + body
 
 
 def _base_url(request: Request) -> str:

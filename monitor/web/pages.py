@@ -30,8 +30,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from monitor import history
-from monitor.exceptions import EvidenceError, StorageError, UnknownTargetError
-from monitor.history.search import SearchQueryError
+from monitor.exceptions import EvidenceError, SearchQueryError, StorageError, UnknownTargetError
 from monitor.storage.store import Store
 from monitor.timefmt import ago as ago
 from monitor.timefmt import utc as utc
