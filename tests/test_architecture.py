@@ -245,3 +245,19 @@ def test_the_checker_finds_a_circle_and_a_wrong_direction() -> None:
     """The checks can fail: a made-up graph with both faults is caught."""
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert "monitor.detect" in FORBIDDEN["monitor.storage"]
+
+
+#: Lines past which a module says at its top why it is one module.
+MAX_LINES = 500
+
+
+def test_long_modules_say_why() -> None:
+    """A newcomer reads small modules; a long one explains itself in its docstring."""
+    unexplained = []
+    for name, path in sorted(MODULES.items()):
+        text = path.read_text(encoding="utf-8")
+        lines = text.count("\n")
+        docstring = ast.get_docstring(ast.parse(text)) or ""
+        if lines > MAX_LINES and "Why one module of this size" not in docstring:
+            unexplained.append(f"{name} ({lines} lines)")
+    assert unexplained == []

@@ -4,6 +4,10 @@ This is the recording decision (new version? which event? how significant? to wh
 channels? what is noise?) and its writes, in one transaction per batch, moved out of
 the store as it was so the store only stores. Issue 11, stage B, turns it into a pure
 plan (``monitor.detect``) and a store that only writes plans.
+
+Why one module of this size: it is the store's former recording code, moved out as it
+was (issue 11, stage A) so that storage only stores; stage B turns it into a pure plan
+in ``monitor.detect`` and a store that writes plans, which splits it.
 """
 
 from __future__ import annotations

@@ -21,6 +21,10 @@ works in three passes over plain data:
 One ``TextDiff`` renders as unified text, inline HTML, side-by-side HTML and JSON. Links are
 compared as sets by URL (``diff_links``), images by source (``diff_images``). Every differ
 is a pure function; :func:`diff_versions` runs the three on two stored versions.
+
+Why one module of this size: it is one algorithm (lines, then moves, then words) and
+the renderings of its one result type; split, each half would import the other's
+privates. Its functions are pure and each carries a doctest.
 """
 
 from __future__ import annotations

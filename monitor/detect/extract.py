@@ -4,6 +4,10 @@ Extractors register themselves by name in :data:`EXTRACTORS`; a target's config 
 one. Whatever the extractor, the user's ``selector`` narrows the document to a region
 first and ``exclude`` removes regions, and the output has one block element (paragraph,
 heading, list item, table row) per line: the differ relies on that.
+
+Why one module of this size: one extraction pipeline (parse, strip, find the region,
+prune furniture, key the lines) behind one registry of extractors; boilerplate scoring
+already lives in :mod:`monitor.detect.boilerplate`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ else is content.
 Block and challenge pages are recognised by the named rules of :data:`BLOCK_RULES`
 (headers, status, title, text and markup of the well-known CDN, WAF and anti-bot
 services), checked before anything else: a block page is never a removal.
+
+Why one module of this size: most of it is data (the named block rules of the CDN, WAF
+and anti-bot services, the not-found phrases of many languages) beside one judge.
 """
 
 from __future__ import annotations

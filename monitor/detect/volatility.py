@@ -14,6 +14,9 @@ Two sources, applied line by line before content is compared:
 
 The text stored in a version is never masked: it is what the page said. Only the hash
 used to compare captures, and the diff shown in alerts, see masked text.
+
+Why one module of this size: the built-in patterns (data) and the learning rules that
+must agree with them.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ significance, routing, learning) happens before it (:mod:`monitor.check.record` 
 a pure plan in ``monitor.detect`` after issue 11 stage B). Writes come in batches, each
 one transaction: a process killed mid-batch leaves the database as it was before the
 batch, never a capture without its version or a version without its body.
+
+Why one module of this size: the one class that reads and writes the database, by
+table group (targets and pages, learning, site boilerplate, listings, reading); stage B
+of issue 11 moves its writes behind plans.
 """
 
 from __future__ import annotations
