@@ -36,7 +36,7 @@ class Templates(Strict):
     html: str | None = None
 
 
-class _ChannelBase(Strict):
+class ChannelBase(Strict):
     """What every channel has: digest mode, templates, its own filters."""
 
     digest: str = Field(
@@ -72,7 +72,7 @@ class _ChannelBase(Strict):
         return None if self.digest in ("off", "cycle") else parse_duration(self.digest)
 
 
-class EmailChannel(_ChannelBase):
+class EmailChannel(ChannelBase):
     """Alerts by e-mail over SMTP."""
 
     type: Literal["email"]
@@ -93,7 +93,7 @@ class EmailChannel(_ChannelBase):
         return [value] if isinstance(value, str) else value
 
 
-class WebhookChannel(_ChannelBase):
+class WebhookChannel(ChannelBase):
     """Alerts as a signed JSON POST to a URL."""
 
     type: Literal["webhook"]
@@ -107,7 +107,7 @@ class WebhookChannel(_ChannelBase):
     check_url = field_validator("url")(lambda cls, value: check_http_url(value))
 
 
-class AppriseChannel(_ChannelBase):
+class AppriseChannel(ChannelBase):
     """Alerts to chat and push services (Slack, Telegram, Matrix, ntfy, ...) via Apprise."""
 
     type: Literal["apprise"]
