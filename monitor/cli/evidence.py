@@ -14,7 +14,7 @@ import click
 
 from monitor import config as cfg
 from monitor.cli._common import config_option, db_option, handle_errors, open_store, time_arg
-from monitor.config import ArchiveSettings
+from monitor.evidence.settings import ArchiveSettings
 
 if TYPE_CHECKING:
     from monitor.storage.store import Store

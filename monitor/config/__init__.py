@@ -8,7 +8,8 @@ the secret, and :func:`secret` reads it when it is needed.
 Modules, by role: :mod:`~monitor.config.units` (durations, sizes),
 :mod:`~monitor.config.base` (what every section shares), :mod:`~monitor.config.targets`
 (targets and how they are fetched and compared), :mod:`~monitor.config.channels`
-(alert channels and routes), :mod:`~monitor.config.schema` (the whole file),
+(what every alert channel has, routes), :mod:`~monitor.config.registry` (the settings
+plugins own: channel kinds, the archive), :mod:`~monitor.config.schema` (the whole file),
 :mod:`~monitor.config.errors` (messages naming the key), :mod:`~monitor.config.loading`
 (reading the file, secrets). The names below are the package's public ones.
 """
@@ -16,25 +17,10 @@ Modules, by role: :mod:`~monitor.config.units` (durations, sizes),
 from __future__ import annotations
 
 from monitor.config.base import WEEKDAYS
-from monitor.config.channels import (
-    CHANNEL_TYPES,
-    EVENT_KINDS,
-    AppriseChannel,
-    Channel,
-    EmailChannel,
-    Route,
-    Templates,
-    WebhookChannel,
-)
-from monitor.config.loading import database_of, load, parse, secret
-from monitor.config.schema import (
-    DEFAULT_DATABASE,
-    ArchiveSettings,
-    Config,
-    Daemon,
-    Metrics,
-    Outbox,
-)
+from monitor.config.channels import EVENT_KINDS, ChannelBase, Route, Templates
+from monitor.config.loading import database_of, load, load_plugins, parse, secret
+from monitor.config.registry import CHANNEL_TYPES, SECTIONS, register_channel, register_section
+from monitor.config.schema import DEFAULT_DATABASE, Config, Daemon, Metrics, Outbox
 from monitor.config.targets import Defaults, Detect, Fetch, Follow, Schedule, Selector, Target
 from monitor.config.units import Duration, parse_duration, parse_size
 
@@ -42,16 +28,14 @@ __all__ = [
     "CHANNEL_TYPES",
     "DEFAULT_DATABASE",
     "EVENT_KINDS",
+    "SECTIONS",
     "WEEKDAYS",
-    "AppriseChannel",
-    "ArchiveSettings",
-    "Channel",
+    "ChannelBase",
     "Config",
     "Daemon",
     "Defaults",
     "Detect",
     "Duration",
-    "EmailChannel",
     "Fetch",
     "Follow",
     "Metrics",
@@ -61,11 +45,13 @@ __all__ = [
     "Selector",
     "Target",
     "Templates",
-    "WebhookChannel",
     "database_of",
     "load",
+    "load_plugins",
     "parse",
     "parse_duration",
     "parse_size",
+    "register_channel",
+    "register_section",
     "secret",
 ]

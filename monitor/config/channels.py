@@ -1,13 +1,16 @@
-"""The alert sections: channels (by ``type``), routes and the event kinds they filter."""
+"""The alert sections: what every channel has, routes, and the event kinds they filter.
+
+Each channel kind's own settings model lives with its notifier (``monitor/notify/``) and
+registers itself (:mod:`monitor.config.registry`).
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
-from monitor.config.base import Strict, check_http_url
+from monitor.config.base import Strict
 from monitor.config.targets import Target
 from monitor.config.units import parse_duration
 from monitor.vocab import EventKind
@@ -37,7 +40,9 @@ class Templates(Strict):
 
 
 class ChannelBase(Strict):
-    """What every channel has: digest mode, templates, its own filters."""
+    """What every channel has: its kind, digest mode, templates, its own filters."""
+
+    type: str
 
     digest: str = Field(
         default="off",
@@ -70,61 +75,6 @@ class ChannelBase(Strict):
     def digest_period(self) -> float | None:
         """Seconds of a period digest; None for "off" and "cycle"."""
         return None if self.digest in ("off", "cycle") else parse_duration(self.digest)
-
-
-class EmailChannel(ChannelBase):
-    """Alerts by e-mail over SMTP."""
-
-    type: Literal["email"]
-    host: str
-    port: int = Field(default=587, ge=1, le=65535)
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    username: str | None = None
-    password_env: str | None = Field(
-        default=None, description="Environment variable holding the SMTP password."
-    )
-    sender: str = Field(alias="from")
-    to: tuple[str, ...]
-    timeout: float = 30.0
-
-    @field_validator("to", mode="before")
-    @classmethod
-    def _listify(cls, value: object) -> object:
-        return [value] if isinstance(value, str) else value
-
-
-class WebhookChannel(ChannelBase):
-    """Alerts as a signed JSON POST to a URL."""
-
-    type: Literal["webhook"]
-    url: str
-    secret_env: str | None = Field(
-        default=None, description="Environment variable holding the HMAC secret."
-    )
-    headers: dict[str, str] = Field(default_factory=dict)
-    timeout: float = 10.0
-
-    check_url = field_validator("url")(lambda cls, value: check_http_url(value))
-
-
-class AppriseChannel(ChannelBase):
-    """Alerts to chat and push services (Slack, Telegram, Matrix, ntfy, ...) via Apprise."""
-
-    type: Literal["apprise"]
-    urls_env: str = Field(
-        description="Environment variable holding the Apprise URL(s), space-separated "
-        "(they carry tokens, so they are secrets)."
-    )
-    timeout: float = 30.0
-
-
-Channel = Annotated[EmailChannel | WebhookChannel | AppriseChannel, Field(discriminator="type")]
-#: Channel models by the ``type`` the config names them with.
-CHANNEL_TYPES: dict[str, type[BaseModel]] = {
-    "apprise": AppriseChannel,
-    "email": EmailChannel,
-    "webhook": WebhookChannel,
-}
 
 
 class Route(Strict):

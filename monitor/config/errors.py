@@ -91,9 +91,9 @@ def describe(
     if kind == "missing":
         return key_path(loc), "required key is missing"
     if kind == "union_tag_invalid":
-        return key_path(loc), "unknown channel type; allowed: apprise, email, webhook"
+        return key_path(loc), f"unknown channel type; allowed: {', '.join(sorted(channel_types))}"
     if kind == "union_tag_not_found":
-        return key_path(loc), "missing 'type'; allowed: apprise, email, webhook"
+        return key_path(loc), f"missing 'type'; allowed: {', '.join(sorted(channel_types))}"
     message = str(error.get("msg", "invalid value"))
     ctx = error.get("ctx") or {}
     if kind == "value_error" and isinstance(ctx.get("error"), ConfigKeyError):

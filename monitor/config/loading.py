@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from pathlib import Path
+from typing import Annotated, Any, Union
 
 import yaml
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
-from monitor.config.channels import CHANNEL_TYPES
 from monitor.config.errors import describe
+from monitor.config.registry import CHANNEL_TYPES, PLUGINS, SECTIONS
 from monitor.config.schema import Config
 from monitor.exceptions import ConfigError
 
 logger = logging.getLogger(__name__)
 
 
+def load_plugins() -> None:
+    """Import the plugins that own config sections (:data:`~monitor.config.registry.PLUGINS`)
+    and complete the :class:`Config` model with their settings; once per process."""
+    if Config.__pydantic_complete__ and CHANNEL_TYPES and SECTIONS:
+        return
+    for name in PLUGINS:
+        importlib.import_module(name)
+    kinds = tuple(CHANNEL_TYPES[kind] for kind in sorted(CHANNEL_TYPES))
+    channel: Any = Annotated[Union[kinds], Field(discriminator="type")]  # noqa: UP007
+    Config.model_rebuild(
+        force=True, _types_namespace={"Channel": channel, "ArchiveSettings": SECTIONS["archive"]}
+    )
+
+
 def parse(data: object, source: str = "<config>") -> Config:
     """Validate an already-parsed YAML document; raise ConfigError naming file and key."""
+    load_plugins()
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from monitor.config.base import Strict
-from monitor.config.channels import Channel, Route
+from monitor.config.channels import Route
 from monitor.config.errors import ConfigKeyError, allowed
+from monitor.config.registry import SECTIONS
 from monitor.config.targets import Defaults, Detect, Fetch, Schedule, Target
-from monitor.config.units import parse_duration, parse_size
+from monitor.config.units import parse_duration
 from monitor.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from monitor.config.channels import ChannelBase as Channel
+    from monitor.evidence.settings import ArchiveSettings
 
 DEFAULT_DATABASE = "sqlite:///monitor.db"
 
@@ -81,61 +86,9 @@ class Outbox(Strict):
         return parse_duration(value)
 
 
-#: A WARC file is closed and a new one started past this size.
-DEFAULT_MAX_FILE_SIZE = 1_000_000_000
-
-
-class ArchiveSettings(BaseModel):
-    """The ``archive`` config section: WARC files of captures, copies in a public archive."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    warc_dir: str | None = Field(
-        default=None,
-        description="Folder of the WARC files; captures are written as WARC only when set.",
-    )
-    all_captures: bool = Field(
-        default=False,
-        description="Also write captures that made no new version (by default only new "
-        "versions and events with an HTTP answer, such as a removal's 404).",
-    )
-    max_file_size: int = Field(
-        default=DEFAULT_MAX_FILE_SIZE,
-        description="A WARC file is closed and a new one started past this size (e.g. 1GB).",
-    )
-    save_page_now: bool = Field(
-        default=False,
-        description="After a new version, ask a public web archive (Save Page Now) for a copy.",
-    )
-    save_page_now_endpoint: str = Field(
-        default="https://web.archive.org/save/", description="The Save Page Now endpoint."
-    )
-    save_page_now_auth_env: str | None = Field(
-        default=None,
-        description="Environment variable holding 'ACCESS_KEY:SECRET' for the Save Page Now "
-        "API (anonymous without it).",
-    )
-    save_page_now_timeout: float = Field(
-        default=120.0, description="How long to wait for one page's archive copy."
-    )
-
-    @field_validator("max_file_size", mode="before")
-    @classmethod
-    def _size(cls, value: object) -> int:
-        return parse_size(value)
-
-    @field_validator("save_page_now_timeout", mode="before")
-    @classmethod
-    def _duration(cls, value: object) -> float:
-        return parse_duration(value)
-
-    @field_validator("save_page_now_endpoint")
-    @classmethod
-    def _endpoint(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"{value!r} is not an absolute http:// or https:// URL")
-        return value.strip()
+def _section(key: str) -> Any:
+    """The defaults of a plugin's section (its model, registered when it was loaded)."""
+    return SECTIONS[key]()
 
 
 class Config(Strict):
@@ -149,7 +102,8 @@ class Config(Strict):
     routes: tuple[Route, ...] = ()
     outbox: Outbox = Field(default_factory=Outbox)
     daemon: Daemon = Field(default_factory=Daemon)
-    archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
+    # Both resolved when the plugins that own them are loaded (config.loading.load_plugins).
+    archive: ArchiveSettings = Field(default_factory=lambda: _section("archive"))
     public_url: str | None = Field(
         default=None, description="Base URL of `monitor serve`, for links in alerts."
     )

@@ -27,6 +27,7 @@ from monitor.evidence.cite import (
     manifest_hash,
 )
 from monitor.evidence.export import ExportResult, export_warc
+from monitor.evidence.settings import ArchiveSettings
 from monitor.evidence.spn import SavePageNow, save_versions
 from monitor.evidence.verify import VerifyReport, WarcCheck, verify, verify_warc_file
 from monitor.exceptions import EvidenceError, SavePageNowError
@@ -37,6 +38,7 @@ __all__ = [
     "BUNDLE_WARC",
     "CHECKSUMS",
     "MANIFEST",
+    "ArchiveSettings",
     "Bundle",
     "EvidenceError",
     "ExportResult",

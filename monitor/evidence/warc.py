@@ -47,8 +47,8 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from monitor import __version__
-from monitor.config.schema import DEFAULT_MAX_FILE_SIZE as DEFAULT_MAX_FILE_SIZE
-from monitor.config.schema import ArchiveSettings as ArchiveSettings
+from monitor.evidence.settings import DEFAULT_MAX_FILE_SIZE as DEFAULT_MAX_FILE_SIZE
+from monitor.evidence.settings import ArchiveSettings as ArchiveSettings
 
 logger = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from monitor.config import AppriseChannel, Channel, EmailChannel, WebhookChannel
+from monitor.config import ChannelBase
 from monitor.exceptions import ConfigError
 
-ChannelT = TypeVar("ChannelT", EmailChannel, WebhookChannel, AppriseChannel)
+ChannelT = TypeVar("ChannelT", bound=ChannelBase)
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def register(kind: str) -> Callable[[type[Notifier[Any]]], type[Notifier[Any]]]:
     return decorate
 
 
-def notifier_for(name: str, channel: Channel, public_url: str | None = None) -> Notifier[Any]:
+def notifier_for(name: str, channel: ChannelBase, public_url: str | None = None) -> Notifier[Any]:
     try:
         cls = NOTIFIERS[channel.type]
     except KeyError:
