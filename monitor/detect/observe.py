@@ -25,7 +25,7 @@ from monitor.detect.normalize import (
 )
 from monitor.exceptions import ExtractionError, SelectorNotMatchedError
 from monitor.records import FetchResult, Observation, PageState
-from monitor.vocab import Quality, Role
+from monitor.vocab import Quality, QualityKind, Role
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class TargetRules:
     articles: ProcessRules | None = None  # None: as ``pages``
 
     def of(self, role: Role) -> ProcessRules:
-        if role == "article" and self.articles is not None:
+        if role == Role.ARTICLE and self.articles is not None:
             return self.articles
         return self.pages
 
@@ -119,7 +119,11 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
     """
     if fetch.error is not None or fetch.status is None:
         return _problem(
-            fetch, None, "error", fetch.error_kind or "network", fetch.error or "no response"
+            fetch,
+            None,
+            Quality.ERROR,
+            fetch.error_kind or QualityKind.NETWORK,
+            fetch.error or "no response",
         )
     if fetch.status == 304 and state is not None and state.last_content_sha256 is not None:
         # Not Modified, answering our If-None-Match/If-Modified-Since: the last content.
@@ -131,7 +135,7 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
         and state.last_body_sha256 == body_sha
         and state.last_extract_key == rules.key
         and state.last_content_sha256 is not None
-        and fetch.role != "listing"
+        and fetch.role != Role.LISTING
         and not quality.redirect_removal(fetch.requested_url, fetch.final_url)
     ):
         # Same bytes under the same rules as the last good capture: same content.
@@ -150,22 +154,22 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
         title = normalize_line(exc.title) if exc.title else None
         page = normalize_lines(exc.page_lines, rules.ignore_patterns)
         verdict = _judge(fetch, title, "\n".join(page), html)
-        if verdict.kind != "ok":
+        if verdict.kind != QualityKind.OK:
             return _rejected(fetch, body_sha, verdict, encoding, title)
         return _problem(
             fetch,
             body_sha,
-            "error",
-            "selector",
+            Quality.ERROR,
+            QualityKind.SELECTOR,
             f"target problem: {exc}",
             encoding=encoding,
             title=title,
         )
     except ExtractionError as exc:
         verdict = _judge(fetch, None, "", html)
-        if verdict.kind not in ("ok", "empty") or not 200 <= fetch.status < 300:
+        if verdict.kind not in (QualityKind.OK, QualityKind.EMPTY) or not 200 <= fetch.status < 300:
             return _rejected(fetch, body_sha, verdict, encoding, None)
-        return _problem(fetch, body_sha, "low", "undecodable", str(exc))
+        return _problem(fetch, body_sha, Quality.LOW, QualityKind.UNDECODABLE, str(exc))
     title = normalize_line(extracted.title) if extracted.title else None
     lines, keys = normalize_keyed_lines(
         extracted.lines, extracted.keys or [""] * len(extracted.lines), rules.ignore_patterns
@@ -175,14 +179,14 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
         # of it), then the selected region (a "not found" message inside it).
         page = normalize_lines(extracted.page_lines, rules.ignore_patterns)
         verdict = _judge(fetch, title, "\n".join(page), html)
-        if verdict.kind == "ok":
+        if verdict.kind == QualityKind.OK:
             verdict = _judge(fetch, title, "\n".join(lines), html)
     else:
         verdict = _judge(fetch, title, "\n".join(lines), html)
-    if verdict.kind != "ok":
+    if verdict.kind != QualityKind.OK:
         return _rejected(fetch, body_sha, verdict, encoding, title)
     links = [(canonical_url(url), normalize_line(text)) for url, text in extracted.links]
-    if fetch.role == "listing":
+    if fetch.role == Role.LISTING:
         if not fetch.article_links:
             reason = (
                 "the listing could not be read completely"
@@ -192,8 +196,8 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
             return _problem(
                 fetch,
                 body_sha,
-                "error",
-                "selector",
+                Quality.ERROR,
+                QualityKind.SELECTOR,
                 f"target problem: {reason}",
                 encoding=encoding,
                 title=title,
@@ -202,7 +206,7 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
             return _problem(
                 fetch,
                 body_sha,
-                "low",
+                Quality.LOW,
                 "incomplete",
                 "a continuation page of the listing failed",
                 encoding=encoding,
@@ -215,12 +219,17 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
         links = [(canonical_url(url), normalize_line(text)) for url, text in fetch.article_links]
     if not lines and not title:
         return _problem(
-            fetch, body_sha, "low", "empty", "the page has no text content", encoding=encoding
+            fetch,
+            body_sha,
+            Quality.LOW,
+            QualityKind.EMPTY,
+            "the page has no text content",
+            encoding=encoding,
         )
     learned = state.volatility if state is not None and state.volatility else volatility.NONE
     chrome = site_boilerplate.NONE
     images: list[tuple[str, str]] = []
-    if fetch.role != "listing":
+    if fetch.role != Role.LISTING:
         images = [(canonical_url(url), normalize_line(alt)) for url, alt in extracted.images]
         if state is not None and state.site_chrome:
             chrome = state.site_chrome

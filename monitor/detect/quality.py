@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from monitor.vocab import REMOVAL_KINDS, Quality, QualityKind
+
 logger = logging.getLogger(__name__)
 
 # 451: withheld for legal reasons, which for an official statement is a removal too.
@@ -139,16 +141,16 @@ MARKUP_CHARS = 65536
 class Verdict:
     """What a capture is, before its content is compared."""
 
-    quality: str  # "ok", "low" (a bad capture of a live page) or "error"
-    kind: str  # ok, not_found, gone, soft_404, redirect_home, blocked, rate_limited, ...
+    quality: str  # a Quality: ok, low (a bad capture of a live page) or error
+    kind: str  # a QualityKind
     reason: str = ""
 
     @property
     def removal(self) -> bool:
-        return self.kind in ("not_found", "gone", "soft_404", "redirect_home")
+        return self.kind in REMOVAL_KINDS
 
 
-OK = Verdict("ok", "ok")
+OK = Verdict(Quality.OK, QualityKind.OK)
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
@@ -178,7 +180,7 @@ class BlockRule:
     markup: re.Pattern[str] | None = None  # searched in the document (scripts included)
     url: re.Pattern[str] | None = None  # searched in the URL that answered
     tiny: bool = False  # evidence: (almost) no visible text
-    kind: str = "blocked"
+    kind: str = QualityKind.BLOCKED
 
     def matches(
         self,
@@ -349,7 +351,7 @@ BLOCK_RULES: tuple[BlockRule, ...] = (
         max_text=SHORT_PAGE_CHARS,
         title=_LOGIN_TITLE,
         url=_LOGIN_URL,
-        kind="login_wall",
+        kind=QualityKind.LOGIN_WALL,
     ),
 )
 
@@ -368,7 +370,9 @@ def blocked(
     redirected_to = final_url if final_url and final_url != requested_url else None
     for rule in BLOCK_RULES:
         if rule.matches(status, headers or {}, redirected_to, title or "", text, markup or ""):
-            return Verdict("low", rule.kind, f"{rule.reason.format(status=status)} [{rule.name}]")
+            return Verdict(
+                Quality.LOW, rule.kind, f"{rule.reason.format(status=status)} [{rule.name}]"
+            )
     return None
 
 
@@ -455,37 +459,47 @@ def judge(
     decoded document, searched for challenge scripts that are not visible text.
     """
     if error is not None or status is None:
-        return Verdict("error", "network", error or "no response")
+        return Verdict(Quality.ERROR, QualityKind.NETWORK, error or "no response")
     block = blocked(status, requested_url, final_url, title, text, headers=headers, markup=markup)
     if block is not None:
         return block
     if status in REMOVED_STATUSES:
-        kind = {410: "gone", 451: "gone"}.get(status, "not_found")
-        return Verdict("error", kind, f"HTTP {status}")
+        kind = {410: QualityKind.GONE, 451: QualityKind.GONE}.get(status, QualityKind.NOT_FOUND)
+        return Verdict(Quality.ERROR, kind, f"HTTP {status}")
     if status == 429:
-        return Verdict("error", "rate_limited", "HTTP 429 Too Many Requests")
+        return Verdict(Quality.ERROR, QualityKind.RATE_LIMITED, "HTTP 429 Too Many Requests")
     if status >= 500:
-        return Verdict("error", "server_error", f"HTTP {status}")
+        return Verdict(Quality.ERROR, QualityKind.SERVER_ERROR, f"HTTP {status}")
     if status >= 400:
-        return Verdict("error", "client_error", f"HTTP {status}")
+        return Verdict(Quality.ERROR, QualityKind.CLIENT_ERROR, f"HTTP {status}")
     if not 200 <= status < 300:
-        return Verdict("error", "unexpected_status", f"HTTP {status}")
+        return Verdict(Quality.ERROR, QualityKind.UNEXPECTED_STATUS, f"HTTP {status}")
     if redirected_home(requested_url, final_url):
-        return Verdict("error", "redirect_home", f"redirected to the home page {final_url}")
+        return Verdict(
+            Quality.ERROR, QualityKind.REDIRECT_HOME, f"redirected to the home page {final_url}"
+        )
     short = len(text) < SHORT_PAGE_CHARS
     if short and title and _NOT_FOUND_TITLE.search(title.strip()):
-        return Verdict("error", "soft_404", f"a 'not found' page answered with 200 ({title!r})")
+        return Verdict(
+            Quality.ERROR, QualityKind.SOFT_404, f"a 'not found' page answered with 200 ({title!r})"
+        )
     first_line = text.lstrip().split("\n", 1)[0].strip()
     if len(text) < 1000 and first_line and _NOT_FOUND_TITLE.search(first_line):
-        return Verdict("error", "soft_404", "a 'not found' page answered with 200")
+        return Verdict(Quality.ERROR, QualityKind.SOFT_404, "a 'not found' page answered with 200")
     if len(text) < 1500 and _NOT_FOUND_PHRASE.search(text[:600]):
-        return Verdict("error", "soft_404", "a 'page cannot be found' message answered with 200")
+        return Verdict(
+            Quality.ERROR,
+            QualityKind.SOFT_404,
+            "a 'page cannot be found' message answered with 200",
+        )
     if redirected_to_parent(requested_url, final_url):
         return Verdict(
-            "error", "redirect_home", f"redirected to a section above the page: {final_url}"
+            Quality.ERROR,
+            QualityKind.REDIRECT_HOME,
+            f"redirected to a section above the page: {final_url}",
         )
     if not text.strip() and not (title or "").strip():
-        return Verdict("low", "empty", "an empty page answered with 200")
+        return Verdict(Quality.LOW, QualityKind.EMPTY, "an empty page answered with 200")
     # Anything else is the page's content, another site's page after a redirect too.
     return OK
 

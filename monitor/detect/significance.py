@@ -21,16 +21,17 @@ from monitor.detect import quality
 from monitor.detect.differ import TextDiff, diff_images, diff_text, line_ops
 from monitor.detect.terms import compile_terms, find, find_changed, marked_lines
 from monitor.detect.volatility import is_statement
+from monitor.vocab import EventKind, Role
 
 logger = logging.getLogger(__name__)
 
-BASE = {
-    "removed": 0.85,
-    "restored": 0.6,
-    "added": 0.5,
-    "error": 0.4,
-    "recovered": 0.2,
-    "changed": 0.25,
+BASE: dict[str, float] = {
+    EventKind.REMOVED: 0.85,
+    EventKind.RESTORED: 0.6,
+    EventKind.ADDED: 0.5,
+    EventKind.ERROR: 0.4,
+    EventKind.RECOVERED: 0.2,
+    EventKind.CHANGED: 0.25,
 }
 #: Added to a change's score when an image was removed from the content (a removed
 #: link adds 0.25), and when images were only added or their alt text changed.
@@ -125,7 +126,7 @@ def score(
     links_after: Iterable[tuple[str, str]] = (),
     images_before: Iterable[Sequence[str]] = (),
     images_after: Iterable[Sequence[str]] = (),
-    role: str = "page",
+    role: str = Role.PAGE,
     url: str = "",
     final_url_before: str | None = None,
     final_url_after: str | None = None,
@@ -142,9 +143,9 @@ def score(
     words_removed = len(_WORD.findall(removed_text))
     words_added = len(_WORD.findall(added_text))
     longest = max((len(line) for line in [*removed, *added]), default=0)
-    listing_or_home = role in ("listing", "part") or bool(url and quality.is_home(url))
+    listing_or_home = role in (Role.LISTING, Role.PART) or bool(url and quality.is_home(url))
     diff: TextDiff | None = None
-    if kind in ("changed", "restored") and (removed or added):
+    if kind in (EventKind.CHANGED, EventKind.RESTORED) and (removed or added):
         # Word-level figures from the differ: a one-word edit in a long paragraph is
         # one word, not the paragraph; moved blocks count as neither added nor removed.
         diff = diff_text("\n".join(before), "\n".join(after))
@@ -154,7 +155,7 @@ def score(
         if stats.moved_lines:
             features["moved_lines"] = stats.moved_lines
         features["chars_added"], features["chars_removed"] = stats.chars_added, stats.chars_removed
-    if kind in ("changed", "restored"):
+    if kind in (EventKind.CHANGED, EventKind.RESTORED):
         features.update(words_added=words_added, words_removed=words_removed)
         if title_before != title_after:
             features["title_changed"] = True
@@ -197,13 +198,13 @@ def score(
     after_links = {url_: text for url_, text in links_after}
     links_removed = sorted(set(before_links) - set(after_links))
     links_added = sorted(set(after_links) - set(before_links))
-    if kind == "changed" and (links_removed or links_added):
+    if kind == EventKind.CHANGED and (links_removed or links_added):
         features["links_removed"] = [[u, before_links[u]] for u in links_removed[:50]]
         features["links_added"] = [[u, after_links[u]] for u in links_added[:50]]
         if links_removed:
             value += 0.25
             reasons.append(f"{len(links_removed)} link(s) removed")
-    if kind == "changed":
+    if kind == EventKind.CHANGED:
         pictures = diff_images(images_before, images_after)
         if pictures.changed:
             features["images_removed"] = [list(pair) for pair in pictures.removed[:50]]
@@ -218,8 +219,8 @@ def score(
         elif pictures.added or pictures.text_changed:
             value += IMAGE_CHANGED
             reasons.append("images added or described differently")
-    if kind in ("changed", "restored", "added") and watch:
-        if kind == "added":
+    if kind in (EventKind.CHANGED, EventKind.RESTORED, EventKind.ADDED) and watch:
+        if kind == EventKind.ADDED:
             hits = matching_terms(watch, "\n".join([title_after or "", *after]))
         else:
             # Only the words the change inserted or deleted: a term elsewhere in a
