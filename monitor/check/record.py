@@ -28,6 +28,7 @@ from monitor.detect.events import Context, Decision, decide
 from monitor.detect.observe import compared_lines, stored_hash
 from monitor.detect.significance import matching_terms, score
 from monitor.detect.site_boilerplate import SiteChrome, host_of
+from monitor.detect.summary import summarize
 from monitor.detect.volatility import Rule, Volatility
 from monitor.notify.routing import channels_for
 from monitor.records import Observation, PageKey, PageState, RecordedCapture
@@ -735,7 +736,7 @@ class Recorder:
             title = (last.title if last else None) or observation.fetch.key.url
         else:
             title = observation.title or (last.title if last else None) or observation.fetch.key.url
-        summary = _summary(kind, title, significance.features, observation)
+        summary = summarize(kind, title, significance.features)
         # Below the target's minimum an event is kept for the record but not alerted.
         alert = significance.score >= context.min_significance
         significance.features["alert"] = alert
@@ -769,32 +770,3 @@ class Recorder:
             )
             session.flush()
         return change
-
-
-def _summary(kind: str, title: str, features: dict[str, Any], observation: Observation) -> str:
-    """One line saying what happened, for alerts and listings."""
-    if kind == EventKind.REMOVED:
-        reason = features.get("reason") or features.get("how") or "gone"
-        return f"Removed: {title} ({reason})"
-    if kind == EventKind.RESTORED:
-        same = "same content as before" if features.get("same_content") else "with new content"
-        return f"Restored: {title} ({same})"
-    if kind == EventKind.ADDED:
-        return f"Added: {title}"
-    if kind == EventKind.ERROR:
-        since = features.get("failing_since")
-        return f"Error: {title} has failed since {since} ({features.get('reason')})"
-    if kind == EventKind.RECOVERED:
-        return f"Recovered: {title}"
-    if features.get("title_only"):
-        return f"Title changed: {title}"
-    added, removed = features.get("words_added", 0), features.get("words_removed", 0)
-    pictures = [
-        f"{len(features[key])} image{'s' if len(features[key]) != 1 else ''} {label}"
-        for key, label in (("images_removed", "removed"), ("images_added", "added"))
-        if features.get(key)
-    ]
-    if pictures and not added and not removed:
-        return f"Changed: {title} ({', '.join(pictures)})"
-    extra = f"; {', '.join(pictures)}" if pictures else ""
-    return f"Changed: {title} (+{added} / -{removed} words{extra})"
