@@ -799,14 +799,14 @@ def _apply_overrides_to_monitor() -> None:
     overrides = scrapy_overrides()
     if not overrides:
         return
-    from monitor import crawl
+    from monitor.fetch import runner
 
-    original = crawl.scrapy_settings
+    original = runner.scrapy_settings
 
     def patched(fetch: Any, *, obey_robots: bool) -> dict[str, Any]:
         return {**original(fetch, obey_robots=obey_robots), **overrides}
 
-    crawl.scrapy_settings = patched
+    runner.scrapy_settings = patched
 
 
 def bare_phase(port: int, pages: int, concurrency: int) -> dict[str, Any]:
@@ -816,7 +816,7 @@ def bare_phase(port: int, pages: int, concurrency: int) -> dict[str, Any]:
     from scrapy.http import Response
 
     from monitor import config as cfg
-    from monitor.crawl import scrapy_settings
+    from monitor.fetch.settings import scrapy_settings
 
     fetch = cfg.Fetch(**fetch_settings(concurrency))
     settings = scrapy_settings(fetch, obey_robots=False)  # the monitor's own settings
@@ -859,10 +859,10 @@ def check_phase(
     port: int, pages: int, concurrency: int, database: str, profile_out: str | None
 ) -> dict[str, Any]:
     """A full ``run_check`` of every page, as ``monitor check`` does it."""
-    from monitor import reactor as monitor_reactor
     from monitor.check import run_check
+    from monitor.fetch import reactor as monitor_reactor
     from monitor.records import Observation, RecordedCapture
-    from monitor.store import Store
+    from monitor.storage.store import Store
 
     _apply_overrides_to_monitor()
     config = build_config(database, urls_for(port, pages), concurrency)
@@ -1073,31 +1073,31 @@ class Stage:
 # Our part of the reactor thread's time: the crawl's sink and the cycle's setup. The rest
 # of the thread's busy time is fetching (Scrapy, Twisted, asyncio, spiders/).
 OURS: tuple[Root, ...] = (
-    ("monitor/crawl.py", "accept"),
-    ("monitor/crawl.py", "flush"),
-    ("monitor/crawl.py", "finish"),
-    ("monitor/store.py", "sync_targets"),
-    ("monitor/store.py", "states"),
+    ("monitor/check/sink.py", "accept"),
+    ("monitor/check/sink.py", "flush"),
+    ("monitor/check/sink.py", "finish"),
+    ("monitor/storage/store.py", "sync_targets"),
+    ("monitor/storage/store.py", "states"),
 )
-OBSERVE: tuple[Root, ...] = (("monitor/process.py", "observe"),)
+OBSERVE: tuple[Root, ...] = (("monitor/detect/observe.py", "observe"),)
 _SHA256 = "<built-in method _hashlib.openssl_sha256>"
 _HEXDIGEST = "<method 'hexdigest' of '_hashlib.HASH' objects>"
 STAGES: tuple[Stage, ...] = (
     Stage(
         "decode",
-        (("monitor/decode.py", "decode"), ("monitor/process.py", "repair_mojibake")),
+        (("monitor/detect/decode.py", "decode"), ("monitor/detect/observe.py", "repair_mojibake")),
         what="charset, binary sniffing, mojibake test",
         within=OBSERVE,
     ),
     Stage(
         "parse",
-        (("monitor/extract.py", "parse"),),
+        (("monitor/detect/extract.py", "parse"),),
         what="lxml document_fromstring",
         within=OBSERVE,
     ),
     Stage(
         "extract",
-        (("monitor/extract.py", "extract"),),
+        (("monitor/detect/extract.py", "extract"),),
         minus=("parse",),
         what="title, strip, prune, region, lines, links",
         within=OBSERVE,
@@ -1105,42 +1105,42 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "normalise",
         (
-            ("monitor/normalize.py", "normalize_lines"),
-            ("monitor/normalize.py", "normalize_line"),
-            ("monitor/normalize.py", "canonical_url"),
+            ("monitor/detect/normalize.py", "normalize_lines"),
+            ("monitor/detect/normalize.py", "normalize_line"),
+            ("monitor/detect/normalize.py", "canonical_url"),
         ),
         what="NFC, typography, ignore patterns, link URLs",
         within=OBSERVE,
     ),
     Stage(
         "mask",
-        (("monitor/volatility.py", "mask"),),
+        (("monitor/detect/volatility.py", "mask"),),
         what="volatility: built-in + learned",
         within=OBSERVE,
     ),
     Stage(
         "hash",
         (
-            ("monitor/process.py", "content_hash"),
-            ("~", _SHA256, "monitor/process.py", "observe"),
-            ("~", _HEXDIGEST, "monitor/process.py", "observe"),
+            ("monitor/detect/observe.py", "content_hash"),
+            ("~", _SHA256, "monitor/detect/observe.py", "observe"),
+            ("~", _HEXDIGEST, "monitor/detect/observe.py", "observe"),
         ),
         what="sha256 of the body and of the content",
         within=OBSERVE,
     ),
     Stage(
         "judge",
-        (("monitor/quality.py", "judge"),),
+        (("monitor/detect/quality.py", "judge"),),
         what="capture quality",
         within=OBSERVE,
     ),
     Stage(
         "observe, other",
-        (("monitor/process.py", "observe"),),
+        (("monitor/detect/observe.py", "observe"),),
         minus=("decode", "extract", "normalise", "mask", "hash", "judge"),
         what="Observation building, rules",
     ),
-    Stage("decide", (("monitor/events.py", "decide"),), what="events.decide (pure)"),
+    Stage("decide", (("monitor/detect/events.py", "decide"),), what="events.decide (pure)"),
     Stage(
         "commit",
         (
@@ -1152,23 +1152,23 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "ORM",
         (
-            ("monitor/store.py", "record"),
-            ("monitor/store.py", "learn_volatility"),
-            ("monitor/store.py", "record_listing"),
+            ("monitor/check/record.py", "record"),
+            ("monitor/check/record.py", "learn_volatility"),
+            ("monitor/storage/store.py", "record_listing"),
         ),
         minus=("decide", "commit"),
         what="SQLAlchemy session, flush, SQL, zstd",
     ),
-    Stage("WARC", (("monitor/crawl.py", "_write_warc"),), minus=("commit",), what="evidence"),
+    Stage("WARC", (("monitor/check/sink.py", "_write_warc"),), minus=("commit",), what="evidence"),
     Stage(
         "learn",
-        (("monitor/crawl.py", "_learn_from_probe"),),
+        (("monitor/check/sink.py", "_learn_from_probe"),),
         minus=("ORM", "commit"),
         what="noise learned from probes",
     ),
     Stage(
         "setup",
-        (("monitor/store.py", "sync_targets"), ("monitor/store.py", "states")),
+        (("monitor/storage/store.py", "sync_targets"), ("monitor/storage/store.py", "states")),
         minus=("commit",),
         what="sync targets, load page states",
     ),

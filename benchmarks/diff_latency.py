@@ -1,4 +1,4 @@
-"""Benchmark: latency of ``monitor.differ.diff_text`` and whether its result stays minimal.
+"""Benchmark: latency of ``monitor.detect.differ.diff_text`` and whether its result stays minimal.
 
 Builds pages of realistic sentence lines (one block element per line, 100-300 characters,
 a few repeated short lines such as "Share this page"), applies N scattered word edits
@@ -31,7 +31,7 @@ from itertools import accumulate
 
 from diff_match_patch import diff_match_patch
 
-from monitor.differ import diff_text
+from monitor.detect.differ import diff_text
 
 GOALS_MS = {(100_000, 20): 20.0, (1_000_000, 3000): 1000.0}
 CASES = [(100_000, 20), (100_000, 3000), (1_000_000, 20), (1_000_000, 3000)]

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from monitor.decode import decode
 from monitor.demo.site import PAGE_PATHS, DemoSite
-from monitor.extract import Rules, extract
+from monitor.detect.decode import decode
+from monitor.detect.extract import Rules, extract
 
 ROOT = Path(__file__).resolve().parents[1]
 

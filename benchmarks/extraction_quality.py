@@ -13,7 +13,7 @@ the corpus is never copied into the repository):
   as a second capture compares it (the region learned on the first capture, content
   hashes compared). Every inside edit must change the hash; no outside edit may.
 
-The extraction is the monitor's own path: :func:`monitor.process.observe` on a 200
+The extraction is the monitor's own path: :func:`monitor.detect.observe.observe` on a 200
 response with the page's bytes (decode, mojibake repair, main-content extraction with
 default rules, normalisation, masking), as on a page's first capture.
 
@@ -52,9 +52,9 @@ from pathlib import Path
 import lxml.html
 from lxml import etree
 
-from monitor.decode import decode
-from monitor.extract import Rules
-from monitor.process import ProcessRules, observe, repair_mojibake
+from monitor.detect.decode import decode
+from monitor.detect.extract import Rules
+from monitor.detect.observe import ProcessRules, observe, repair_mojibake
 from monitor.records import FetchResult, Observation, PageKey, PageState
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from monitor import config as cfg
-from monitor.events import Context
-from monitor.extract import Rules
+from monitor.check.record import Recorder
+from monitor.detect.events import Context
+from monitor.detect.extract import Rules
+from monitor.detect.observe import ProcessRules, observe
 from monitor.notify.outbox import Outbox
 from monitor.notify.routing import Rule
-from monitor.process import ProcessRules, observe
 from monitor.records import FetchResult, PageKey
-from monitor.store import Store
+from monitor.storage.store import Store
 
 RULES = ProcessRules(extract=Rules(extractor="text"))
 
@@ -123,7 +124,7 @@ def record_events(store: Store, count: int, routes: tuple[Rule, ...]) -> float:
             observations.append(observe(fetch, RULES, state))
         started = time.perf_counter()
         for start in range(0, count, 200):
-            store.record(observations[start : start + 200], states, {"bench": context})
+            Recorder(store).record(observations[start : start + 200], states, {"bench": context})
         if edit == 1:
             timings = time.perf_counter() - started
     return timings

@@ -1061,7 +1061,7 @@ def profile_breakdown(folder: Path, pages: int) -> list[str]:
     reactor, main = None, folder / "thread-main.pstats"
     for path in sorted(folder.glob("thread-*.pstats")):
         funcs = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
-        if any(f[0].endswith("monitor/crawl.py") and f[2] == "accept" for f in funcs):
+        if any(f[0].endswith("monitor/check/sink.py") and f[2] == "accept" for f in funcs):
             reactor = path
     if reactor is None:
         return ["\n(the profile has no thread that ran the crawl)"]

@@ -38,12 +38,13 @@ from check_cycle import FIXED_NOISE, render_page
 
 from monitor import config as cfg
 from monitor.check import rules_for
+from monitor.check.record import Recorder
+from monitor.detect.observe import observe
 from monitor.evidence import archive_recorded, capture_record
-from monitor.models import Blob, Capture
-from monitor.process import observe
+from monitor.evidence.warc import WarcArchive, write_captures
 from monitor.records import FetchResult, PageKey, RecordedCapture
-from monitor.store import Store
-from monitor.warc import WarcArchive, write_captures
+from monitor.storage.models import Blob, Capture
+from monitor.storage.store import Store
 
 BATCH = 200
 BASE = "https://embassy.example"
@@ -125,7 +126,7 @@ def run_round(
             result.body_bytes += len(body)
         result.observe_s += time.perf_counter() - began
         began = time.perf_counter()
-        recorded: list[RecordedCapture] = store.record(observations, states)
+        recorded: list[RecordedCapture] = Recorder(store).record(observations, states)
         result.record_s += time.perf_counter() - began
         for item, observation in zip(recorded, observations, strict=True):
             bodies[item.capture_id] = observation.fetch.body

@@ -40,9 +40,9 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from monitor.models import Blob, Capture, Change, Page, Target, Version
-from monitor.search import search
-from monitor.store import Store
+from monitor.history.search import search
+from monitor.storage.models import Blob, Capture, Change, Page, Target, Version
+from monitor.storage.store import Store
 from monitor.web.app import running
 
 PAGE_GOAL_MS = 200.0
@@ -392,7 +392,7 @@ def main() -> int:
             started = time.perf_counter()
             subprocess.run(command, check=True, capture_output=True)
             walls.append((time.perf_counter() - started) * 1000)
-        imports = [sys.executable, "-c", "import monitor.cli, monitor.search"]
+        imports = [sys.executable, "-c", "import monitor.cli, monitor.history.search"]
         bare = []
         for _ in range(5):
             started = time.perf_counter()

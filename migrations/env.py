@@ -1,4 +1,4 @@
-"""Alembic environment: uses the engine handed over by monitor.db, or the configured URL."""
+"""Alembic environment: uses the engine handed over by monitor.storage.db, or the configured URL."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Engine
 
-from monitor.db import create
-from monitor.models import Base
+from monitor.storage.db import create
+from monitor.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -6,8 +6,8 @@ MonitorError                 base of all of them; the CLI turns it into a messag
 │   ├── UnknownTargetError   a name or URL that matches no target or page
 │   └── DaemonLockedError    another `monitor run` holds the database's scheduler lock
 ├── EvidenceError            a WARC file, bundle or stored body could not be written or read
-│   └── SavePageNowError     the public web archive made (or reported) no copy
-├── FetchError               a page could not be fetched (network, TLS, timeout, size)
+│   ├── SavePageNowError     the public web archive made (or reported) no copy
+│   └── TimeValueError       a date or time given by a person that cannot be read
 ├── ExtractionError          content could not be extracted from a capture
 │   ├── UndecodableContentError  the body is binary or in no text encoding
 │   └── SelectorNotMatchedError  a configured selector matched nothing
@@ -46,8 +46,12 @@ class SavePageNowError(EvidenceError):
     """The public web archive did not make (or report) a copy of a page."""
 
 
-class FetchError(MonitorError):
-    """A page could not be fetched."""
+class TimeValueError(EvidenceError):
+    """A date or time given by a person (``--since``, ``?until=``) that cannot be read.
+
+    An EvidenceError because it first served ``monitor export``; every caller that caught
+    that still does.
+    """
 
 
 class ExtractionError(MonitorError):

@@ -6,13 +6,14 @@ Stages take and return these dataclasses; only the spiders (network) and the sto
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-Role = Literal["page", "listing", "part", "article"]
-Purpose = Literal["check", "confirm", "probe"]
-Quality = Literal["ok", "low", "error"]
+from monitor.vocab import REMOVAL_KINDS, Outcome, PageStatus, Purpose, Quality, QualityKind, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ class FetchResult:
     listing_complete: bool = True
     # "check", or "confirm" (a second fetch of a suspected removal) or "probe" (a second
     # fetch of a new page, to learn what changes on every visit).
-    purpose: Purpose = "check"
+    purpose: Purpose = Purpose.CHECK
     # A <meta http-equiv="refresh"> the spider did not follow (delayed, or to another
     # site), as (delay in seconds, absolute URL); a followed one is a hop in ``redirects``.
     refresh: tuple[float, str] | None = None
@@ -67,19 +68,157 @@ class Observation:
     compared: list[str] | None = None  # the lines as compared (volatile parts masked)
     links: list[tuple[str, str]] = field(default_factory=list)
     images: list[tuple[str, str]] = field(default_factory=list)  # (src, alt) of the content
-    # Per line of ``text``, its block key (monitor.extract.keyed_lines_of).
+    # Per line of ``text``, its block key (monitor.detect.extract.keyed_lines_of).
     keys: list[str] = field(default_factory=list)
-    # New text in blocks learned as site chrome (monitor.site_boilerplate.compare).
+    # New text in blocks learned as site chrome (monitor.detect.site_boilerplate.compare).
     chrome_candidates: tuple[str, ...] = ()
     content_sha256: str | None = None  # hash of title + compared lines
     extract_key: str | None = None
     region: str | None = None
-    kind: str = "ok"  # the quality verdict's kind: ok, not_found, soft_404, blocked, ...
+    kind: str = QualityKind.OK  # why it is (not) the page: a QualityKind
     note: str | None = None
 
     @property
     def removal(self) -> bool:
-        return self.kind in ("not_found", "gone", "soft_404", "redirect_home")
+        return self.kind in REMOVAL_KINDS
+
+
+# --- what was learned about pages and sites (kept by the store, used by detection) ---
+
+SEPARATOR = "\x1f"
+
+
+def block_key(before: str, after: str) -> str:
+    """How a block is named in storage (``volatile_lines.value``)."""
+    return f"{before}{SEPARATOR}{after}"
+
+
+def block_pair(value: str) -> tuple[str, str]:
+    before, _, after = value.partition(SEPARATOR)
+    return before, after
+
+
+@dataclass(frozen=True, slots=True)
+class Volatility:
+    """What was learned about one page: digit signatures and rotating blocks.
+
+    A block is known by the stable lines around it, ``(before, after)`` in ``after``
+    ("<start>"/"<end>" at the edges); ``known`` holds, per block, the lines (as digit
+    signatures) it was seen to rotate among: ``(before, after, line)``. Only known lines
+    are ignored in a block; a line it never showed is compared like any other.
+    """
+
+    signatures: frozenset[str] = field(default_factory=frozenset)
+    after: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    known: frozenset[tuple[str, str, str]] = field(default_factory=frozenset)
+
+    def merged(self, other: Volatility) -> Volatility:
+        return Volatility(
+            self.signatures | other.signatures, self.after | other.after, self.known | other.known
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.signatures or self.after)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One stored piece of learning about a page, learned or still a candidate.
+
+    ``kind`` is "signature" (``value``: the line with digits masked) or "after" (``value``:
+    a block's stable lines, see :func:`block_key`). ``streak``: captures in a row that
+    changed it. ``seen``: for a candidate block, the lines it showed during the streak;
+    for a learned one, lines it showed once that are not known yet. ``known``: the lines
+    a learned block rotates among.
+    """
+
+    kind: str
+    value: str
+    streak: int = 0
+    learned: bool = False
+    seen: frozenset[str] = frozenset()
+    known: frozenset[str] = frozenset()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.kind, self.value
+
+    def volatility(self) -> Volatility:
+        if not self.learned:
+            return Volatility()
+        if self.kind == "signature":
+            return Volatility(signatures=frozenset({self.value}))
+        before, after = block_pair(self.value)
+        return Volatility(
+            after=frozenset({(before, after)}),
+            known=frozenset((before, after, line) for line in self.known),
+        )
+
+
+def host_of(url: str) -> str:
+    """The site of a URL: its host (and port), lower-cased, without ``www.``.
+
+    >>> host_of("https://WWW.Example.gov:8443/news/1")
+    'example.gov:8443'
+    """
+    netloc = urlsplit(url).netloc.lower().rpartition("@")[2]
+    return netloc[4:] if netloc.startswith("www.") else netloc
+
+
+@dataclass(frozen=True, slots=True)
+class SiteChrome:
+    """What was learned about one site: chrome lines (verbatim) and chrome blocks (keys)."""
+
+    lines: frozenset[str] = field(default_factory=frozenset)
+    blocks: frozenset[str] = field(default_factory=frozenset)
+
+    def __bool__(self) -> bool:
+        return bool(self.lines or self.blocks)
+
+    def merged(self, other: SiteChrome) -> SiteChrome:
+        return SiteChrome(self.lines | other.lines, self.blocks | other.blocks)
+
+
+@dataclass(slots=True)
+class SiteCounts:
+    """How many pages of one site carry each line and each block (from their latest
+    versions), as far as learning needs: lines and blocks on few pages may be left out.
+
+    ``candidates``: for lines seen in chrome blocks during this cycle, the pages that
+    carry them, so the pages of this cycle can be added before counting.
+    """
+
+    pages: int = 0
+    line_pages: dict[str, int] = field(default_factory=dict)
+    block_pages: dict[str, int] = field(default_factory=dict)
+    # For the blocks in block_pages: every line seen in them.
+    block_lines: dict[str, set[str]] = field(default_factory=dict)
+    candidates: dict[str, set[int]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, pages: Mapping[int, Iterable[tuple[str, str]]]) -> SiteCounts:
+        """Counts of (line, block key) pairs given per page (for tests and small sets)."""
+        counts = cls(pages=len(pages))
+        line_pages: dict[str, set[int]] = {}
+        block_pages: dict[str, set[int]] = {}
+        for page, entries in pages.items():
+            for line, key in entries:
+                line_pages.setdefault(line, set()).add(page)
+                if key:
+                    block_pages.setdefault(key, set()).add(page)
+                    counts.block_lines.setdefault(key, set()).add(line)
+        counts.line_pages = {line: len(found) for line, found in line_pages.items()}
+        counts.block_pages = {key: len(found) for key, found in block_pages.items()}
+        return counts
+
+
+def threshold(pages: int, min_pages: int, min_share: float) -> int:
+    """Pages a line must be on to be chrome, on a site of ``pages`` pages.
+
+    >>> threshold(5, 3, 0.3), threshold(100, 3, 0.3)
+    (3, 30)
+    """
+    return max(min_pages, math.ceil(min_share * pages))
 
 
 @dataclass(slots=True)
@@ -89,7 +228,7 @@ class PageState:
     page_id: int | None
     target_id: int
     role: Role
-    state: str = "active"
+    state: str = PageStatus.ACTIVE
     last_body_sha256: str | None = None
     last_extract_key: str | None = None
     last_version_id: int | None = None
@@ -100,15 +239,15 @@ class PageState:
     removal_pending: bool = False
     content_region: str | None = None
     recent_hashes: tuple[str, ...] = ()
-    volatility: Any = None  # monitor.volatility.Volatility
-    site_chrome: Any = None  # monitor.site_boilerplate.SiteChrome of the page's site
+    volatility: Volatility | None = None
+    site_chrome: SiteChrome | None = None  # of the page's site
     etag: str | None = None
     last_modified: str | None = None
     next_due_at: datetime | None = None
     created_at: datetime | None = None
     # What is stored about the page's volatility, learned or still a candidate, by
-    # (kind, value): monitor.volatility.Rule.
-    volatile_rules: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # (kind, value): monitor.detect.volatility.Rule.
+    volatile_rules: dict[tuple[str, str], Rule] = field(default_factory=dict)
     # Found as a new link on a listing: its first version is reported "added".
     announce_added: bool = False
 
@@ -121,7 +260,7 @@ class ListedLinkState:
     last_listed_at: datetime
     page: PageKey | None = None  # the page watching it; None: never followed
     page_id: int | None = None
-    role: Role = "article"
+    role: Role = Role.ARTICLE
 
 
 @dataclass(slots=True)
@@ -131,14 +270,14 @@ class RecordedCapture:
     key: PageKey
     page_id: int
     capture_id: int
-    outcome: str  # "new", "unchanged", "error", "low"
+    outcome: str  # an Outcome
     version_id: int | None = None
     version_seq: int | None = None
     status: int | None = None
     error: str | None = None
     change_id: int | None = None
-    event: str | None = None  # changed, removed, added, restored, error, recovered
-    purpose: str = "check"
+    event: str | None = None  # an EventKind
+    purpose: str = Purpose.CHECK
     significance: float | None = None
     summary: str | None = None
     alert: bool = True  # False when the event scored below the target's min_significance
@@ -168,17 +307,17 @@ class CheckSummary:
             self.quiet_events += 1
         elif recorded.event:
             self.events[recorded.event] = self.events.get(recorded.event, 0) + 1
-        if recorded.purpose != "check" or recorded.outcome == "part":
+        if recorded.purpose != Purpose.CHECK or recorded.outcome == Outcome.PART:
             return  # confirming and probing fetches, listing continuation pages
         self.checked += 1
-        if recorded.outcome == "new":
+        if recorded.outcome == Outcome.NEW:
             if recorded.version_seq == 1:
                 self.first_versions += 1
             else:
                 self.new_versions += 1
-        elif recorded.outcome in ("unchanged", "flipflop"):
+        elif recorded.outcome in (Outcome.UNCHANGED, Outcome.FLIPFLOP):
             self.unchanged += 1
-        elif recorded.outcome in ("removed", "suspect", "gone"):
+        elif recorded.outcome in (Outcome.REMOVED, Outcome.SUSPECT, Outcome.GONE):
             self.gone += 1  # answered "removed" (404, soft 404, redirect home): not a failure
         else:
             self.errors += 1

@@ -7,6 +7,4 @@ Spiders only fetch: each response or network failure becomes a plain
 from spiders.listing import ListingJob, ListingSpider
 from spiders.page import PageJob, PageSpider
 
-SPIDERS = {PageSpider.name: PageSpider, ListingSpider.name: ListingSpider}
-
-__all__ = ["SPIDERS", "ListingJob", "ListingSpider", "PageJob", "PageSpider"]
+__all__ = ["ListingJob", "ListingSpider", "PageJob", "PageSpider"]

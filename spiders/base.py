@@ -15,8 +15,9 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.response import get_meta_refresh
 from twisted.python.failure import Failure
 
-from monitor import quality
-from monitor.records import FetchResult, PageKey, Role
+from monitor.detect import quality
+from monitor.records import FetchResult, PageKey
+from monitor.vocab import Purpose, Role
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ class MonitorSpider(scrapy.Spider):
         ]
         requested = redirect_urls[0] if redirect_urls else response.url
         return FetchResult(
-            purpose=meta.get("monitor_purpose", "check"),
+            purpose=meta.get("monitor_purpose", Purpose.CHECK),
             key=meta["monitor_key"],
             role=meta["monitor_role"],
             requested_url=requested,
@@ -207,7 +208,7 @@ class MonitorSpider(scrapy.Spider):
         is fetched again after ``probe_delay``, to learn what changes on every visit.
         """
         meta = response.meta
-        if result.purpose != "check" or result.role in ("listing", "part"):
+        if result.purpose != Purpose.CHECK or result.role in (Role.LISTING, Role.PART):
             return None
         title = None
         body = None
@@ -224,14 +225,14 @@ class MonitorSpider(scrapy.Spider):
             body=body,
         )
         if removal and meta.get("monitor_confirm"):
-            return self.confirm_delay, self.again(response, "confirm")
+            return self.confirm_delay, self.again(response, Purpose.CONFIRM)
         if (
             not removal
             and meta.get("monitor_probe")
             and result.status is not None
             and 200 <= result.status < 300
         ):
-            return self.probe_delay, self.again(response, "probe")
+            return self.probe_delay, self.again(response, Purpose.PROBE)
         return None
 
     def again(self, response: Response, purpose: str) -> Request:
@@ -272,7 +273,7 @@ class MonitorSpider(scrapy.Spider):
         logger.debug("fetch of %s failed: %s (%s)", request.url, message, kind)
         key: PageKey = request.meta["monitor_key"]
         yield FetchResult(
-            purpose=request.meta.get("monitor_purpose", "check"),
+            purpose=request.meta.get("monitor_purpose", Purpose.CHECK),
             key=key,
             role=request.meta["monitor_role"],
             requested_url=request.meta.get("redirect_urls", [request.url])[0],

@@ -18,8 +18,10 @@ from urllib.parse import urljoin, urlsplit
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
-from monitor.normalize import canonical_url
+from monitor.detect.normalize import canonical_url
 from monitor.records import FetchResult, PageKey
+from monitor.selector import Selector
+from monitor.vocab import Role
 from spiders.base import MonitorSpider, meta_refresh
 from spiders.page import PageJob
 
@@ -30,13 +32,13 @@ class ListingJob:
 
     target: str
     url: str
-    links: str | None = None  # "css:..." / "xpath:..." selecting <a> elements
+    links: Selector | None = None  # selecting <a> elements
     # The listing's own region (its target's ``selector``) and what it leaves out
     # (``exclude``): without ``links``, article links are taken from that region only.
-    region: str | None = None
-    exclude: tuple[str, ...] = ()
+    region: Selector | None = None
+    exclude: tuple[Selector, ...] = ()
     pattern: str | None = None  # regex an article URL must match
-    next_page: str | None = None
+    next_page: Selector | None = None
     max_pages: int = 1
     same_domain: bool = True
     max_articles: int = 500
@@ -47,7 +49,7 @@ class ListingJob:
 
 
 # Which of a listing's links to fetch as new pages: given the job and every article link
-# of the listing (url, text) in page order. The monitor decides (monitor.listing); alone,
+# of the listing (url, text) in page order. The monitor decides (monitor.detect.listing); alone,
 # the spider follows every link up to max_articles.
 ArticlePlanner = Callable[[ListingJob, list[tuple[str, str]]], list[PageJob]]
 
@@ -58,13 +60,15 @@ def follow_all(job: ListingJob, links: list[tuple[str, str]]) -> list[PageJob]:
     room = max(0, job.max_articles - len(known))
     fresh = [url for url, _text in links if url not in known][:room]
     return [
-        PageJob(PageKey(job.target, url), "article", job.obey_robots, probe=True) for url in fresh
+        PageJob(PageKey(job.target, url), Role.ARTICLE, job.obey_robots, probe=True)
+        for url in fresh
     ]
 
 
-def _select(response: TextResponse, expression: str) -> list[Any]:
-    kind, _, query = expression.partition(":")
-    return list(response.css(query) if kind == "css" else response.xpath(query))
+def _select(response: TextResponse, selector: Selector) -> list[Any]:
+    if selector.kind == "css":
+        return list(response.css(selector.query))
+    return list(response.xpath(selector.query))
 
 
 _LOWER = (
@@ -107,7 +111,9 @@ def _anchors(response: TextResponse, job: ListingJob) -> list[Any]:
         found = list(response.xpath(_LISTING_ANCHORS))
     else:
         found = []
-        for node in _select(response, job.links or job.region or ""):
+        chosen = job.links or job.region
+        assert chosen is not None
+        for node in _select(response, chosen):
             # A selector may point at the <a> itself or at a container holding it.
             found.extend([node] if node.root.tag == "a" else node.xpath(".//a[@href]"))
     if job.exclude:
@@ -172,7 +178,7 @@ class ListingSpider(MonitorSpider):
             key = PageKey(job.target, job.url)
             request = self.make_request(
                 key,
-                "listing",
+                Role.LISTING,
                 job.url,
                 obey_robots=job.obey_robots,
                 callback=self.parse_listing,
@@ -222,7 +228,7 @@ class ListingSpider(MonitorSpider):
         if number == 1:
             chain["first"] = result
         else:
-            result.role = "part"
+            result.role = Role.PART
             yield result
         if not isinstance(response, TextResponse) or not 200 <= response.status < 300:
             if number == 1:
@@ -231,14 +237,17 @@ class ListingSpider(MonitorSpider):
                 yield from self._finish(chain, job, complete=False)
             return
         # New articles are followed once every page of the listing is read: whether a
-        # link is new, or an old one moving up, depends on the whole list (monitor.listing).
+        # link is new, or an old one moving up, depends on the whole list (monitor.detect.listing).
         for url, text in article_links(response, job):
             chain["links"].setdefault(url, text)
         next_url = None
         if job.next_page and number < job.max_pages:
-            kind, _, query = job.next_page.partition(":")
-            nodes = response.css(query) if kind == "css" else response.xpath(query)
-            hrefs = nodes.xpath("descendant-or-self::a/@href").getall()
+            nodes = _select(response, job.next_page)
+            hrefs = [
+                href
+                for node in nodes
+                for href in node.xpath("descendant-or-self::a/@href").getall()
+            ]
             if hrefs:
                 next_url = urljoin(response.url, hrefs[0])
         if next_url is None:
@@ -246,7 +255,7 @@ class ListingSpider(MonitorSpider):
             return
         request = self.make_request(
             PageKey(job.target, canonical_url(next_url)),
-            "part",
+            Role.PART,
             next_url,
             obey_robots=job.obey_robots,
             callback=self.parse_listing,

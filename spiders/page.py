@@ -8,7 +8,8 @@ from typing import Any
 
 from scrapy.http import Request
 
-from monitor.records import PageKey, Role
+from monitor.records import PageKey
+from monitor.vocab import Role
 from spiders.base import MonitorSpider, conditional
 
 
@@ -17,7 +18,7 @@ class PageJob:
     """One URL to fetch in this crawl."""
 
     key: PageKey
-    role: Role = "page"
+    role: Role = Role.PAGE
     obey_robots: bool = True
     confirm: bool = False  # the page has content: confirm a suspected removal
     probe: bool = False  # first sight of the page: fetch twice to learn its noise

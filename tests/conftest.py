@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from monitor import config as cfg
-from monitor.store import Store
+from monitor.storage.store import Store
 from tests.sites import LocalSite
 
 POSTGRES_ADMIN = os.environ.get(

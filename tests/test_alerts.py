@@ -24,10 +24,11 @@ from sqlalchemy import select
 from monitor import config as cfg
 from monitor.check import run_check
 from monitor.cli import main
-from monitor.models import Delivery, DeliveryAttempt, utcnow
 from monitor.notify.outbox import Outbox
 from monitor.notify.webhook import verify
-from monitor.store import Store
+from monitor.storage.models import Delivery, DeliveryAttempt
+from monitor.storage.store import Store
+from monitor.timefmt import utcnow
 from tests.receivers import SmtpServer, WebhookReceiver, free_port
 from tests.sites import LocalSite
 

@@ -14,7 +14,7 @@ import pytest
 
 from monitor.check import run_check
 from monitor.records import CheckSummary
-from monitor.store import Store
+from monitor.storage.store import Store
 from tests.conftest import make_config
 from tests.sites import LocalSite, Route
 

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from monitor.check import run_check
-from monitor.models import Capture
-from monitor.store import Store
+from monitor.storage.models import Capture
+from monitor.storage.store import Store
 from tests.conftest import make_config
 from tests.sites import LocalSite, Route
 

@@ -17,8 +17,8 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from monitor.models import Capture, Change, Page
-from monitor.store import Store
+from monitor.storage.models import Capture, Change, Page
+from monitor.storage.store import Store
 from tests.receivers import WebhookReceiver
 from tests.sites import LocalSite, Route
 

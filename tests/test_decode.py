@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.decode import decode, looks_binary
+from monitor.detect.decode import decode, looks_binary
 from monitor.exceptions import ExtractionError, UndecodableContentError
 
 RUSSIAN = (

@@ -13,7 +13,7 @@ from monitor import config as cfg
 from monitor.check import run_check
 from monitor.demo.run import demo_config
 from monitor.demo.site import EXPECTED, ROUNDS, DemoSite
-from monitor.store import Store
+from monitor.storage.store import Store
 from tests.sites import LocalSite
 
 CORPUS = Path(__file__).parent / "data" / "corpus"

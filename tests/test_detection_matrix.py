@@ -25,7 +25,7 @@ import pytest
 
 from monitor import config as cfg
 from monitor.check import run_check
-from monitor.store import Store
+from monitor.storage.store import Store
 from tests.detection_site import (
     EXPECTED,
     ROUNDS,

@@ -11,9 +11,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-import monitor.differ as differ
-from monitor.differ import (
-    DIFFERS,
+import monitor.detect.differ as differ
+from monitor.detect.differ import (
     ImageDiff,
     LinkDiff,
     Segment,
@@ -22,7 +21,6 @@ from monitor.differ import (
     diff_links,
     diff_text,
     line_ops,
-    unified,
 )
 
 HOURS = "Consular section\nOpen Monday to Friday, 9:00 to 17:00.\nClosed on public holidays."
@@ -362,21 +360,20 @@ def test_unified_format() -> None:
 +line 11
 """
     assert diff_text(before, after).unified(context=1, labels=("v1", "v2")) == expected
-    assert unified(before, after, context=1, labels=("v1", "v2")) == expected
 
 
 def test_unified_groups_removed_before_added_and_numbers_insertions() -> None:
     before = "keep\nold one\nold two\nend"
     after = "keep\nold one!\nold two!\nend"
-    assert unified(before, after, context=0).splitlines()[2:] == [
+    assert diff_text(before, after).unified(context=0).splitlines()[2:] == [
         "@@ -2,2 +2,2 @@",
         "-old one",
         "-old two",
         "+old one!",
         "+old two!",
     ]
-    assert unified("", "new", context=0).splitlines()[2] == "@@ -0,0 +1,1 @@"
-    assert unified("a\nb", "a\nb\nc", context=0).splitlines()[2] == "@@ -2,0 +3,1 @@"
+    assert diff_text("", "new").unified(context=0).splitlines()[2] == "@@ -0,0 +1,1 @@"
+    assert diff_text("a\nb", "a\nb\nc").unified(context=0).splitlines()[2] == "@@ -2,0 +3,1 @@"
 
 
 def test_json_round_trip() -> None:
@@ -479,7 +476,7 @@ def _repetitive_pages() -> tuple[str, str]:
 def test_degenerate_answer_is_detected_and_redone(caplog: pytest.LogCaptureFixture) -> None:
     before, after = _repetitive_pages()
     # A deadline already past: diff-match-patch answers "delete all, insert all".
-    with caplog.at_level(logging.DEBUG, logger="monitor.differ"):
+    with caplog.at_level(logging.DEBUG, logger="monitor.detect.differ"):
         diff = diff_text(before, after, timeout=1e-9)
     assert "redoing it exactly" in caplog.text
     assert not diff.degenerate
@@ -590,14 +587,6 @@ def test_the_image_diff_html_escapes_text_and_never_loads_an_image() -> None:
     markup = diff_images([], [("javascript:alert(1)", "<script>x</script>")]).to_html()
     assert 'class="images-diff"' in markup
     assert "<img" not in markup and "<script" not in markup.lower()
-
-
-# --- module ------------------------------------------------------------------------
-
-
-def test_differs_registry() -> None:
-    assert {"text": diff_text, "links": diff_links, "images": diff_images} == DIFFERS
-    assert all(callable(function) for function in DIFFERS.values())
 
 
 def test_doctests() -> None:

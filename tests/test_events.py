@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.events import Context, Decision, decide
+from monitor.detect.events import Context, Decision, decide
 from monitor.records import FetchResult, Observation, PageKey, PageState
 
 DATA = Path(__file__).parent / "data" / "detection"

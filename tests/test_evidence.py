@@ -29,7 +29,10 @@ from warcio.archiveiterator import ArchiveIterator
 
 from monitor import config as cfg
 from monitor.check import run_check
-from monitor.cli_evidence import register
+from monitor.check.record import Recorder
+from monitor.cli import evidence as evidence_cli
+from monitor.detect.extract import Rules
+from monitor.detect.observe import ProcessRules, observe
 from monitor.evidence import (
     EvidenceError,
     SavePageNow,
@@ -42,12 +45,7 @@ from monitor.evidence import (
     verify,
     wants_warc,
 )
-from monitor.extract import Rules
-from monitor.models import Blob, Capture, Version
-from monitor.process import ProcessRules, observe
-from monitor.records import FetchResult, PageKey, RecordedCapture
-from monitor.store import Store
-from monitor.warc import (
+from monitor.evidence.warc import (
     ArchiveSettings,
     CaptureRecord,
     WarcArchive,
@@ -55,6 +53,9 @@ from monitor.warc import (
     warc_date,
     write_captures,
 )
+from monitor.records import FetchResult, PageKey, RecordedCapture
+from monitor.storage.models import Blob, Capture, Version
+from monitor.storage.store import Store
 from tests.conftest import make_config
 from tests.sites import LocalSite
 
@@ -209,7 +210,9 @@ def _record(store: Store, target: cfg.Target, body: str) -> RecordedCapture:
         request_headers={":method": "GET", "user-agent": "monitor-test"},
         protocol="HTTP/1.1",
     )
-    return store.record([observe(fetch, ProcessRules(extract=Rules()), states[key])], states)[0]
+    return Recorder(store).record(
+        [observe(fetch, ProcessRules(extract=Rules()), states[key])], states
+    )[0]
 
 
 def _recorded(**fields: Any) -> RecordedCapture:
@@ -366,9 +369,9 @@ def copy(monitored: Monitored, tmp_path: Path) -> Monitored:
 
 @pytest.fixture(scope="module")
 def cli() -> click.Group:
-    group = click.Group("monitor")
-    register(group)
-    return group
+    return click.Group(
+        "monitor", commands=[evidence_cli.export, evidence_cli.verify, evidence_cli.cite]
+    )
 
 
 def _invoke(cli: click.Group, data: Monitored, *args: str) -> Any:

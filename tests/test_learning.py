@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from monitor import config as cfg
 from monitor.check import run_check
 from monitor.cli import main
-from monitor.store import Store
+from monitor.storage.store import Store
 from monitor.web.app import running
 from tests.conftest import make_config
 from tests.receivers import WebhookReceiver

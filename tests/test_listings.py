@@ -20,14 +20,14 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from monitor import config as cfg
-from monitor import events, listing
 from monitor.check import run_check
 from monitor.cli import main
-from monitor.models import Capture, Change, Delivery, ListedLink, Page
+from monitor.detect import events, listing
+from monitor.history import recent_events
 from monitor.notify.outbox import Outbox
 from monitor.records import CheckSummary, ListedLinkState, PageKey
-from monitor.store import Store
-from monitor.web.data import recent_events
+from monitor.storage.models import Capture, Change, Delivery, ListedLink, Page
+from monitor.storage.store import Store
 from tests.conftest import make_config
 from tests.receivers import WebhookReceiver
 from tests.sites import LocalSite, Route
@@ -575,7 +575,7 @@ def test_migration_remembers_the_articles_of_existing_listings(
     upgrade, so the next check adds nothing."""
     from alembic import command
 
-    from monitor import db
+    from monitor.storage import db
 
     for number in (1, 2, 3):
         articles.publish(number)
@@ -605,8 +605,8 @@ def test_the_daemon_checks_a_shared_page_on_its_owners_schedule(
 ) -> None:
     """In the daemon (targets checked in batches, on their own schedules) a page that a
     listing shares with a page target is fetched by the page target's checks only."""
-    from monitor import reactor
     from monitor.check import check_async
+    from monitor.fetch import reactor
 
     for number in (1, 2):
         articles.publish(number)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.normalize import canonical_url, normalize_line, normalize_lines
-from monitor.process import repair_mojibake
+from monitor.detect.normalize import canonical_url, normalize_line, normalize_lines
+from monitor.detect.observe import repair_mojibake
 
 DATA = Path(__file__).parent / "data" / "detection"
 CASES = yaml.safe_load((DATA / "normalize.yaml").read_text())

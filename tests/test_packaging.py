@@ -44,7 +44,7 @@ def test_wheel_ships_migrations_and_demo_site(wheel: Path) -> None:
         "migrations/versions/0002_change_detection_state.py",
     } <= versions
     assert any(n.startswith("monitor/demo/templates/") for n in names)
-    assert "monitor/watch_terms.yaml" in names  # the built-in watch terms
+    assert "monitor/detect/watch_terms.yaml" in names  # the built-in watch terms
     assert "spiders/listing.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "monitor = monitor.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor import quality
+from monitor.detect import quality
 
 DATA = Path(__file__).parent / "data" / "detection"
 INNER = "https://embassy.example/en/news/visa-rules/"

@@ -10,11 +10,11 @@ import pytest
 from alembic import command
 from sqlalchemy import delete, select, update
 
-from monitor import db
 from monitor.check import run_check
-from monitor.models import Version
-from monitor.search import SearchQueryError, excerpt, parse_query, search
-from monitor.store import Store
+from monitor.history.search import SearchQueryError, excerpt, parse_query, search
+from monitor.storage import db
+from monitor.storage.models import Version
+from monitor.storage.store import Store
 from tests.conftest import make_config
 from tests.sites import LocalSite
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from monitor import config as cfg
-from monitor.significance import Significance, score
+from monitor.detect.significance import Significance, score
 
 PAGE = "https://embassy.example/en/consular/visa-rules/"
 TITLE = "Consular information - Embassy of Example"

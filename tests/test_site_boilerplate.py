@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitor import site_boilerplate as site_chrome
 from monitor.check import run_check
 from monitor.cli import main
-from monitor.site_boilerplate import SiteChrome, SiteCounts, host_of, learn
-from monitor.store import Store
+from monitor.detect import site_boilerplate as site_chrome
+from monitor.detect.site_boilerplate import SiteChrome, SiteCounts, host_of, learn
+from monitor.storage.store import Store
 from tests.conftest import make_config
 from tests.sites import LocalSite, Route
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor import quality
+from monitor.detect import quality
 
 ARTICLE = "https://embassy.example/en/news/2024/05/statement-on-visas.html"
 

@@ -10,13 +10,14 @@ from alembic import command
 from sqlalchemy import select, text
 
 from monitor import config as cfg
-from monitor import db
+from monitor.check.record import Recorder
+from monitor.detect.extract import Rules
+from monitor.detect.observe import ProcessRules, observe
 from monitor.exceptions import StorageError
-from monitor.extract import Rules
-from monitor.models import Blob, Capture, Change, Page, Version
-from monitor.process import ProcessRules, observe
 from monitor.records import FetchResult, PageKey
-from monitor.store import Store
+from monitor.storage import db
+from monitor.storage.models import Blob, Capture, Change, Page, Version
+from monitor.storage.store import Store
 
 RULES = ProcessRules(extract=Rules())
 
@@ -48,7 +49,7 @@ def _record(store: Store, target: cfg.Target, body: str, status: int = 200):  # 
     states = store.states(ids.values())
     fetch = _fetch(target.url, body, target=target.name, status=status)
     state = states[PageKey(target.name, target.url)]
-    return store.record([observe(fetch, RULES, state)], states)[0]
+    return Recorder(store).record([observe(fetch, RULES, state)], states)[0]
 
 
 def test_new_database_is_at_head(store: Store) -> None:
@@ -203,12 +204,12 @@ def test_failed_batch_writes_nothing(store: Store, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(Version, "__init__", explode)
     with pytest.raises(RuntimeError):
-        store.record([observation], states)
+        Recorder(store).record([observation], states)
     monkeypatch.setattr(Version, "__init__", original_add)
     counts = store.counts()
     assert (counts["captures"], counts["versions"], counts["blobs"]) == (0, 0, 0)
     # The in-memory state was rolled back too: recording again works.
-    assert store.record([observation], states)[0].version_seq == 1
+    assert Recorder(store).record([observation], states)[0].version_seq == 1
 
 
 def test_captures_and_versions_are_kept_per_page(store: Store) -> None:

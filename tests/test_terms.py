@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from monitor import config as cfg
-from monitor import terms
-from monitor.differ import diff_text
-from monitor.significance import changed_terms, matching_terms
+from monitor.detect import terms
+from monitor.detect.differ import diff_text
+from monitor.detect.significance import changed_terms, matching_terms
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor import volatility
-from monitor.differ import line_ops
-from monitor.volatility import NONE, Volatility, differing, mask, signature
+from monitor.detect import volatility
+from monitor.detect.differ import line_ops
+from monitor.detect.volatility import NONE, Volatility, differing, mask, signature
 
 DATA = Path(__file__).parent / "data" / "detection"
 CASES = yaml.safe_load((DATA / "volatility.yaml").read_text())

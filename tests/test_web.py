@@ -26,7 +26,7 @@ import pytest
 from monitor.check import run_check
 from monitor.config import Config
 from monitor.exceptions import ConfigError
-from monitor.store import Store
+from monitor.storage.store import Store
 from monitor.web.app import PAGE_CSP, SNAPSHOT_CSP, WebSettings, running
 from monitor.web.openapi import document
 from tests.conftest import make_config

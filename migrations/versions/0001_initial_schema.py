@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import monitor.models
+import monitor.storage.models
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("compression", sa.String(length=16), nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("sha256", name=op.f("pk_blobs")),
     )
     op.create_table(
@@ -39,8 +39,8 @@ def upgrade() -> None:
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_targets")),
         sa.UniqueConstraint("name", name=op.f("uq_targets_name")),
     )
@@ -51,10 +51,14 @@ def upgrade() -> None:
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
-        sa.Column("created_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_listed_at", monitor.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_checked_at", monitor.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("next_due_at", monitor.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "last_listed_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "last_checked_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("next_due_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("consecutive_failures", sa.Integer(), nullable=False),
         sa.Column("last_body_sha256", sa.String(length=64), nullable=True),
         sa.Column("last_extract_key", sa.String(length=64), nullable=True),
@@ -75,7 +79,7 @@ def upgrade() -> None:
         "captures",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("page_id", sa.Integer(), nullable=False),
-        sa.Column("started_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("duration_ms", sa.Float(), nullable=False),
         sa.Column("requested_url", sa.Text(), nullable=False),
         sa.Column("final_url", sa.Text(), nullable=True),
@@ -108,7 +112,7 @@ def upgrade() -> None:
         sa.Column("page_id", sa.Integer(), nullable=False),
         sa.Column("capture_id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("captured_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("captured_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("content_sha256", sa.String(length=64), nullable=False),
         sa.Column("title", sa.Text(), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
@@ -132,7 +136,7 @@ def upgrade() -> None:
         sa.Column("uid", sa.String(length=36), nullable=False),
         sa.Column("page_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("detected_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("detected_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("capture_id", sa.Integer(), nullable=True),
         sa.Column("from_version_id", sa.Integer(), nullable=True),
         sa.Column("to_version_id", sa.Integer(), nullable=True),
@@ -166,9 +170,11 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=200), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("created_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", monitor.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "next_attempt_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("created_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["change_id"],

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import monitor.models
+import monitor.storage.models
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -32,8 +32,8 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("streak", sa.Integer(), nullable=False),
         sa.Column("learned", sa.Boolean(), nullable=False),
-        sa.Column("created_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["page_id"],
             ["pages.id"],
@@ -52,7 +52,9 @@ def upgrade() -> None:
             sa.Column("removal_pending", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
         batch_op.add_column(
-            sa.Column("failing_since", monitor.models.UTCDateTime(timezone=True), nullable=True)
+            sa.Column(
+                "failing_since", monitor.storage.models.UTCDateTime(timezone=True), nullable=True
+            )
         )
         batch_op.add_column(sa.Column("content_region", sa.Text(), nullable=True))
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import monitor.models
+import monitor.storage.models
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -26,7 +26,9 @@ def upgrade() -> None:
         "delivery_attempts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("delivery_id", sa.Integer(), nullable=False),
-        sa.Column("attempted_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "attempted_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("duration_ms", sa.Float(), nullable=False),
@@ -50,7 +52,9 @@ def upgrade() -> None:
 
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("claimed_at", monitor.models.UTCDateTime(timezone=True), nullable=True)
+            sa.Column(
+                "claimed_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=True
+            )
         )
 
     with op.batch_alter_table("versions", schema=None) as batch_op:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import monitor.models
+import monitor.storage.models
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -28,8 +28,10 @@ def upgrade() -> None:
         sa.Column("holder", sa.String(length=200), nullable=False),
         sa.Column("host", sa.String(length=200), nullable=False),
         sa.Column("pid", sa.Integer(), nullable=False),
-        sa.Column("started_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("heartbeat_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "heartbeat_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("state", sa.String(length=32), nullable=False),
         sa.Column("config_path", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_daemon_lock")),

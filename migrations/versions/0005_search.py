@@ -7,7 +7,7 @@ SQLite: an FTS5 table ``versions_fts`` with the versions table as its external c
 Both split text the same way, so a query finds the same versions on either backend: every
 run of characters that are neither letters nor digits separates words, words are compared
 in lower case, and no stemming or accent folding is done (texts in many languages).
-See :mod:`monitor.search`.
+See :mod:`monitor.history.search`.
 
 Revision ID: 0005
 Revises: 0004

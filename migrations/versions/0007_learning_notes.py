@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import monitor.models
+import monitor.storage.models
 
 revision: str = "0007"
 down_revision: str | None = "0005"
@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("page_id", sa.Integer(), nullable=False),
         sa.Column("capture_id", sa.Integer(), nullable=True),
-        sa.Column("noted_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("noted_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("action", sa.String(length=16), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("rules", sa.JSON(), nullable=False),

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import monitor.models
+import monitor.storage.models
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -33,8 +33,12 @@ def upgrade() -> None:
         sa.Column("target_id", sa.Integer(), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("page_id", sa.Integer(), nullable=True),
-        sa.Column("first_listed_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_listed_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "first_listed_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "last_listed_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("announce", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.ForeignKeyConstraint(
             ["page_id"],

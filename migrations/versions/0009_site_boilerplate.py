@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import monitor.models
+import monitor.storage.models
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -49,7 +49,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
         sa.Column("pages", sa.Integer(), nullable=False),
-        sa.Column("created_at", monitor.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", monitor.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_site_boilerplate")),
         sa.UniqueConstraint("host", "kind", "value", name=op.f("uq_site_boilerplate_host")),
     )

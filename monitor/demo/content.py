@@ -7,6 +7,9 @@ procedures in the notices are invented: this is a local test site, not an offici
 
 Everything the site serves comes from this module and the templates next to it; nothing is
 read from outside the package at run time.
+
+Why one module of this size: it is data (the demo's texts, every version of each
+article), not logic; one file keeps the story of the demo readable in order.
 """
 
 from __future__ import annotations

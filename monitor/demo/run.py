@@ -16,11 +16,12 @@ from typing import Any
 
 from monitor import config as cfg
 from monitor.check import run_check
+from monitor.check.report import format_summary
 from monitor.demo.site import NOTES, ROUNDS, DemoSite
-from monitor.differ import diff_text
+from monitor.detect.differ import diff_versions
 from monitor.exceptions import DemoError
 from monitor.records import CheckSummary
-from monitor.store import Store
+from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +64,6 @@ def demo_config(site: DemoSite, database: str) -> cfg.Config:
 
 
 def _report(store: Store, summary: CheckSummary, echo: Callable[[str], Any]) -> None:
-    from monitor.cli import format_summary
-
     echo("  monitor: " + format_summary(summary))
     for item in summary.outcomes:
         if item.event is None:
@@ -74,9 +73,7 @@ def _report(store: Store, summary: CheckSummary, echo: Callable[[str], Any]) -> 
         if item.event == "changed" and item.version_seq and item.version_seq > 1:
             versions = {v.seq: v for v in store.versions(item.page_id)}
             before, after = versions[item.version_seq - 1], versions[item.version_seq]
-            diff = diff_text(
-                f"{before.title or ''}\n{before.text}", f"{after.title or ''}\n{after.text}"
-            )
+            diff = diff_versions(before, after).text
             for line in diff.word_text(excerpt=40)[:6]:
                 echo(f"            {line[:160]}")
 

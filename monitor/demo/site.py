@@ -11,6 +11,9 @@ The noise is derived from a per-site request counter, not from randomness, so a 
 makes the same requests sees the same bytes.
 
 Run ``python -m monitor.demo.site --port 8000`` to browse it by hand.
+
+Why one module of this size: one self-contained fixture (server, rounds, pages) used by
+``monitor demo`` and by the tests; its texts are in :mod:`monitor.demo.content`.
 """
 
 from __future__ import annotations

@@ -7,17 +7,31 @@ so they come from the environment variable named by ``urls_env``.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
-from monitor.config import secret
+from pydantic import Field
+
+from monitor.config import ChannelBase, register_channel, secret
 from monitor.notify.base import Notifier, Outcome, register
 from monitor.notify.render import render
 
 logger = logging.getLogger(__name__)
 
 
+@register_channel("apprise")
+class AppriseChannel(ChannelBase):
+    """Alerts to chat and push services (Slack, Telegram, Matrix, ntfy, ...) via Apprise."""
+
+    type: Literal["apprise"]
+    urls_env: str = Field(
+        description="Environment variable holding the Apprise URL(s), space-separated "
+        "(they carry tokens, so they are secrets)."
+    )
+    timeout: float = 30.0
+
+
 @register("apprise")
-class AppriseNotifier(Notifier):
+class AppriseNotifier(Notifier[AppriseChannel]):
     """Sends the rendered subject and text body to every URL of the channel."""
 
     def send(self, events: list[dict[str, Any]], *, digest: bool = False) -> Outcome:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from monitor.config import ChannelBase
 from monitor.exceptions import ConfigError
+
+ChannelT = TypeVar("ChannelT", bound=ChannelBase)
 
 logger = logging.getLogger(__name__)
 
@@ -21,14 +24,14 @@ class Outcome:
     permanent: bool = False
 
 
-class Notifier:
-    """Sends events through one configured channel."""
+class Notifier(Generic[ChannelT]):
+    """Sends events through one configured channel (of the kind it registered for)."""
 
     kind = "base"
 
-    def __init__(self, name: str, channel: Any, public_url: str | None = None) -> None:
+    def __init__(self, name: str, channel: ChannelT, public_url: str | None = None) -> None:
         self.name = name
-        self.channel = channel
+        self.channel: ChannelT = channel
         self.public_url = public_url
 
     def send(self, events: list[dict[str, Any]], *, digest: bool = False) -> Outcome:
@@ -36,13 +39,13 @@ class Notifier:
         raise NotImplementedError
 
 
-NOTIFIERS: dict[str, type[Notifier]] = {}
+NOTIFIERS: dict[str, type[Notifier[Any]]] = {}
 
 
-def register(kind: str) -> Callable[[type[Notifier]], type[Notifier]]:
+def register(kind: str) -> Callable[[type[Notifier[Any]]], type[Notifier[Any]]]:
     """Register a notifier class under the channel ``type`` it serves."""
 
-    def decorate(cls: type[Notifier]) -> type[Notifier]:
+    def decorate(cls: type[Notifier[Any]]) -> type[Notifier[Any]]:
         cls.kind = kind
         NOTIFIERS[kind] = cls
         return cls
@@ -50,7 +53,7 @@ def register(kind: str) -> Callable[[type[Notifier]], type[Notifier]]:
     return decorate
 
 
-def notifier_for(name: str, channel: Any, public_url: str | None = None) -> Notifier:
+def notifier_for(name: str, channel: ChannelBase, public_url: str | None = None) -> Notifier[Any]:
     try:
         cls = NOTIFIERS[channel.type]
     except KeyError:

@@ -1,7 +1,7 @@
 """The durable outbox: routing events to channels, and sending what is due.
 
 Deliveries (one per event and routed channel) are written in the same transaction as
-the event (see :meth:`monitor.store.Store.record`), so an event is never without its
+the event (see :meth:`monitor.storage.store.Store.record`), so an event is never without its
 alerts. :class:`Outbox` sends them: it *claims* due deliveries, sends each channel's in
 its own thread (one failing channel never delays another), and records every attempt
 with the server's answer. Success is final; a permanent failure (4xx other than
@@ -26,11 +26,13 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 
 from monitor import config as cfg
-from monitor.models import Change, Delivery, DeliveryAttempt, utcnow
 from monitor.notify.base import Notifier, Outcome, notifier_for
 from monitor.notify.payload import build
 from monitor.notify.routing import Rule, channels_for, rules_for
-from monitor.store import Store
+from monitor.storage.models import Change, Delivery, DeliveryAttempt
+from monitor.storage.store import Store
+from monitor.timefmt import utcnow
+from monitor.vocab import DeliveryStatus
 
 __all__ = ["Outbox", "Report", "Rule", "channels_for", "retry_dead", "rules_for"]
 
@@ -69,7 +71,7 @@ class Outbox:
         store: Store,
         config: cfg.Config,
         *,
-        notifiers: dict[str, Notifier] | None = None,
+        notifiers: dict[str, Notifier[Any]] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
@@ -88,7 +90,7 @@ class Outbox:
         """Claim the due deliveries, by channel; digests are due when their period is."""
         stale = now - timedelta(seconds=self.settings.claim_timeout)
         claimable = and_(
-            Delivery.status == "pending",
+            Delivery.status == DeliveryStatus.PENDING,
             Delivery.next_attempt_at <= now,
             or_(Delivery.claimed_at.is_(None), Delivery.claimed_at < stale),
         )
@@ -200,10 +202,14 @@ class Outbox:
                 delivery.attempts += 1
                 delivery.claimed_at = None
                 if outcome.ok:
-                    delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
+                    delivery.status, delivery.sent_at, delivery.last_error = (
+                        DeliveryStatus.SENT,
+                        now,
+                        None,
+                    )
                     kind = "sent"
                 elif outcome.permanent or delivery.attempts >= self.settings.max_attempts:
-                    delivery.status, delivery.last_error = "dead", outcome.detail
+                    delivery.status, delivery.last_error = DeliveryStatus.DEAD, outcome.detail
                     kind = "permanent" if outcome.permanent else "gave-up"
                     logger.error(
                         "delivery %s to %s is dead after %d attempt(s): %s",
@@ -254,7 +260,9 @@ class Outbox:
         with self.store.session() as session:
             return (
                 session.scalar(
-                    select(func.count()).select_from(Delivery).where(Delivery.status == "pending")
+                    select(func.count())
+                    .select_from(Delivery)
+                    .where(Delivery.status == DeliveryStatus.PENDING)
                 )
                 or 0
             )
@@ -264,12 +272,14 @@ def retry_dead(store: Store, channel: str | None = None, ids: tuple[int, ...] = 
     """Put dead deliveries back in the queue (all, one channel's, or the given ids)."""
     now = utcnow()
     with store.session() as session, session.begin():
-        query = update(Delivery).where(Delivery.status == "dead")
+        query = update(Delivery).where(Delivery.status == DeliveryStatus.DEAD)
         if channel:
             query = query.where(Delivery.channel == channel)
         if ids:
             query = query.where(Delivery.id.in_(ids))
         result = session.execute(
-            query.values(status="pending", attempts=0, next_attempt_at=now, claimed_at=None)
+            query.values(
+                status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, claimed_at=None
+            )
         )
         return int(getattr(result, "rowcount", 0) or 0)

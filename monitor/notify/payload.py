@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor import __version__
-from monitor.differ import diff_links, diff_text
-from monitor.models import Capture, Change, Page, Target, Version
+from monitor.detect.differ import diff_versions
+from monitor.storage.models import Capture, Change, Page, Target, Version
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +65,8 @@ def build(session: Session, change: Change, public_url: str | None = None) -> di
     diff: dict[str, Any] = {"added": "", "removed": "", "unified": "", "inline_html": ""}
     links: dict[str, Any] = {"added": [], "removed": []}
     if before is not None and after is not None and change.kind in ("changed", "restored"):
-        text_diff = diff_text(
-            f"{before.title or ''}\n{before.text}", f"{after.title or ''}\n{after.text}"
-        )
+        both = diff_versions(before, after)
+        text_diff = both.text
         diff = {
             "added": _clip(text_diff.added_text),
             "removed": _clip(text_diff.removed_text),
@@ -81,7 +80,7 @@ def build(session: Session, change: Change, public_url: str | None = None) -> di
                 "hunks": text_diff.stats.hunks,
             },
         }
-        link_diff = diff_links([tuple(x) for x in before.links], [tuple(x) for x in after.links])
+        link_diff = both.links
         links = {
             "added": [list(link) for link in link_diff.added],
             "removed": [list(link) for link in link_diff.removed],

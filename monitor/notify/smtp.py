@@ -7,17 +7,41 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from typing import Any
+from typing import Any, Literal
 
-from monitor.config import secret
+from pydantic import Field, field_validator
+
+from monitor.config import ChannelBase, register_channel, secret
 from monitor.notify.base import Notifier, Outcome, register
 from monitor.notify.render import render
 
 logger = logging.getLogger(__name__)
 
 
+@register_channel("email")
+class EmailChannel(ChannelBase):
+    """Alerts by e-mail over SMTP."""
+
+    type: Literal["email"]
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password_env: str | None = Field(
+        default=None, description="Environment variable holding the SMTP password."
+    )
+    sender: str = Field(alias="from")
+    to: tuple[str, ...]
+    timeout: float = 30.0
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _listify(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+
 @register("email")
-class EmailNotifier(Notifier):
+class EmailNotifier(Notifier[EmailChannel]):
     """Sends one multipart message (plain text and HTML with the diff) per event or digest.
 
     Success is the server accepting the message for every recipient; an SMTP 5xx answer

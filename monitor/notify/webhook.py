@@ -20,10 +20,13 @@ import logging
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
 
 from monitor import __version__
-from monitor.config import secret
+from monitor.config import ChannelBase, register_channel, secret
+from monitor.config.base import check_http_url
 from monitor.notify.base import Notifier, Outcome, register
 from monitor.notify.payload import digest as digest_payload
 
@@ -57,8 +60,23 @@ def verify(
     return hmac.compare_digest(signature(secret_value, timestamp, body), header)
 
 
+@register_channel("webhook")
+class WebhookChannel(ChannelBase):
+    """Alerts as a signed JSON POST to a URL."""
+
+    type: Literal["webhook"]
+    url: str
+    secret_env: str | None = Field(
+        default=None, description="Environment variable holding the HMAC secret."
+    )
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: float = 10.0
+
+    check_url = field_validator("url")(lambda cls, value: check_http_url(value))
+
+
 @register("webhook")
-class WebhookNotifier(Notifier):
+class WebhookNotifier(Notifier[WebhookChannel]):
     """POSTs the event (or a digest of events) to the channel's URL."""
 
     def body(self, events: list[dict[str, Any]], *, digest: bool) -> tuple[bytes, str, str]:

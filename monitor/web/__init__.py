@@ -2,7 +2,8 @@
 
 Modules, by role:
 
-- :mod:`monitor.web.data`: what every view shows, as plain data (also used by the CLI)
+- :mod:`monitor.history`: what every view shows, as plain data (the one read model, also
+  used by the CLI)
 - :mod:`monitor.web.app`: the ASGI application: settings, access control, headers
 - :mod:`monitor.web.pages`: the server-rendered HTML pages (Jinja2 templates)
 - :mod:`monitor.web.feeds`: Atom feeds of events

@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from monitor.evidence import parse_time
+from monitor import history
 from monitor.exceptions import UnknownTargetError
-from monitor.store import Store
-from monitor.web import data
+from monitor.storage.store import Store
+from monitor.timefmt import parse_time
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +49,8 @@ def _json(payload: Any) -> JSONResponse:
 
 def list_targets(request: Request) -> Response:
     params = request.query_params
-    rows = data.filter_targets(
-        data.target_rows(_store(request)),
+    rows = history.filter_targets(
+        history.target_rows(_store(request)),
         tag=params.get("tag"),
         site=params.get("site"),
         status=params.get("status"),
@@ -62,7 +62,7 @@ def list_targets(request: Request) -> Response:
 def get_target(request: Request) -> Response:
     name = request.path_params["name"]
     store = _store(request)
-    rows = data.target_rows(store, [name])
+    rows = history.target_rows(store, [name])
     if not rows:
         raise UnknownTargetError(f"no target named {name!r}")
     pages = store.resolve(name)
@@ -79,7 +79,7 @@ def get_target(request: Request) -> Response:
 
 def get_page(request: Request) -> Response:
     page_id = request.path_params["page_id"]
-    timeline = data.timeline(_store(request), page_id)
+    timeline = history.timeline(_store(request), page_id)
     return _json(
         {
             **timeline.page.to_json(),
@@ -91,7 +91,7 @@ def get_page(request: Request) -> Response:
     )
 
 
-def _named(events: list[data.EventView], page: data.PageInfo) -> list[data.EventView]:
+def _named(events: list[history.EventView], page: history.PageInfo) -> list[history.EventView]:
     for event in events:
         event.target, event.url, event.tags = page.target, page.url, page.tags
     return events
@@ -99,20 +99,22 @@ def _named(events: list[data.EventView], page: data.PageInfo) -> list[data.Event
 
 def list_versions(request: Request) -> Response:
     page_id = request.path_params["page_id"]
-    data.page_info(_store(request), page_id)  # 404 for an unknown page
-    versions = data.version_summaries(_store(request), page_id)
+    history.page_info(_store(request), page_id)  # 404 for an unknown page
+    versions = history.version_summaries(_store(request), page_id)
     return _json({"page_id": page_id, "versions": [version.to_json() for version in versions]})
 
 
 def get_version(request: Request) -> Response:
     params = request.path_params
-    detail = data.version_detail(_store(request), params["page_id"], params["seq"])
+    detail = history.version_detail(_store(request), params["page_id"], params["seq"])
     return _json(detail.to_json())
 
 
 def get_diff(request: Request) -> Response:
     params = request.path_params
-    diff = data.diff_view(_store(request), params["page_id"], params["from_seq"], params["to_seq"])
+    diff = history.diff_view(
+        _store(request), params["page_id"], params["from_seq"], params["to_seq"]
+    )
     _named(diff.events, diff.page)
     return _json(diff.to_json())
 
@@ -125,7 +127,7 @@ def list_changes(request: Request) -> Response:
         page = int(page_id) if page_id else None
     except ValueError:
         raise HTTPException(400, f"page_id: {page_id!r} is not a number") from None
-    events = data.recent_events(
+    events = history.recent_events(
         _store(request),
         target=params.get("target") or None,
         tag=params.get("tag") or None,
@@ -138,7 +140,7 @@ def list_changes(request: Request) -> Response:
 
 
 def search(request: Request) -> Response:
-    from monitor.search import search as run_search
+    from monitor.history.search import search as run_search
 
     params = request.query_params
     query = params.get("q")

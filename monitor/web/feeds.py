@@ -25,11 +25,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from monitor import __version__
+from monitor import __version__, history
 from monitor.exceptions import UnknownTargetError
-from monitor.models import Target, Version
-from monitor.store import Store
-from monitor.web import data
+from monitor.storage.models import Target, Version
+from monitor.storage.store import Store
+from monitor.timefmt import stamp
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +60,7 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes: st
     return element
 
 
-def _stamp(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _word_diffs(store: Store, events: list[data.EventView]) -> dict[int, list[str]]:
+def _word_diffs(store: Store, events: list[history.EventView]) -> dict[int, list[str]]:
     """Changed lines of each event between two versions (skipping very large pages)."""
     pairs = {
         event.id: (event.page_id, event.from_seq, event.to_seq)
@@ -99,21 +95,7 @@ def _word_diffs(store: Store, events: list[data.EventView]) -> dict[int, list[st
         old, new = texts.get((page_id, a)), texts.get((page_id, b))
         if old is None or new is None or max(len(old.text), len(new.text)) > DIFF_CHARS:
             continue
-        key = (old.id, new.id)
-        cached = data.DIFFS.get(key)
-        if cached is None:
-            cached = data.compare(
-                old.title,
-                old.text,
-                old.links,
-                new.title,
-                new.text,
-                new.links,
-                old.images,
-                new.images,
-            )
-            data.DIFFS.put(key, cached)
-        lines = cached[0].word_text(excerpt=120)
+        lines = history.cached_diff(old, new)[0].word_text(excerpt=120)
         out[event_id] = lines[:DIFF_LINES] + (
             [f"… {len(lines) - DIFF_LINES} more changed lines"] if len(lines) > DIFF_LINES else []
         )
@@ -122,7 +104,7 @@ def _word_diffs(store: Store, events: list[data.EventView]) -> dict[int, list[st
 
 def atom(
     store: Store,
-    events: list[data.EventView],
+    events: list[history.EventView],
     *,
     title: str,
     feed_id: str,
@@ -134,7 +116,7 @@ def atom(
     feed = ET.Element(f"{{{ATOM}}}feed")
     _sub(feed, "id", feed_id)
     _sub(feed, "title", title)
-    _sub(feed, "updated", _stamp(events[0].detected_at if events else datetime.now(UTC)))
+    _sub(feed, "updated", stamp(events[0].detected_at if events else datetime.now(UTC)))
     _sub(feed, "link", rel="self", href=self_url, type="application/atom+xml")
     _sub(feed, "link", rel="alternate", href=base_url + "/", type="text/html")
     _sub(feed, "generator", "monitor", version=__version__)
@@ -145,8 +127,8 @@ def atom(
         entry = _sub(feed, "entry")
         _sub(entry, "id", f"urn:uuid:{event.uid}")
         _sub(entry, "title", event.summary or f"{event.kind}: {event.url}")
-        _sub(entry, "updated", _stamp(event.detected_at))
-        _sub(entry, "published", _stamp(event.detected_at))
+        _sub(entry, "updated", stamp(event.detected_at))
+        _sub(entry, "published", stamp(event.detected_at))
         if (
             event.from_seq is not None
             and event.to_seq is not None
@@ -185,7 +167,8 @@ def atom(
             parts.append("<pre>" + html.escape("\n".join(diffs[event.id])) + "</pre>")
         parts.append(f'<p><a href="{html.escape(link)}">See the change</a></p>')
         _sub(entry, "content", "".join(parts), type="html")
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
+    body: bytes = ET.tostring(feed, encoding="utf-8")
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + body
 
 
 def _base_url(request: Request) -> str:
@@ -193,7 +176,7 @@ def _base_url(request: Request) -> str:
     return (public or str(request.base_url)).rstrip("/")
 
 
-def _feed(request: Request, events: list[data.EventView], title: str, path: str) -> Response:
+def _feed(request: Request, events: list[history.EventView], title: str, path: str) -> Response:
     base = _base_url(request)
     body = atom(
         request.app.state.store,
@@ -207,7 +190,7 @@ def _feed(request: Request, events: list[data.EventView], title: str, path: str)
 
 
 def all_events(request: Request) -> Response:
-    events = data.recent_events(request.app.state.store, limit=ENTRIES)
+    events = history.recent_events(request.app.state.store, limit=ENTRIES)
     return _feed(request, events, "monitor: all events", "/feeds/events.atom")
 
 
@@ -217,13 +200,13 @@ def target_events(request: Request) -> Response:
     with store.session() as session:
         if session.scalar(select(Target.id).where(Target.name == name)) is None:
             raise UnknownTargetError(f"no target named {name!r}")
-    events = data.recent_events(store, target=name, limit=ENTRIES)
+    events = history.recent_events(store, target=name, limit=ENTRIES)
     return _feed(request, events, f"monitor: {name}", f"/feeds/targets/{quote(name)}.atom")
 
 
 def tag_events(request: Request) -> Response:
     tag = request.path_params["tag"]
-    events = data.recent_events(request.app.state.store, tag=tag, limit=ENTRIES)
+    events = history.recent_events(request.app.state.store, tag=tag, limit=ENTRIES)
     return _feed(request, events, f"monitor: tag {tag}", f"/feeds/tags/{quote(tag)}.atom")
 
 

@@ -29,11 +29,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from monitor.exceptions import EvidenceError, StorageError, UnknownTargetError
-from monitor.search import SearchQueryError
-from monitor.store import Store
-from monitor.web import data
-from monitor.web.app import SNAPSHOT_CSP
+from monitor import history
+from monitor.exceptions import EvidenceError, SearchQueryError, StorageError, UnknownTargetError
+from monitor.storage.store import Store
+from monitor.timefmt import ago as ago
+from monitor.timefmt import utc as utc
+from monitor.web.security import SNAPSHOT_CSP
 
 logger = logging.getLogger(__name__)
 
@@ -41,24 +42,6 @@ logger = logging.getLogger(__name__)
 SOURCE_LIMIT = 2_000_000
 #: Content types a snapshot shows as a page (in the sandbox); others are offered as a file.
 RENDERED_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "image/")
-
-
-def utc(value: datetime | None, seconds: bool = True) -> str:
-    """A time as people read it here: ``2026-03-03 14:05:09Z`` (always UTC)."""
-    if value is None:
-        return "never"
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ" if seconds else "%Y-%m-%d %H:%MZ")
-
-
-def ago(value: datetime | None, now: datetime | None = None) -> str:
-    """``3 h ago``: how long before now."""
-    if value is None:
-        return ""
-    seconds = ((now or datetime.now(UTC)) - value).total_seconds()
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)} {unit} ago"
-    return "just now"
 
 
 def size(count: int | None) -> str:
@@ -105,10 +88,10 @@ def _int(value: str | None) -> int | None:
 
 
 def dashboard(request: Request) -> Response:
-    rows = data.target_rows(_store(request))
+    rows = history.target_rows(_store(request))
     params = request.query_params
     chosen = {key: params.get(key) or None for key in ("tag", "site", "status", "q")}
-    shown = data.filter_targets(
+    shown = history.filter_targets(
         rows, tag=chosen["tag"], site=chosen["site"], status=chosen["status"], text=chosen["q"]
     )
     order = params.get("sort", "name")
@@ -127,7 +110,7 @@ def dashboard(request: Request) -> Response:
         counts=counts,
         tags=sorted({tag for row in rows for tag in row.tags}),
         sites=sorted({row.site for row in rows}),
-        statuses=data.STATUSES,
+        statuses=history.STATUSES,
         chosen=chosen,
         order=order,
         now=datetime.now(UTC),
@@ -135,8 +118,8 @@ def dashboard(request: Request) -> Response:
 
 
 def search_page(request: Request) -> Response:
-    from monitor.evidence import parse_time
-    from monitor.search import search
+    from monitor.history.search import search
+    from monitor.timefmt import parse_time
 
     params = request.query_params
     query = (params.get("q") or "").strip()
@@ -169,7 +152,7 @@ def search_page(request: Request) -> Response:
 
 def target_page(request: Request) -> Response:
     name = request.path_params["name"]
-    rows = data.target_rows(_store(request), [name])
+    rows = history.target_rows(_store(request), [name])
     if not rows or rows[0].page_id is None:
         raise UnknownTargetError(f"no target named {name!r}")
     return RedirectResponse(f"/pages/{rows[0].page_id}", status_code=303)
@@ -177,14 +160,14 @@ def target_page(request: Request) -> Response:
 
 def timeline_page(request: Request) -> Response:
     page_id = request.path_params["page_id"]
-    timeline = data.timeline(_store(request), page_id)
+    timeline = history.timeline(_store(request), page_id)
     return render(request, "page.html.j2", timeline=timeline, page=timeline.page)
 
 
 def diff_redirect(request: Request) -> Response:
     """``/pages/{id}/diff[?from=&to=]``: to the stable URL (the latest change by default)."""
     page_id = request.path_params["page_id"]
-    seqs = [v.seq for v in data.version_summaries(_store(request), page_id)]
+    seqs = [v.seq for v in history.version_summaries(_store(request), page_id)]
     if not seqs:
         raise UnknownTargetError(f"page {page_id} has no versions yet")
     to_seq = _int(request.query_params.get("to")) or seqs[-1]
@@ -201,7 +184,9 @@ def diff_page(request: Request) -> Response:
     if view not in ("inline", "side-by-side"):
         raise HTTPException(400, "view is inline or side-by-side")
     full = request.query_params.get("full") in ("1", "true", "yes")
-    diff = data.diff_view(_store(request), params["page_id"], params["from_seq"], params["to_seq"])
+    diff = history.diff_view(
+        _store(request), params["page_id"], params["from_seq"], params["to_seq"]
+    )
     context = None if full else 3
     labels = (
         f"v{diff.old.seq} · {utc(diff.old.captured_at)}",
@@ -230,7 +215,7 @@ def version_page(request: Request) -> Response:
     view = request.query_params.get("view", "rendered")
     if view not in ("rendered", "text", "source"):
         raise HTTPException(400, "view is rendered, text or source")
-    detail = data.version_detail(_store(request), params["page_id"], params["seq"])
+    detail = history.version_detail(_store(request), params["page_id"], params["seq"])
     source = None
     if view == "source" and detail.capture.body_sha256 and detail.capture.body_stored:
         body = _store(request).body(detail.capture.body_sha256)
@@ -255,7 +240,7 @@ def raw_body(request: Request) -> Response:
     """The exact captured body, sandboxed: no script runs, nothing loads from elsewhere."""
     params = request.path_params
     store = _store(request)
-    detail = data.version_detail(store, params["page_id"], params["seq"])
+    detail = history.version_detail(store, params["page_id"], params["seq"])
     capture = detail.capture
     if not capture.body_sha256 or not capture.body_stored:
         raise HTTPException(404, "the body of this capture was not stored")

@@ -54,9 +54,10 @@ TROUBLE = (
 
 
 def baseline(database: str, base: str, paths: list[str]) -> list[float]:
+    from monitor.store import Store
+
     from monitor import config as cfg
     from monitor.check import run_check
-    from monitor.store import Store
 
     config = cfg.parse(
         {

@@ -1,0 +1,288 @@
+"""One check cycle: sync targets, crawl their pages, record what was seen.
+
+This is the main job, shared by ``monitor check``, ``monitor demo`` and the daemon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+
+from monitor import config as cfg
+from monitor.check.record import DEFAULT_CONTEXT
+from monitor.check.sink import Sink
+from monitor.detect import extract
+from monitor.detect.events import Context, shared_context
+from monitor.detect.observe import ProcessRules, TargetRules
+from monitor.exceptions import StorageError
+from monitor.fetch import reactor
+from monitor.fetch.runner import crawl
+from monitor.notify import routing
+from monitor.records import (
+    CheckSummary,
+    ListedLinkState,
+    Observation,
+    PageKey,
+    PageState,
+    RecordedCapture,
+)
+from monitor.storage.store import Store
+from monitor.timefmt import utcnow
+from monitor.vocab import PageStatus, Role
+from spiders import ListingJob, PageJob
+
+logger = logging.getLogger(__name__)
+
+
+def rules_for(config: cfg.Config, target: cfg.Target, role: Role = Role.PAGE) -> ProcessRules:
+    """How a target's captures of pages in ``role`` become content, from its config.
+
+    A listing's articles have their own region rules (``follow.selector`` and
+    ``follow.exclude``; automatic extraction when absent); the target's ``selector`` and
+    ``exclude`` are those of its own page (a listing's listing pages).
+    """
+    if role == Role.ARTICLE and target.follow is not None:
+        selector, exclude = target.follow.selector, target.follow.exclude
+    else:
+        selector, exclude = target.selector, target.exclude
+    return ProcessRules(
+        extract=extract.Rules(
+            extractor=config.detect.extractor,
+            selector=selector.value if selector else None,
+            exclude=tuple(item.value for item in exclude),
+        ),
+        ignore=config.ignore_of(target),
+        encoding=target.encoding,
+    )
+
+
+def target_rules(config: cfg.Config, target: cfg.Target) -> TargetRules:
+    """A target's process rules for each role of its pages."""
+    articles = rules_for(config, target, Role.ARTICLE) if target.follow is not None else None
+    return TargetRules(pages=rules_for(config, target), articles=articles)
+
+
+def context_for(config: cfg.Config, target: cfg.Target) -> Context:
+    """The settings events of a target's pages depend on, with its alert routing."""
+    return Context(
+        error_after=config.detect.error_after,
+        flipflop_versions=config.detect.flipflop_versions,
+        watch_terms=config.detect.terms + target.watch_terms,
+        volatile_after=config.detect.volatile_after,
+        min_significance=target.min_significance,
+        routes=routing.rules_for(config, target),
+        learn_site=config.detect.site_boilerplate_pages > 0,
+    )
+
+
+def run_check(
+    config: cfg.Config,
+    store: Store,
+    targets: Sequence[cfg.Target],
+    *,
+    on_recorded: Callable[[RecordedCapture, Observation], None] | None = None,
+) -> CheckSummary:
+    """Check every page of ``targets`` once; returns the cycle's summary."""
+    return reactor.run(lambda: check_async(config, store, targets, on_recorded=on_recorded))
+
+
+def article_interval(follow: cfg.Follow, listing_every: float, age_seconds: float) -> float:
+    """How often the daemon checks an article: often while new, less as it ages.
+
+    >>> article_interval(cfg.Follow(pattern="x", article_every=600), 3600, 0)
+    600.0
+    >>> article_interval(cfg.Follow(pattern="x", article_every=600), 3600, 2 * 86400)
+    1800.0
+    """
+    base = follow.article_every or listing_every
+    return float(
+        min(follow.article_max_every, base * (1 + follow.article_slowdown * age_seconds / 86400))
+    )
+
+
+def shared_contexts(
+    configured: Mapping[str, cfg.Target],
+    contexts: Mapping[str, Context],
+    listers: Mapping[PageKey, list[str]],
+    links: Mapping[str, Mapping[str, ListedLinkState]],
+) -> dict[PageKey, Context]:
+    """The context of each page several targets watch: its owner's, joined with that of
+    every enabled listing listing it (so its events go to each of their channels once).
+
+    ``listers``: pages of the checked targets listed by other targets; ``links``: what
+    each checked listing lists (some of it pages of other targets).
+    """
+    watchers = {key: [key.target, *names] for key, names in listers.items()}
+    for listing_name, known in links.items():
+        for link in known.values():
+            if link.page is not None and link.page.target != listing_name:
+                watchers.setdefault(link.page, [link.page.target]).append(listing_name)
+    result: dict[PageKey, Context] = {}
+    for key, names in watchers.items():
+        chosen = [
+            contexts[name]
+            for name in dict.fromkeys(names)
+            if name in contexts and (name == key.target or configured[name].enabled)
+        ]
+        if len(chosen) > 1 or key.target not in contexts:
+            result[key] = shared_context(chosen or [DEFAULT_CONTEXT])
+    return result
+
+
+async def check_async(
+    config: cfg.Config,
+    store: Store,
+    targets: Sequence[cfg.Target],
+    *,
+    on_recorded: Callable[[RecordedCapture, Observation], None] | None = None,
+    due_only: bool = False,
+    timeout: float | None = None,
+) -> CheckSummary:
+    """The check cycle on the reactor's loop (the daemon calls this directly).
+
+    ``due_only``: a listing's known articles are fetched only when their own, aging
+    interval has passed (new articles always are). ``timeout``: the crawl is stopped
+    after that long, and what it fetched so far is recorded.
+    """
+    started = utcnow()
+    target_ids = store.sync_targets(targets)
+    configured = {target.name: target for target in config.targets}
+    checked = {target.name for target in targets}
+    listings = [target for target in targets if target.follow is not None]
+    listed = store.listed_links(target_ids[target.name] for target in listings)
+    links = {target.name: listed.get(target_ids[target.name], {}) for target in listings}
+    # Pages of other targets that these listings list: fetched once, under their owner.
+    elsewhere = {
+        link.page_id
+        for known in links.values()
+        for link in known.values()
+        if link.page is not None and link.page.target not in checked and link.page_id
+    }
+    states = store.states(target_ids.values(), pages=elsewhere)
+    by_target: dict[str, dict[PageKey, PageState]] = {}
+    for key, state in states.items():
+        by_target.setdefault(key.target, {})[key] = state
+    rules: dict[str, TargetRules] = {}
+    contexts: dict[str, Context] = {}
+    listers = store.listers(target_ids.values())
+    owners = {key.target for key in states} | {name for names in listers.values() for name in names}
+    for name in checked | owners:
+        target = configured.get(name)
+        if target is not None:
+            rules[name] = target_rules(config, target)
+            contexts[name] = context_for(config, target)
+    page_contexts = shared_contexts(configured, contexts, listers, links)
+
+    page_jobs: list[PageJob] = []
+    listing_jobs: list[ListingJob] = []
+    covered: set[PageKey] = set()
+    for target in targets:
+        obey = config.fetch.obey_robots if target.obey_robots is None else target.obey_robots
+        mine = by_target.get(target.name, {})
+        root = mine.get(PageKey(target.name, target.url))
+        if target.follow is None:
+            if root is not None:
+                covered.add(PageKey(target.name, target.url))
+                page_jobs.append(
+                    PageJob(
+                        key=PageKey(target.name, target.url),
+                        role=root.role,
+                        obey_robots=obey,
+                        confirm=root.last_version_id is not None
+                        and root.state != PageStatus.REMOVED,
+                        probe=root.last_version_id is None,
+                        etag=root.etag if root.last_version_id else None,
+                        last_modified=root.last_modified if root.last_version_id else None,
+                    )
+                )
+        else:
+            covered.update(key for key, state in mine.items() if state.role == Role.ARTICLE)
+    for target in listings:
+        obey = config.fetch.obey_robots if target.obey_robots is None else target.obey_robots
+        follow = target.follow
+        assert follow is not None
+        mine = by_target.get(target.name, {})
+        articles = {key: state for key, state in mine.items() if state.role == Role.ARTICLE}
+        for link in links[target.name].values():
+            shared = link.page
+            if shared is None or shared.target == target.name or shared in covered:
+                continue
+            if link.role in (Role.LISTING, Role.PART):
+                continue  # another listing's own pages: read by that listing only
+            owner = configured.get(shared.target)
+            if due_only and owner is not None and owner.enabled:
+                continue  # the daemon checks it on its owner's schedule
+            if shared in states:
+                articles[shared] = states[shared]
+                if shared.target not in rules:
+                    # Its owner left the config: the page is this listing's article now.
+                    articles_only = rules[target.name].of(Role.ARTICLE)
+                    rules[shared.target] = TargetRules(articles_only, articles_only)
+        covered.update(articles)
+        if due_only:
+            every = config.schedule_of(target).every or 3600.0
+            articles = {
+                key: state
+                for key, state in articles.items()
+                if state.next_due_at is None or state.next_due_at <= started
+            }
+            for state in articles.values():
+                age = (started - (state.created_at or started)).total_seconds()
+                state.next_due_at = started + timedelta(
+                    seconds=article_interval(follow, every, age)
+                )
+        listing_jobs.append(
+            ListingJob(
+                target=target.name,
+                url=target.url,
+                links=follow.links.value if follow.links else None,
+                region=target.selector.value if target.selector else None,
+                exclude=tuple(selector.value for selector in target.exclude),
+                pattern=follow.pattern,
+                next_page=follow.next_page.value if follow.next_page else None,
+                max_pages=follow.max_pages,
+                same_domain=follow.same_domain,
+                max_articles=follow.max_articles,
+                pages=tuple(
+                    PageJob(
+                        key=key,
+                        role=state.role,
+                        obey_robots=obey,
+                        confirm=state.last_version_id is not None
+                        and state.state != PageStatus.REMOVED,
+                        probe=state.last_version_id is None,
+                    )
+                    for key, state in articles.items()
+                ),
+                obey_robots=obey,
+            )
+        )
+    from monitor.evidence import archive_for
+
+    sink = Sink(
+        store,
+        states,
+        rules,
+        target_ids,
+        contexts=contexts,
+        page_contexts=page_contexts,
+        listed=links,
+        on_recorded=on_recorded,
+        archive=archive_for(config.archive),
+        archive_all=config.archive.all_captures,
+        site_pages=config.detect.site_boilerplate_pages,
+        site_share=config.detect.site_boilerplate_share,
+    )
+    logger.info("checking %d pages and %d listings", len(page_jobs), len(listing_jobs))
+    await crawl(config.fetch, sink, page_jobs, listing_jobs, config.detect, timeout=timeout)
+    sink.finish(started)
+    if config.archive.save_page_now and sink.new_versions:
+        from monitor.evidence import SavePageNow, save_versions
+
+        client = SavePageNow.from_settings(config.archive)
+        await asyncio.to_thread(save_versions, store, client, sink.new_versions)
+    if sink.failures:
+        raise StorageError("; ".join(dict.fromkeys(sink.failures)))
+    return sink.summary

@@ -1,0 +1,86 @@
+"""The daemon: ``monitor run`` (the scheduler), ``reload`` and ``status``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from monitor import config as cfg
+from monitor.cli._common import EXIT_FAILURE, config_option, db_option, handle_errors, open_store
+from monitor.exceptions import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+@click.command()
+@config_option
+@db_option
+@click.pass_context
+@handle_errors
+def run(context: click.Context, config_path: Path, database: str | None) -> None:
+    """Run the scheduler in the foreground until SIGTERM or SIGINT (the daemon).
+
+    Checks every target on its schedule, sends alerts, and keeps a heartbeat in the
+    database; SIGHUP (or `monitor reload`) re-reads the config. One per database.
+
+    Example: monitor run -c config.yaml --log-format json
+    """
+    from monitor.daemon import Daemon
+
+    if not (context.obj or {}).get("verbose"):
+        logging.getLogger().setLevel(logging.INFO)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick otherwise
+    sys.exit(Daemon(config_path, database).run())
+
+
+@click.command()
+@config_option
+@db_option
+@handle_errors
+def reload(config_path: Path, database: str | None) -> None:
+    """Make the running `monitor run` of this database re-read its config (SIGHUP).
+
+    Example: monitor reload -c config.yaml
+    """
+    from monitor.daemon import reload_running
+
+    click.echo(reload_running(open_store(cfg.database_of(config_path, database))))
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
+@config_option
+@db_option
+@handle_errors
+def status(as_json: bool, config_path: Path, database: str | None) -> None:
+    """Show the state of targets and of the alert outbox; exit 1 if something needs care.
+
+    Needs attention: dead deliveries (alerts that could not be sent), and pages whose
+    last check failed.
+
+    Example: monitor status -c config.yaml
+    """
+    from monitor.history.status import collect
+
+    store = open_store(cfg.database_of(config_path, database))
+    limits: dict[str, int] = {}
+    if config_path.exists():
+        # The listings' max_articles, to say which limit cut their links (the config is
+        # optional here: with --db, status works without it).
+        try:
+            limits = {
+                target.name: target.follow.max_articles
+                for target in cfg.load(config_path).targets
+                if target.follow is not None
+            }
+        except ConfigError:
+            if database is None:
+                raise
+    report = collect(store, max_articles=limits)
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.text())
+    if report.needs_attention:
+        sys.exit(EXIT_FAILURE)

@@ -1,0 +1,95 @@
+"""Reading the YAML file, validating it once, and reading secrets from the environment."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Any, Union
+
+import yaml
+from pydantic import Field, ValidationError
+
+from monitor.config.errors import describe
+from monitor.config.registry import CHANNEL_TYPES, PLUGINS, SECTIONS
+from monitor.config.schema import Config
+from monitor.exceptions import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+def load_plugins() -> None:
+    """Import the plugins that own config sections (:data:`~monitor.config.registry.PLUGINS`)
+    and complete the :class:`Config` model with their settings; once per process."""
+    if Config.__pydantic_complete__ and CHANNEL_TYPES and SECTIONS:
+        return
+    for name in PLUGINS:
+        importlib.import_module(name)
+    kinds = tuple(CHANNEL_TYPES[kind] for kind in sorted(CHANNEL_TYPES))
+    channel: Any = Annotated[Union[kinds], Field(discriminator="type")]  # noqa: UP007
+    Config.model_rebuild(
+        force=True, _types_namespace={"Channel": channel, "ArchiveSettings": SECTIONS["archive"]}
+    )
+
+
+def parse(data: object, source: str = "<config>") -> Config:
+    """Validate an already-parsed YAML document; raise ConfigError naming file and key."""
+    load_plugins()
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{source}: the top level must be a mapping of keys, not {type(data).__name__}"
+        )
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_url=False):
+            key, message = describe(error, Config, CHANNEL_TYPES)
+            lines.append(f"{source}: {key}: {message}")
+        raise ConfigError("\n".join(dict.fromkeys(lines))) from None
+    return config
+
+
+def load(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a config file."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such config file (start from config.example.yaml)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read the config file: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{file}: not valid YAML{where}: {problem}") from None
+    config = parse(data, str(file))
+    logger.debug("loaded %d targets from %s", len(config.targets), file)
+    return config
+
+
+def database_of(config_path: str | os.PathLike[str], database: str | None) -> str:
+    """The database URL for a command: ``--db`` if given, else the config file's."""
+    if database:
+        return database
+    if not Path(config_path).exists():
+        raise ConfigError(
+            f"{config_path}: no such config file; pass -c CONFIG or --db DATABASE_URL"
+        )
+    return load(config_path).database
+
+
+def secret(variable: str | None, key: str) -> str | None:
+    """The secret held by the environment variable ``variable``; ConfigError if it is unset."""
+    if variable is None:
+        return None
+    value = os.environ.get(variable)
+    if value is None:
+        raise ConfigError(f"{key}: the environment variable {variable} is not set")
+    return value

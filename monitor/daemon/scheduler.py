@@ -1,0 +1,391 @@
+"""`monitor run`: the scheduler that checks every target on its own rhythm, for months.
+
+One process: APScheduler's ``AsyncIOScheduler`` and Scrapy share the Twisted reactor's
+asyncio loop (:mod:`monitor.fetch.reactor`); the main thread only handles signals.
+
+* Each target's next check comes from its schedule (an APScheduler ``IntervalTrigger``
+  with jitter, or a ``CronTrigger`` in its time zone), limited to its active hours and
+  weekdays. Due times live in the database (``pages.next_due_at``): a restart continues
+  the rhythm, and checks that became overdue while it was down are spread over
+  ``daemon.spread_overdue`` instead of all firing at once.
+* Due targets are checked in batches, at most ``daemon.max_parallel_crawls`` crawls at
+  once; a crawl that hangs past ``daemon.crawl_timeout`` is stopped.
+* A lock row in the database admits one scheduler per database; its heartbeat shows in
+  ``monitor status``. SIGHUP (or ``monitor reload``) re-reads the config: new targets
+  start, removed ones are paused (their history stays). SIGTERM/SIGINT: no new checks,
+  in-flight ones get ``daemon.grace``, the outbox is flushed, exit 0.
+* A target not checked successfully for ``daemon.stale_factor`` intervals produces an
+  ``error`` event through the normal alert path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor import config as cfg
+from monitor.check import check_async, metrics
+from monitor.check.record import Recorder
+from monitor.exceptions import ConfigError, MonitorError
+from monitor.fetch import reactor
+from monitor.notify.outbox import Outbox
+from monitor.storage.lock import acquire_lock, heartbeat, read_lock
+from monitor.storage.schedule import root_pages, store_dues, stored_dues
+from monitor.storage.store import Store
+from monitor.timefmt import utcnow
+
+logger = logging.getLogger(__name__)
+# One line per batch started, with how late each target was (for lateness figures).
+schedule_log = logging.getLogger("monitor.schedule")
+
+# --- schedules -----------------------------------------------------------------------
+
+
+def _in_window(schedule: cfg.Schedule, when: datetime) -> bool:
+    local = when.astimezone(ZoneInfo(schedule.timezone))
+    if schedule.weekdays and cfg.WEEKDAYS[local.weekday()] not in schedule.weekdays:
+        return False
+    if schedule.active_hours:
+        start, end = (part.strip() for part in schedule.active_hours.split("-"))
+        minutes = local.hour * 60 + local.minute
+        h1, m1 = map(int, start.split(":"))
+        h2, m2 = map(int, end.split(":"))
+        low, high = h1 * 60 + m1, h2 * 60 + m2
+        inside = low <= minutes < high if low <= high else (minutes >= low or minutes < high)
+        if not inside:
+            return False
+    return True
+
+
+def next_due(schedule: cfg.Schedule, previous: datetime | None, now: datetime) -> datetime:
+    """The next check time after ``now`` from an APScheduler trigger, within the window."""
+    tz = ZoneInfo(schedule.timezone)
+    trigger: Any
+    if schedule.cron:
+        trigger = CronTrigger.from_crontab(schedule.cron, timezone=tz)
+    else:
+        assert schedule.every is not None
+        start = previous or now
+        trigger = IntervalTrigger(seconds=schedule.every, start_date=start, timezone=tz)
+    when: datetime | None = trigger.get_next_fire_time(previous, now)
+    if previous is not None and when is not None and when <= now:
+        when = trigger.get_next_fire_time(when, now + timedelta(seconds=0.001))
+    if when is None:
+        when = now + timedelta(seconds=schedule.every or 3600)
+    when = when.astimezone(now.tzinfo)
+    if schedule.jitter:
+        when += timedelta(seconds=random.uniform(0, schedule.jitter))
+    if schedule.active_hours or schedule.weekdays:
+        # Step forward to the next moment inside the window (at most 8 days).
+        probe = when
+        for _ in range(8 * 24 * 12):
+            if _in_window(schedule, probe):
+                return probe
+            probe += timedelta(minutes=5)
+    return when
+
+
+# --- the daemon ----------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """What the scheduler knows of one target."""
+
+    target: cfg.Target
+    due: datetime
+    last_fire: datetime | None = None
+    running: bool = False
+    page_id: int | None = None  # the target's own page, where its due time is kept
+
+
+@dataclass
+class Daemon:
+    """The long-running scheduler of ``monitor run``."""
+
+    config_path: Path
+    database: str | None = None
+    holder: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    )
+
+    def __post_init__(self) -> None:
+        self.config = self._load()
+        self.store = Store(self.database or self.config.database)
+        self.plans: dict[str, Plan] = {}
+        self.stop = threading.Event()
+        self.reload = threading.Event()
+        self.crawls: set[asyncio.Task[Any]] = set()
+        self.scheduler: AsyncIOScheduler | None = None
+        self.semaphore: asyncio.Semaphore | None = None
+        self.outbox_busy = False
+
+    def _load(self) -> cfg.Config:
+        return cfg.load(self.config_path)
+
+    # --- lifecycle (main thread) -------------------------------------------------
+
+    def run(self) -> int:
+        acquire_lock(
+            self.store,
+            self.holder,
+            str(self.config_path),
+            stale_after=max(3.0, self.config.daemon.heartbeat * 3),
+        )
+        logger.info(
+            "monitor run: %d target(s), database %s, pid %d",
+            len(self.config.targets),
+            self.store.engine.url.render_as_string(hide_password=True),
+            os.getpid(),
+        )
+        if self.config.daemon.metrics.enabled:
+            metrics.serve(self.config.daemon.metrics.host, self.config.daemon.metrics.port)
+        previous = {
+            sig: signal.signal(sig, self._signal)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        }
+        try:
+            reactor.run(self._start)
+            while not self.stop.is_set():
+                self.stop.wait(0.2)
+                if self.reload.is_set():
+                    self.reload.clear()
+                    self._reload()
+            logger.info(
+                "stopping: no new checks; in-flight checks get %.0fs", self.config.daemon.grace
+            )
+            reactor.run(self._shutdown, timeout=self.config.daemon.grace + 60)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            heartbeat(self.store, self.holder, state="stopped")
+        logger.info("stopped cleanly")
+        return 0
+
+    def _signal(self, number: int, _frame: Any) -> None:
+        if number == signal.SIGHUP:
+            logger.info("SIGHUP: reloading the config")
+            self.reload.set()
+        else:
+            self.stop.set()
+
+    def _reload(self) -> None:
+        try:
+            config = self._load()
+        except ConfigError as exc:
+            logger.error("config not reloaded, keeping the running one: %s", exc)
+            return
+        self.config = config
+        reactor.run(self._sync_plans)
+        logger.info("config reloaded: %d target(s)", len(config.targets))
+
+    # --- on the loop -------------------------------------------------------------
+
+    async def _start(self) -> None:
+        self.semaphore = asyncio.Semaphore(self.config.daemon.max_parallel_crawls)
+        await self._sync_plans()
+        scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone="UTC")
+        daemon = self.config.daemon
+        scheduler.add_job(
+            self._dispatch,
+            IntervalTrigger(seconds=daemon.tick),
+            id="dispatch",
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_job(
+            self._beat,
+            IntervalTrigger(seconds=daemon.heartbeat),
+            id="heartbeat",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=utcnow(),
+        )
+        scheduler.add_job(
+            self._send_alerts,
+            IntervalTrigger(seconds=daemon.outbox_interval),
+            id="outbox",
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_job(
+            self._staleness,
+            IntervalTrigger(seconds=60),
+            id="staleness",
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.start()
+        self.scheduler = scheduler
+
+    async def _sync_plans(self) -> None:
+        """Targets from the config, due times from the database (overdue ones spread)."""
+        config = self.config
+        active = [t for t in config.targets if t.enabled]
+        self.store.sync_targets(active)
+        paused = self.store.deactivate_missing([t.name for t in active])
+        if paused:
+            logger.info("paused targets no longer in the config: %s", ", ".join(paused))
+        now = utcnow()
+        dues = stored_dues(self.store, [t.name for t in active])
+        page_ids = root_pages(self.store, [t.name for t in active])
+        plans: dict[str, Plan] = {}
+        spread = config.daemon.spread_overdue
+        for target in active:
+            old = self.plans.get(target.name)
+            if old is not None and old.target.url == target.url:
+                old.target = target
+                plans[target.name] = old
+                continue
+            due, last = dues.get(target.name, (None, None))
+            interval = config.schedule_of(target).every or 3600.0
+            if due is None or due <= now:
+                # New, or overdue after a restart: soon, but not all at the same second.
+                due = now + timedelta(seconds=random.uniform(0, min(spread, interval)))
+            plans[target.name] = Plan(
+                target, due, last_fire=last, page_id=page_ids.get(target.name)
+            )
+        self.plans = plans
+        store_dues(self.store, [(plan.page_id, plan.due) for plan in plans.values()])
+
+    async def _dispatch(self) -> None:
+        """Start a crawl for the targets that are due (a batch per free crawl slot)."""
+        if self.stop.is_set() or self.semaphore is None:
+            return
+        now = utcnow()
+        due = [p for p in self.plans.values() if not p.running and p.due <= now]
+        if not due:
+            return
+        due.sort(key=lambda p: p.due)
+        slots = max(1, self.config.daemon.max_parallel_crawls - len(self.crawls))
+        size = max(1, -(-len(due) // slots))
+        for start in range(0, len(due), size):
+            batch = due[start : start + size]
+            late = [round((now - plan.due).total_seconds(), 3) for plan in batch]
+            for plan, seconds in zip(batch, late, strict=True):
+                plan.running = True
+                metrics.LATENESS.observe(max(0.0, seconds))
+            schedule_log.info(
+                "dispatching %d target(s), up to %.1fs late",
+                len(batch),
+                max(late),
+                extra={"lateness": late},
+            )
+            task = asyncio.ensure_future(self._crawl(batch))
+            self.crawls.add(task)
+            task.add_done_callback(self.crawls.discard)
+
+    async def _crawl(self, batch: list[Plan]) -> None:
+        assert self.semaphore is not None
+        async with self.semaphore:
+            started = utcnow()
+            targets = [plan.target for plan in batch]
+            try:
+                summary = await check_async(
+                    self.config,
+                    self.store,
+                    targets,
+                    due_only=True,
+                    timeout=self.config.daemon.crawl_timeout,
+                )
+                logger.info(
+                    "checked %d target(s): %d pages, %d unchanged, %d new versions, %d errors%s",
+                    len(batch),
+                    summary.checked,
+                    summary.unchanged,
+                    summary.new_versions + summary.first_versions,
+                    summary.errors,
+                    "; events: " + ", ".join(f"{n} {k}" for k, n in summary.events.items())
+                    if summary.events
+                    else "",
+                )
+            except MonitorError as exc:
+                logger.error("check of %s failed: %s", ", ".join(t.name for t in targets), exc)
+            except Exception:  # the daemon never dies of one bad batch
+                logger.exception("check of %s crashed", ", ".join(t.name for t in targets))
+            finally:
+                now = utcnow()
+                for plan in batch:
+                    schedule = self.config.schedule_of(plan.target)
+                    plan.last_fire = started
+                    plan.due = next_due(schedule, plan.due, now)
+                    plan.running = False
+                store_dues(self.store, [(plan.page_id, plan.due) for plan in batch])
+
+    async def _beat(self) -> None:
+        await asyncio.to_thread(heartbeat, self.store, self.holder)
+
+    async def _send_alerts(self) -> None:
+        if self.outbox_busy or not self.config.channels:
+            return
+        self.outbox_busy = True
+        try:
+            outbox = Outbox(self.store, self.config)
+            report = await asyncio.to_thread(outbox.deliver, timeout=None)
+            if report.messages:
+                logger.info("alerts: %s", report)
+            metrics.record_deliveries(report)
+        except Exception:
+            logger.exception("sending alerts failed")
+        finally:
+            self.outbox_busy = False
+
+    async def _staleness(self) -> None:
+        """Targets not checked successfully for stale_factor intervals: an error event."""
+        from monitor.notify.routing import rules_for
+
+        factor = self.config.daemon.stale_factor
+        rules = {t.name: rules_for(self.config, t) for t in self.config.targets}
+        limits = {
+            t.name: (self.config.schedule_of(t).every or 86400.0) * factor
+            for t in self.config.targets
+            if t.enabled
+        }
+        count = await asyncio.to_thread(Recorder(self.store).record_stale, limits, rules)
+        if count:
+            logger.warning("%d page(s) not checked successfully for too long: error events", count)
+
+    async def _shutdown(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        if self.crawls:
+            _done, pending = await asyncio.wait(set(self.crawls), timeout=self.config.daemon.grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                logger.warning("%d crawl(s) cancelled at the end of the grace period", len(pending))
+        if self.config.channels:
+            outbox = Outbox(self.store, self.config)
+            report = await asyncio.to_thread(
+                outbox.deliver, timeout=self.config.daemon.grace, final=True
+            )
+            logger.info("alerts flushed: %s", report)
+
+
+def reload_running(store: Store) -> str:
+    """Ask the running daemon of this database to reload its config (SIGHUP)."""
+    lock = read_lock(store)
+    if lock is None or lock.state == "stopped":
+        raise MonitorError("no `monitor run` is running on this database")
+    if lock.host != socket.gethostname():
+        raise MonitorError(f"the running daemon is on host {lock.host}; run this there")
+    try:
+        os.kill(lock.pid, signal.SIGHUP)
+    except ProcessLookupError:
+        raise MonitorError(f"the daemon (pid {lock.pid}) is not running any more") from None
+    return f"asked pid {lock.pid} to reload its config"

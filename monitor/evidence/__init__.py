@@ -1,0 +1,63 @@
+"""Evidence: captures as WARC, integrity checks, citable bundles, public archive copies.
+
+* :func:`archive_recorded` writes recorded captures to the WARC archive (the hook the
+  check cycle calls after each batch) and notes where on each capture;
+* :func:`export_warc` writes chosen versions of a target as one WARC, from the database
+  alone;
+* :func:`verify` recomputes the hash of every stored body and WARC record;
+* :func:`cite` writes a self-contained bundle for one change (docs/EVIDENCE.md says how
+  a third party checks it without this software);
+* :class:`SavePageNow` asks a public web archive for a copy of a page, and
+  :func:`save_versions` records the copy's URL with the version.
+"""
+
+from __future__ import annotations
+
+from monitor.evidence.archive import archive_for, archive_recorded, capture_record, wants_warc
+from monitor.evidence.cite import (
+    BUNDLE_FORMAT,
+    BUNDLE_WARC,
+    CHECKSUMS,
+    MANIFEST,
+    Bundle,
+    canonical_json,
+    cite,
+    default_bundle_name,
+    default_export_name,
+    manifest_hash,
+)
+from monitor.evidence.export import ExportResult, export_warc
+from monitor.evidence.settings import ArchiveSettings
+from monitor.evidence.spn import SavePageNow, save_versions
+from monitor.evidence.verify import VerifyReport, WarcCheck, verify, verify_warc_file
+from monitor.exceptions import EvidenceError, SavePageNowError
+from monitor.timefmt import parse_time
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "BUNDLE_WARC",
+    "CHECKSUMS",
+    "MANIFEST",
+    "ArchiveSettings",
+    "Bundle",
+    "EvidenceError",
+    "ExportResult",
+    "SavePageNow",
+    "SavePageNowError",
+    "VerifyReport",
+    "WarcCheck",
+    "archive_for",
+    "archive_recorded",
+    "canonical_json",
+    "capture_record",
+    "cite",
+    "default_bundle_name",
+    "default_export_name",
+    "export_warc",
+    "manifest_hash",
+    "parse_time",
+    "save_versions",
+    "verify",
+    "verify_warc_file",
+    "wants_warc",
+]

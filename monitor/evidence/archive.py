@@ -1,0 +1,161 @@
+"""Recorded captures to the WARC archive: the hook the check cycle calls after each batch."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from monitor.evidence.warc import (
+    ArchiveSettings,
+    CaptureRecord,
+    WarcArchive,
+)
+from monitor.exceptions import EvidenceError, MonitorError
+from monitor.records import RecordedCapture
+from monitor.storage.models import Capture, Page, Target, Version
+from monitor.storage.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+def archive_for(settings: ArchiveSettings) -> WarcArchive | None:
+    """The WARC archive of the ``archive`` settings; None when WARC writing is off."""
+    if not settings.warc_dir:
+        return None
+    return WarcArchive(Path(settings.warc_dir).expanduser(), settings.max_file_size)
+
+
+def wants_warc(recorded: RecordedCapture, all_captures: bool = False) -> bool:
+    """Whether a recorded capture is written as WARC.
+
+    Captures with an HTTP answer that made a new version or an event (a removal's 404,
+    an error page) are; with ``all_captures``, every capture with an HTTP answer is.
+    A network failure has no exchange to write.
+    """
+    if recorded.status is None:
+        return False
+    return all_captures or recorded.version_id is not None or recorded.event is not None
+
+
+def archive_recorded(
+    store: Store,
+    archive: WarcArchive,
+    captures: Sequence[tuple[int, bytes | None]],
+) -> dict[int, str]:
+    """Write captures (by id) as WARC records and note each one's location on its row.
+
+    Each pair is a capture id and the exact body received, or None to read the body from
+    the database (only there when the capture's ``body_stored``: a capture whose content
+    was unchanged has no stored body, so its bytes must be passed). Captures already
+    written are not written again; captures without an HTTP answer or without their body
+    are skipped with a warning. Returns capture id -> "file.warc.gz#offset".
+
+    Raises :class:`EvidenceError` if the WARC folder cannot be written; the database is
+    then left unchanged.
+    """
+    if not captures:
+        return {}
+    bodies = dict(captures)
+    with store.session() as session:
+        rows = session.execute(
+            select(Capture, Page.url, Target.name, Version.seq)
+            .join(Page, Page.id == Capture.page_id)
+            .join(Target, Target.id == Page.target_id)
+            .outerjoin(Version, Version.capture_id == Capture.id)
+            .where(Capture.id.in_(list(bodies)))
+            .order_by(Capture.id)
+        ).all()
+    done: dict[int, str] = {}
+    pending: list[tuple[int, CaptureRecord]] = []
+    for capture, page_url, target_name, seq in rows:
+        if capture.warc_record:
+            done[capture.id] = capture.warc_record
+            continue
+        if capture.status is None or capture.body_sha256 is None:
+            logger.warning("capture %s has no HTTP answer to write as WARC", capture.id)
+            continue
+        body = bodies.get(capture.id)
+        if body is None:
+            if not capture.body_stored:
+                logger.warning(
+                    "capture %s: its body is not stored and was not given; not written as WARC",
+                    capture.id,
+                )
+                continue
+            body = store.body(capture.body_sha256)
+        if hashlib.sha256(body).hexdigest() != capture.body_sha256:
+            logger.error(
+                "capture %s: the body given does not hash to the recorded %s; not written",
+                capture.id,
+                capture.body_sha256,
+            )
+            continue
+        pending.append((capture.id, capture_record(capture, page_url, target_name, seq, body)))
+    missing = set(bodies) - {capture.id for capture, *_ in rows}
+    if missing:
+        logger.warning("no such captures to write as WARC: %s", sorted(missing))
+    if not pending:
+        return done
+    try:
+        locations = archive.write([record for _id, record in pending])
+    except OSError as exc:
+        raise EvidenceError(f"cannot write WARC records in {archive.folder}: {exc}") from exc
+    written = {
+        capture_id: location for (capture_id, _), location in zip(pending, locations, strict=True)
+    }
+    with store.session() as session, session.begin():
+        session.execute(
+            update(Capture),
+            [
+                {"id": capture_id, "warc_record": location}
+                for capture_id, location in written.items()
+            ],
+        )
+    logger.info("wrote %d capture(s) as WARC records in %s", len(written), archive.folder)
+    return done | written
+
+
+def capture_record(
+    capture: Capture,
+    page_url: str | None,
+    target: str | None,
+    version_seq: int | None,
+    body: bytes,
+) -> CaptureRecord:
+    """A capture row (and its body) as the plain data the WARC writer takes."""
+    if capture.status is None or capture.body_sha256 is None:
+        raise EvidenceError(f"capture {capture.id} has no HTTP answer to write as WARC")
+    return CaptureRecord(
+        url=capture.final_url or capture.requested_url,
+        started_at=capture.started_at,
+        status=capture.status,
+        body=body,
+        body_sha256=capture.body_sha256,
+        response_headers=dict(capture.headers or {}),
+        request_headers=dict(capture.request_headers or {}),
+        protocol=capture.protocol,
+        requested_url=capture.requested_url,
+        redirects=tuple(capture.redirects or ()),
+        target=target,
+        page_url=page_url,
+        capture_id=capture.id,
+        outcome=capture.outcome,
+        version_seq=version_seq,
+        content_sha256=capture.content_sha256,
+    )
+
+
+def version_body(store: Store, capture: Capture, page_url: str, seq: int) -> bytes:
+    if capture.status is None or capture.body_sha256 is None:
+        raise EvidenceError(f"version {seq} of {page_url} has no HTTP answer to export")
+    try:
+        return store.body(capture.body_sha256)
+    except MonitorError:
+        raise EvidenceError(
+            f"version {seq} of {page_url}: its body {capture.body_sha256} is missing from the "
+            "database (run `monitor verify`)"
+        ) from None

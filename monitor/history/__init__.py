@@ -1,0 +1,74 @@
+"""History: the one read model of what was watched and what happened.
+
+The CLI (``monitor targets``, ``history``, ``show``, ``diff``, ``search``, ``status``), the
+web pages, the feeds and the JSON API all read through it, so they can never disagree.
+
+- :mod:`monitor.history.targets`: every target with its state (:class:`TargetRow`)
+- :mod:`monitor.history.timeline`: a page, its versions, events and learning notes
+- :mod:`monitor.history.versions`: one version in full, the diff of any two
+- :mod:`monitor.history.events`: events across pages (feeds, the API)
+- :mod:`monitor.history.status`: the health report of ``monitor status``
+- :mod:`monitor.history.search`: full-text search of versions
+"""
+
+from __future__ import annotations
+
+from monitor.history.events import recent_events
+from monitor.history.targets import (
+    OVERDUE_GRACE,
+    STATUSES,
+    TargetRow,
+    filter_targets,
+    site_of,
+    target_rows,
+)
+from monitor.history.timeline import (
+    EventView,
+    NoteView,
+    PageInfo,
+    Timeline,
+    TimelineEntry,
+    VersionSummary,
+    page_events,
+    page_info,
+    page_notes,
+    timeline,
+    version_summaries,
+)
+from monitor.history.versions import (
+    DIFFS,
+    Diffs,
+    DiffView,
+    VersionDetail,
+    cached_diff,
+    diff_view,
+    version_detail,
+)
+
+__all__ = [
+    "DIFFS",
+    "OVERDUE_GRACE",
+    "STATUSES",
+    "DiffView",
+    "Diffs",
+    "EventView",
+    "NoteView",
+    "PageInfo",
+    "TargetRow",
+    "Timeline",
+    "TimelineEntry",
+    "VersionDetail",
+    "VersionSummary",
+    "cached_diff",
+    "diff_view",
+    "filter_targets",
+    "page_events",
+    "page_info",
+    "page_notes",
+    "recent_events",
+    "site_of",
+    "target_rows",
+    "timeline",
+    "version_detail",
+    "version_summaries",
+]

@@ -1,0 +1,408 @@
+"""A page and its timeline: versions, events and learning notes, newest first."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from monitor.exceptions import UnknownTargetError
+from monitor.history.targets import site_of
+from monitor.storage.models import (
+    Capture,
+    Change,
+    LearningNote,
+    Page,
+    Target,
+    Version,
+)
+from monitor.storage.store import Store
+from monitor.timefmt import iso
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class PageInfo:
+    """A watched page with its target and checking state."""
+
+    id: int
+    url: str
+    role: str
+    state: str
+    target: str
+    target_url: str
+    tags: list[str]
+    active: bool
+    created_at: datetime
+    last_checked: datetime | None
+    consecutive_failures: int
+    failing_since: datetime | None
+    title: str | None
+    latest_seq: int | None
+
+    @property
+    def site(self) -> str:
+        return site_of(self.url)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "url": self.url,
+            "role": self.role,
+            "state": self.state,
+            "target": self.target,
+            "tags": list(self.tags),
+            "title": self.title,
+            "created_at": iso(self.created_at),
+            "last_checked_at": iso(self.last_checked),
+            "consecutive_failures": self.consecutive_failures,
+            "failing_since": iso(self.failing_since),
+            "latest_version": self.latest_seq,
+        }
+
+
+@dataclass(slots=True)
+class VersionSummary:
+    """A version without its text: what a timeline lists."""
+
+    id: int
+    seq: int
+    captured_at: datetime
+    title: str | None
+    content_sha256: str
+    status: int | None
+    final_url: str | None
+    body_sha256: str | None
+    body_size: int | None
+    capture_id: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "captured_at": self.captured_at.isoformat(),
+            "title": self.title,
+            "status": self.status,
+            "final_url": self.final_url,
+            "content_sha256": self.content_sha256,
+            "body_sha256": self.body_sha256,
+            "body_size": self.body_size,
+        }
+
+
+@dataclass(slots=True)
+class EventView:
+    """A detected event, with the versions it is between and the reasons of its score."""
+
+    id: int
+    uid: str
+    page_id: int
+    kind: str
+    detected_at: datetime
+    significance: float
+    reasons: list[str]
+    summary: str
+    from_seq: int | None
+    to_seq: int | None
+    alerted: bool
+    features: dict[str, Any] = field(default_factory=dict)
+    status: int | None = None  # the HTTP status of the capture that found it
+    target: str = ""
+    url: str = ""
+    tags: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        features = {k: v for k, v in self.features.items() if k not in ("reasons", "alert")}
+        return {
+            "id": self.uid,
+            "event": self.kind,
+            "page_id": self.page_id,
+            "target": self.target,
+            "url": self.url,
+            "detected_at": self.detected_at.isoformat(),
+            "significance": {
+                "score": self.significance,
+                "reasons": list(self.reasons),
+                "features": jsonable(features),
+            },
+            "summary": self.summary,
+            "from_version": self.from_seq,
+            "to_version": self.to_seq,
+            "alerted": self.alerted,
+        }
+
+
+@dataclass(slots=True)
+class NoteView:
+    """Something the monitor learned (or forgot) about a page: recorded, never alerted.
+
+    ``action`` is "learned" or "forgotten"; ``source`` says how: "probe" (two fetches of a
+    new page seconds apart), "observed" (over several captures) or "user" (a reset).
+    """
+
+    id: int
+    page_id: int
+    noted_at: datetime
+    action: str
+    source: str
+    summary: str
+    rules: list[Any]
+
+    @property
+    def kind(self) -> str:
+        return self.action
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "note": self.action,
+            "source": self.source,
+            "noted_at": self.noted_at.isoformat(),
+            "summary": self.summary,
+            "rules": jsonable(self.rules),
+            "alerted": False,
+        }
+
+
+@dataclass(slots=True)
+class TimelineEntry:
+    """One row of a timeline: a version with the events that made it, an event alone, or
+    a note of what was learned."""
+
+    when: datetime
+    version: VersionSummary | None
+    events: list[EventView]
+    previous_seq: int | None = None
+    notes: list[NoteView] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        """What the row shows first: the strongest event, a note, else "version"."""
+        if self.events:
+            return max(self.events, key=lambda e: e.significance).kind
+        if self.notes:
+            return self.notes[0].kind
+        return "version" if self.version and self.version.seq > 1 else "first"
+
+
+@dataclass(slots=True)
+class Timeline:
+    """A page's versions and events, newest first, and the other pages of its target."""
+
+    page: PageInfo
+    entries: list[TimelineEntry]
+    versions: list[VersionSummary]
+    events: list[EventView]
+    captures: int
+    siblings: list[tuple[int, str, str, str]]  # page id, url, role, state
+    notes: list[NoteView] = field(default_factory=list)
+
+
+def page_info(store: Store, page_id: int) -> PageInfo:
+    """One page, or :class:`UnknownTargetError`."""
+    with store.session() as session:
+        row = session.execute(
+            select(Page, Target, Version.seq, Version.title)
+            .join(Target, Target.id == Page.target_id)
+            .outerjoin(Version, Version.id == Page.last_version_id)
+            .where(Page.id == page_id)
+        ).first()
+    if row is None:
+        raise UnknownTargetError(f"no page with id {page_id}")
+    page, target, seq, title = row
+    return PageInfo(
+        id=page.id,
+        url=page.url,
+        role=page.role,
+        state=page.state,
+        target=target.name,
+        target_url=target.url,
+        tags=list(target.tags or []),
+        active=target.active,
+        created_at=page.created_at,
+        last_checked=page.last_checked_at,
+        consecutive_failures=page.consecutive_failures,
+        failing_since=page.failing_since,
+        title=title,
+        latest_seq=seq,
+    )
+
+
+SUMMARY_COLUMNS = (
+    Version.id,
+    Version.seq,
+    Version.captured_at,
+    Version.title,
+    Version.content_sha256,
+    Capture.status,
+    Capture.final_url,
+    Capture.body_sha256,
+    Capture.body_size,
+    Capture.id.label("capture_id"),
+)
+
+
+def version_summaries(
+    store: Store,
+    page_id: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[VersionSummary]:
+    """A page's versions, oldest first, without their texts."""
+    query = (
+        select(*SUMMARY_COLUMNS)
+        .join(Capture, Capture.id == Version.capture_id)
+        .where(Version.page_id == page_id)
+        .order_by(Version.seq)
+    )
+    if since is not None:
+        query = query.where(Version.captured_at >= since)
+    if until is not None:
+        query = query.where(Version.captured_at < until)
+    with store.session() as session:
+        return [VersionSummary(**row._mapping) for row in session.execute(query)]
+
+
+def event_view(change: Change, seqs: dict[int, int], target: str = "", url: str = "") -> EventView:
+    features = dict(change.features or {})
+    return EventView(
+        id=change.id,
+        uid=change.uid,
+        page_id=change.page_id,
+        kind=change.kind,
+        detected_at=change.detected_at,
+        significance=change.significance,
+        reasons=[str(reason) for reason in features.get("reasons", [])],
+        summary=change.summary,
+        from_seq=seqs.get(change.from_version_id) if change.from_version_id else None,
+        to_seq=seqs.get(change.to_version_id) if change.to_version_id else None,
+        alerted=bool(features.get("alert", True)),
+        features=features,
+        target=target,
+        url=url,
+    )
+
+
+def page_events(
+    store: Store,
+    page_id: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[EventView]:
+    """A page's events, oldest first."""
+    query = select(Change).where(Change.page_id == page_id).order_by(Change.detected_at, Change.id)
+    if since is not None:
+        query = query.where(Change.detected_at >= since)
+    if until is not None:
+        query = query.where(Change.detected_at < until)
+    with store.session() as session:
+        changes = list(session.scalars(query))
+        seqs = dict(
+            session.execute(select(Version.id, Version.seq).where(Version.page_id == page_id)).all()
+        )
+        capture_ids = [c.capture_id for c in changes if c.capture_id is not None]
+        statuses = (
+            dict(
+                session.execute(
+                    select(Capture.id, Capture.status).where(Capture.id.in_(capture_ids))
+                ).all()
+            )
+            if capture_ids
+            else {}
+        )
+    events = [event_view(change, seqs) for change in changes]
+    for event, change in zip(events, changes, strict=True):
+        event.status = statuses.get(change.capture_id) if change.capture_id else None
+    return events
+
+
+def page_notes(
+    store: Store,
+    page_id: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[NoteView]:
+    """What was learned (or forgotten) about a page, oldest first."""
+    query = (
+        select(LearningNote)
+        .where(LearningNote.page_id == page_id)
+        .order_by(LearningNote.noted_at, LearningNote.id)
+    )
+    if since is not None:
+        query = query.where(LearningNote.noted_at >= since)
+    if until is not None:
+        query = query.where(LearningNote.noted_at < until)
+    with store.session() as session:
+        return [
+            NoteView(
+                id=note.id,
+                page_id=note.page_id,
+                noted_at=note.noted_at,
+                action=note.action,
+                source=note.source,
+                summary=note.summary,
+                rules=list(note.rules or []),
+            )
+            for note in session.scalars(query)
+        ]
+
+
+def timeline(
+    store: Store,
+    page_id: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Timeline:
+    """A page's history: each version with the events that produced it, newest first."""
+    page = page_info(store, page_id)
+    versions = version_summaries(store, page_id, since, until)
+    events = page_events(store, page_id, since, until)
+    for event in events:
+        event.target, event.url, event.tags = page.target, page.url, list(page.tags)
+    by_seq: dict[int, TimelineEntry] = {}
+    entries: list[TimelineEntry] = []
+    previous: int | None = None
+    for version in versions:
+        entry = TimelineEntry(version.captured_at, version, [], previous)
+        by_seq[version.seq] = entry
+        entries.append(entry)
+        previous = version.seq
+    for event in events:
+        # An event that made a version shares its row; removals and errors stand alone.
+        owner = by_seq.get(event.to_seq) if event.to_seq is not None else None
+        if owner is not None and event.kind in ("changed", "added", "restored"):
+            owner.events.append(event)
+        else:
+            entries.append(TimelineEntry(event.detected_at, None, [event]))
+    notes = page_notes(store, page_id, since, until)
+    entries += [TimelineEntry(note.noted_at, None, [], notes=[note]) for note in notes]
+    entries.sort(key=lambda e: (e.when, e.version.seq if e.version else 0), reverse=True)
+    with store.session() as session:
+        captures = (
+            session.scalar(select(func.count(Capture.id)).where(Capture.page_id == page_id)) or 0
+        )
+        siblings = [
+            (row.id, row.url, row.role, row.state)
+            for row in session.execute(
+                select(Page.id, Page.url, Page.role, Page.state)
+                .join(Target, Target.id == Page.target_id)
+                .where(Target.name == page.target, Page.id != page_id)
+                .order_by(Page.id)
+                .limit(500)
+            )
+        ]
+    return Timeline(page, entries, versions, events, captures, siblings, notes)
+
+
+def jsonable(value: Any) -> Any:
+    """Features as JSON: tuples become lists, anything odd becomes its string."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)

@@ -1,0 +1,265 @@
+"""One version in full, and the diff of any two (computed once per pair)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from monitor.detect.differ import (
+    ImageDiff,
+    LinkDiff,
+    TextDiff,
+    VersionText,
+    diff_images,
+    diff_versions,
+)
+from monitor.exceptions import UnknownTargetError
+from monitor.history.timeline import (
+    SUMMARY_COLUMNS,
+    EventView,
+    PageInfo,
+    VersionSummary,
+    event_view,
+    page_info,
+)
+from monitor.storage.models import (
+    Capture,
+    Change,
+    Version,
+)
+from monitor.storage.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class VersionDetail:
+    """A version with its text and everything known about its capture."""
+
+    page: PageInfo
+    version: VersionSummary
+    text: str
+    links: list[Any]
+    capture: Capture
+    archive_url: str | None
+    previous_seq: int | None
+    next_seq: int | None
+    images: list[Any] = field(default_factory=list)
+
+    @property
+    def content_type(self) -> str:
+        return str(self.capture.headers.get("content-type", ""))
+
+    def to_json(self) -> dict[str, Any]:
+        capture = self.capture
+        return {
+            **self.version.to_json(),
+            "page_id": self.page.id,
+            "url": self.page.url,
+            "text": self.text,
+            "links": [list(link) for link in self.links],
+            "images": [list(image) for image in self.images],
+            "capture": {
+                "id": capture.id,
+                "started_at": capture.started_at.isoformat(),
+                "duration_ms": capture.duration_ms,
+                "requested_url": capture.requested_url,
+                "final_url": capture.final_url,
+                "redirects": list(capture.redirects or []),
+                "status": capture.status,
+                "headers": dict(capture.headers or {}),
+                "request_headers": dict(capture.request_headers or {}),
+                "protocol": capture.protocol,
+                "body_size": capture.body_size,
+                "body_sha256": capture.body_sha256,
+                "body_stored": capture.body_stored,
+                "encoding": capture.encoding,
+                "warc_record": capture.warc_record,
+            },
+            "archive_url": self.archive_url,
+            "previous_version": self.previous_seq,
+            "next_version": self.next_seq,
+        }
+
+
+def version_detail(store: Store, page_id: int, seq: int) -> VersionDetail:
+    page = page_info(store, page_id)
+    with store.session() as session:
+        row = session.execute(
+            select(Version, Capture)
+            .join(Capture, Capture.id == Version.capture_id)
+            .where(Version.page_id == page_id, Version.seq == seq)
+        ).first()
+        if row is None:
+            raise UnknownTargetError(f"{page.url} has no version {seq}")
+        version, capture = row
+        previous = session.scalar(
+            select(func.max(Version.seq)).where(Version.page_id == page_id, Version.seq < seq)
+        )
+        following = session.scalar(
+            select(func.min(Version.seq)).where(Version.page_id == page_id, Version.seq > seq)
+        )
+    summary = VersionSummary(
+        version.id,
+        version.seq,
+        version.captured_at,
+        version.title,
+        version.content_sha256,
+        capture.status,
+        capture.final_url,
+        capture.body_sha256,
+        capture.body_size,
+        capture.id,
+    )
+    return VersionDetail(
+        page,
+        summary,
+        version.text,
+        list(version.links or []),
+        capture,
+        version.archive_url,
+        previous,
+        following,
+        list(version.images or []),
+    )
+
+
+@dataclass(slots=True)
+class DiffView:
+    """Two versions of a page and what changed between them."""
+
+    page: PageInfo
+    old: VersionSummary
+    new: VersionSummary
+    text: TextDiff
+    links: LinkDiff
+    events: list[EventView]
+    seqs: list[int]
+    images: ImageDiff = field(default_factory=lambda: diff_images((), ()))
+
+    @property
+    def previous_pair(self) -> tuple[int, int] | None:
+        """The change before this one: the version before ``old`` to ``old``."""
+        earlier = [seq for seq in self.seqs if seq < self.old.seq]
+        return (earlier[-1], self.old.seq) if earlier else None
+
+    @property
+    def next_pair(self) -> tuple[int, int] | None:
+        """The change after this one: ``new`` to the version after it."""
+        later = [seq for seq in self.seqs if seq > self.new.seq]
+        return (self.new.seq, later[0]) if later else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "page_id": self.page.id,
+            "url": self.page.url,
+            "from": self.old.to_json(),
+            "to": self.new.to_json(),
+            "diff": self.text.to_json(),
+            "links": self.links.to_json(),
+            "images": self.images.to_json(),
+            "events": [event.to_json() for event in self.events],
+        }
+
+
+#: The text, link and image diffs of two versions.
+Diffs = tuple[TextDiff, LinkDiff, ImageDiff]
+
+
+class _DiffCache:
+    """The last diffs computed: versions never change, so neither do their diffs."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, int], Diffs] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, int]) -> Diffs | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[int, int], value: Diffs) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+DIFFS = _DiffCache()
+
+
+def cached_diff(old: VersionText, new: VersionText) -> Diffs:
+    """The diffs of two stored versions (rows with id, title, text, links, images),
+    computed once per pair and kept in :data:`DIFFS`."""
+    key = (getattr(old, "id"), getattr(new, "id"))  # noqa: B009  (rows, not a protocol)
+    cached = DIFFS.get(key)
+    if cached is None:
+        both = diff_versions(old, new)
+        cached = (both.text, both.links, both.images)
+        DIFFS.put(key, cached)
+    return cached
+
+
+def diff_view(store: Store, page_id: int, from_seq: int, to_seq: int) -> DiffView:
+    """The diff between two versions of a page (any two, in either order)."""
+    page = page_info(store, page_id)
+    with store.session() as session:
+        seqs = list(
+            session.scalars(
+                select(Version.seq).where(Version.page_id == page_id).order_by(Version.seq)
+            )
+        )
+        for seq in (from_seq, to_seq):
+            if seq not in seqs:
+                span = f"versions: {seqs[0]}-{seqs[-1]}" if seqs else "no versions yet"
+                raise UnknownTargetError(f"{page.url} has no version {seq} ({span})")
+        rows = {
+            row.seq: row
+            for row in session.execute(
+                select(*SUMMARY_COLUMNS)
+                .join(Capture, Capture.id == Version.capture_id)
+                .where(Version.page_id == page_id, Version.seq.in_([from_seq, to_seq]))
+            )
+        }
+        old, new = (VersionSummary(**rows[seq]._mapping) for seq in (from_seq, to_seq))
+        key = (old.id, new.id)
+        cached = DIFFS.get(key)
+        if cached is None:
+            texts: dict[int, Any] = {
+                row.id: row
+                for row in session.execute(
+                    select(
+                        Version.id, Version.title, Version.text, Version.links, Version.images
+                    ).where(Version.id.in_(key))
+                )
+            }
+            both = diff_versions(texts[old.id], texts[new.id])
+            cached = (both.text, both.links, both.images)
+            DIFFS.put(key, cached)
+        low, high = sorted((old.id, new.id))
+        changes = list(
+            session.scalars(
+                select(Change)
+                .where(
+                    Change.page_id == page_id,
+                    Change.to_version_id.is_not(None),
+                    Change.to_version_id > low,
+                    Change.to_version_id <= high,
+                )
+                .order_by(Change.detected_at)
+            )
+        )
+        seq_of = dict(
+            session.execute(select(Version.id, Version.seq).where(Version.page_id == page_id)).all()
+        )
+    events = [event_view(change, seq_of) for change in changes]
+    return DiffView(page, old, new, cached[0], cached[1], events, seqs, cached[2])

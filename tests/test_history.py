@@ -1,0 +1,57 @@
+"""The one read model: `monitor status` and `monitor targets` give the same answer.
+
+Both read :func:`monitor.history.targets.target_rows`; a listing with one article failing
+(HTTP 500, once) and another removed (404, found again at every check) is counted the
+same way by both: the removed page is removed, not failing, and its 404s are not
+failures of the target (``monitor status`` used to count them).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from monitor.cli import main
+from tests.conftest import make_config
+from tests.sites import LocalSite, Route
+from tests.test_listings import Articles, Listing, check, listing_target
+
+
+def _json(*args: str) -> dict[str, object]:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    document: dict[str, object] = json.loads(result.output)
+    return document
+
+
+def test_status_and_targets_count_failures_alike(
+    site: LocalSite, database_url: str, tmp_path: Path
+) -> None:
+    articles = Articles(site)
+    for number in (1, 2, 3):
+        articles.publish(number)
+    news = Listing(site, "/news/", [3, 2, 1])
+    config = make_config(database_url, [listing_target("news", news)])
+    check(config, database_url)
+
+    articles.remove(1)  # still listed, gone from the site: removed once confirmed
+    for _round in range(3):
+        check(config, database_url)  # each check finds it gone again
+    site.routes[articles.path(2)] = Route(status=500, body=b"<html>Internal error</html>")
+    check(config, database_url)
+
+    missing = str(tmp_path / "no-config.yaml")
+    status = _json("status", "--json", "-c", missing, "--db", database_url)
+    targets = _json("targets", "--json", "-c", missing, "--db", database_url)
+    (listed,) = targets["targets"]  # type: ignore[misc]
+    (reported,) = status["targets"]  # type: ignore[misc]
+    assert listed["removed_pages"] == reported["removed"] == 1
+    assert listed["failing_pages"] == reported["failing"] == 1
+    # The failing page's one failure; the removed page's 404s are not failures of it.
+    assert listed["consecutive_failures"] == reported["failures"] == 1
+    assert listed["pages"] == reported["pages"] == 4
+    assert listed["last_checked_at"] == reported["last_checked"]
+    assert listed["last_change_at"] == reported["last_change"]
+    assert listed["status"] == "failing"
