@@ -577,6 +577,12 @@ def main(argv: Iterable[str] | None = None) -> int:
     )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus folder")
     parser.add_argument("--pages", help="only these page folders (comma-separated)")
+    parser.add_argument(
+        "--half",
+        choices=("first", "second"),
+        help="only the pages whose names sort in the first or second half (develop a rule "
+        "on one half, check it on the other)",
+    )
     parser.add_argument("--edits", type=int, default=5, help="edits per page inside and outside")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--verbose", "-v", action="store_true", help="leaked lines, missed edits")
@@ -585,6 +591,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     if args.pages:
         wanted = set(args.pages.split(","))
         folders = [p for p in folders if p.name in wanted]
+    if args.half:
+        middle = (len(folders) + 1) // 2
+        folders = folders[:middle] if args.half == "first" else folders[middle:]
     if not folders:
         print(f"no pages in {args.corpus}", file=sys.stderr)
         return 2
