@@ -11,9 +11,9 @@ Each rule was measured on real pages whose main content is marked
 real prose:
 
 * ``class-or-id``: an element whose ``class``/``id`` names page furniture
-  (:data:`FURNITURE_NAMES`, :data:`FURNITURE_TOKENS`), unless it holds a paragraph of
-  prose (a non-link text run of :data:`PROSE_CHARS` or more; comment threads excepted)
-  or more than half of the region's text;
+  (:data:`FURNITURE_NAMES`, :data:`FURNITURE_TOKENS`, numbered or not: ``promo2``),
+  unless it holds a paragraph of prose (a non-link text run of :data:`PROSE_CHARS` or
+  more; comment threads excepted) or more than half of the region's text;
 * ``labels``: a short block whose whole text is interface words (:data:`LABELS`:
   "Share", "Tweet", "Print version", "Advertisement", "Replay", in the languages
   official sites publish in), with digits and punctuation around them; words that can
@@ -216,7 +216,8 @@ def _furniture_name(value: str) -> str | None:
         if _NAMED.match(lowered.rsplit("--", 1)[-1]):
             found = lowered
             break
-        parts = {part.lower() for part in _SPLIT.split(name) if part}
+        # A numbered part names the same thing ("contentBreadcrumbs2", "promo2").
+        parts = {part.lower().rstrip("0123456789") for part in _SPLIT.split(name) if part}
         hit = parts & FURNITURE_TOKENS
         if hit:
             found = min(hit)
