@@ -21,7 +21,13 @@ real prose:
   those, or as links;
 * ``credit``: a photo credit ("Photo: AFP", ``class="credit"``), short;
 * ``related-list``: a block that starts with a "Related"/"Read more"/"You may also
-  like" heading and is otherwise mostly links.
+  like" heading and is otherwise mostly links;
+* ``teaser``: a heading that is a link to another page (an article's own headings
+  never are) with the block around it that adds no prose (its picture, date, section
+  label); not when a text of its own follows it (a digest of statements), nor when
+  teasers are most of the region (a listing page);
+* ``link-bar``: a line of short links and nothing else: tags, a breadcrumb trail, a
+  pager (lists are not bars: a list of documents to bring is a fact).
 
 What is removed never reaches the stored text either: the stored version is what the
 content region says, and furniture is not part of it (site-wide lines that are not
@@ -216,7 +222,7 @@ def _furniture_name(value: str) -> str | None:
         if _NAMED.match(lowered.rsplit("--", 1)[-1]):
             found = lowered
             break
-        # A numbered part names the same thing ("contentBreadcrumbs2", "promo2").
+        # A numbered part names the same thing ("contentBreadcrumbs2", "share_1").
         parts = {part.lower().rstrip("0123456789") for part in _SPLIT.split(name) if part}
         hit = parts & FURNITURE_TOKENS
         if hit:
@@ -378,9 +384,14 @@ def prune(region: lxml.html.HtmlElement) -> list[tuple[str, str]]:
             if rule is not None:
                 doomed[node] = rule
                 continue
+            if _link_bar(node):
+                doomed[node] = "link-bar"
+                continue
         if node.tag in _HEADING_TAGS and len(text) <= HEADING_CHARS:
             for block in _related_blocks(node, text, total, region):
                 doomed.setdefault(block, "related-list")
+    for block in _teasers(region, total):
+        doomed.setdefault(block, "teaser")
     for node, rule in doomed.items():
         if any(ancestor in doomed for ancestor in node.iterancestors()):
             continue  # removed with its ancestor
@@ -463,6 +474,116 @@ def _related_blocks(
         if size and size <= 0.5 * total and _link_chars(following) >= 0.6 * size:
             return [block, following]
     return []
+
+
+#: Teasers of other pages make up at most this share of a region: beyond, they are
+#: the content (a listing page's list of articles).
+TEASER_SHARE = 0.5
+#: A teaser's own text outside links (a date, a section label, a one-line summary) is
+#: shorter than this: a heading followed by longer text heads a part of the content.
+TEASER_PROSE = 100
+
+
+def _teasers(region: lxml.html.HtmlElement, total: int) -> list[lxml.html.HtmlElement]:
+    """``teaser``: a heading that is a link to another page (an article's own headings
+    never are), with the block around it that adds no prose (its picture, date, section
+    label): teasers of other articles, grouped or alone. A heading followed by text of
+    its own heads a part of the content and stays; so do teasers that make up most of
+    the region (a listing page's articles are its content)."""
+    found: list[lxml.html.HtmlElement] = []
+    taken: set[lxml.html.HtmlElement] = set()
+    for heading in region.iter("h2", "h3", "h4", "h5", "h6"):
+        if any(ancestor in taken for ancestor in heading.iterancestors()):
+            continue
+        text = _text(heading)
+        if not _headline_like(text):
+            continue
+        anchor = next(heading.iterancestors("a"), None)
+        link = anchor if anchor is not None else heading.find(".//a")
+        if link is None or (anchor is None and _link_chars(heading) < 0.9 * len(text)):
+            continue
+        href = (link.get("href") or "").strip()
+        if not href or href.startswith("#"):
+            continue
+        block = start = anchor if anchor is not None else heading
+        while True:
+            parent = block.getparent()
+            if (
+                parent is None
+                or parent is region
+                or len(_text(parent)) > 0.5 * total
+                or _prose_chars(parent) >= TEASER_PROSE
+                or _has_own_heading(parent)
+            ):
+                break
+            block = parent
+        if block is not start:
+            found.append(block)
+            taken.add(block)
+    if sum(len(_text(block)) for block in found) > TEASER_SHARE * total:
+        return []
+    return found
+
+
+def _has_own_heading(node: lxml.html.HtmlElement) -> bool:
+    """Whether ``node`` holds a heading that is not a link: a heading of the content."""
+    for heading in node.iter("h1", "h2", "h3", "h4", "h5", "h6"):
+        if next(heading.iterancestors("a"), None) is None and heading.find(".//a") is None:
+            return True
+    return False
+
+
+#: What stands between the links of a bar: "Home > News", "« Previous | Next »", "a, b".
+_SEPARATOR = re.compile(r"^[\s|•·/,;>›»«<‹→–—-]*$")
+#: ... and between the steps of a breadcrumb trail, which may end on the page's title.
+_TRAIL = re.compile(r"^\s*[>›»/→]\s*$")
+#: A link of a bar is short (a tag, a section, "Next").
+BAR_LINK_WORDS = 5
+
+
+def _link_bar(node: lxml.html.HtmlElement) -> bool:
+    """``link-bar``: a line of short links and nothing else (tags, a breadcrumb trail, a
+    pager): two links or more with separators only, or three or more after a short
+    label ("Tags:", "In this article:"); a breadcrumb may end on the page's own title.
+    Lists (``<ul>``, ``<li>``) are not bars: a list of documents to bring is a fact."""
+    if node.tag in ("ul", "ol", "li", "dl") or node.find(".//li") is not None:
+        return False
+    links: list[str] = []
+    gaps: list[str] = [""]  # the text before the first link, between links, after it
+
+    def walk(element: lxml.html.HtmlElement) -> None:
+        if element.text:
+            gaps[-1] += element.text
+        for child in element:
+            if child.tag == "a":
+                links.append(_text(child))
+                gaps.append("")
+            elif isinstance(child.tag, str):
+                walk(child)
+            if child.tail:
+                gaps[-1] += child.tail
+
+    walk(node)
+    if len(links) < 2 or any(
+        not link or len(link.split()) > BAR_LINK_WORDS or len(link) > 40 for link in links
+    ):
+        return False
+    label, between, after = gaps[0].strip(), gaps[1:-1], gaps[-1]
+    if not all(_SEPARATOR.match(gap) for gap in between):
+        return False
+    # A breadcrumb trail may end on the page's own title, unlinked.
+    trail = bool(between) and all(_TRAIL.match(gap) for gap in between)
+    if not _SEPARATOR.match(after) and not (trail and len(after.split()) <= 12):
+        return False
+    if not label or _SEPARATOR.match(label):
+        return True
+    return len(links) >= 3 and len(label) <= 30 and len(label.split()) <= 3
+
+
+def _headline_like(text: str) -> bool:
+    """A sentence-like heading (a teaser's headline), not a label ("US & Canada", a name):
+    three words or more, or a run of an unspaced script."""
+    return len(text.split()) >= 3 or (len(text) >= 8 and " " not in text)
 
 
 def _credit_mark(marks: str) -> bool:
