@@ -361,6 +361,7 @@ def prune(region: lxml.html.HtmlElement) -> list[tuple[str, str]]:
     if not total:
         return removed
     doomed: dict[lxml.html.HtmlElement, str] = {}
+    linked = _holding_links(region)
     for node in marked:
         rule = _marked_rule(node, total)
         if rule is not None:
@@ -384,7 +385,7 @@ def prune(region: lxml.html.HtmlElement) -> list[tuple[str, str]]:
             if rule is not None:
                 doomed[node] = rule
                 continue
-            if _link_bar(node):
+            if node in linked and _link_bar(node):
                 doomed[node] = "link-bar"
                 continue
         if node.tag in _HEADING_TAGS and len(text) <= HEADING_CHARS:
@@ -493,17 +494,18 @@ def _teasers(region: lxml.html.HtmlElement, total: int) -> list[lxml.html.HtmlEl
     found: list[lxml.html.HtmlElement] = []
     taken: set[lxml.html.HtmlElement] = set()
     for heading in region.iter("h2", "h3", "h4", "h5", "h6"):
-        if any(ancestor in taken for ancestor in heading.iterancestors()):
-            continue
-        text = _text(heading)
-        if not _headline_like(text):
-            continue
         anchor = next(heading.iterancestors("a"), None)
-        link = anchor if anchor is not None else heading.find(".//a")
-        if link is None or (anchor is None and _link_chars(heading) < 0.9 * len(text)):
+        link = anchor if anchor is not None else next(heading.iter("a"), None)
+        if link is None or any(ancestor in taken for ancestor in heading.iterancestors()):
             continue
         href = (link.get("href") or "").strip()
-        if not href or href.startswith("#"):
+        text = _text(heading)
+        if (
+            not href
+            or href.startswith("#")
+            or not _headline_like(text)
+            or (anchor is None and _link_chars(heading) < 0.9 * len(text))
+        ):
             continue
         block = start = anchor if anchor is not None else heading
         while True:
@@ -541,12 +543,27 @@ _TRAIL = re.compile(r"^\s*[>›»/→]\s*$")
 BAR_LINK_WORDS = 5
 
 
+def _holding_links(region: lxml.html.HtmlElement) -> set[lxml.html.HtmlElement]:
+    """The elements of ``region`` that hold two links or more (link-bar candidates)."""
+    seen: set[lxml.html.HtmlElement] = set()
+    twice: set[lxml.html.HtmlElement] = set()
+    for anchor in region.iter("a"):
+        for ancestor in anchor.iterancestors():
+            if ancestor is region or ancestor in twice:
+                break  # its ancestors are counted already
+            if ancestor in seen:
+                twice.add(ancestor)
+            else:
+                seen.add(ancestor)
+    return twice
+
+
 def _link_bar(node: lxml.html.HtmlElement) -> bool:
     """``link-bar``: a line of short links and nothing else (tags, a breadcrumb trail, a
     pager): two links or more with separators only, or three or more after a short
     label ("Tags:", "In this article:"); a breadcrumb may end on the page's own title.
     Lists (``<ul>``, ``<li>``) are not bars: a list of documents to bring is a fact."""
-    if node.tag in ("ul", "ol", "li", "dl") or node.find(".//li") is not None:
+    if node.tag in ("ul", "ol", "li", "dl") or next(node.iter("li"), None) is not None:
         return False
     links: list[str] = []
     gaps: list[str] = [""]  # the text before the first link, between links, after it
