@@ -27,7 +27,8 @@ real prose:
   label); not when a text of its own follows it (a digest of statements), nor when
   teasers are most of the region (a listing page);
 * ``link-bar``: a line of short links and nothing else: tags, a breadcrumb trail, a
-  pager (lists are not bars: a list of documents to bring is a fact).
+  pager (lists are not bars: a list of documents to bring is a fact);
+* ``pager``: a link to the previous or next article ("← Previous: <its title>").
 
 What is removed never reaches the stored text either: the stored version is what the
 content region says, and furniture is not part of it (site-wide lines that are not
@@ -151,7 +152,7 @@ LABELS = frozenset(
         "reddit", "whatsapp", "telegram", "vkontakte", "odnoklassniki", "pinterest",
         "flipboard", "print version", "print this page", "printer friendly",
         "printer-friendly version", "copy link", "link copied", "bookmark it",
-        "view comments", "follow us", "rss feed",
+        "view comments", "read comments", "follow us", "rss feed", "permalink", "shares",
         # advertising
         "advertisement", "advertising", "sponsored", "sponsored content", "sponsored links",
         "promoted links", "supported by", "skip ad", "anzeige", "werbung", "publicité",
@@ -161,10 +162,12 @@ LABELS = frozenset(
         "view graphic", "view this image", "enlarge this image",
         # reading on
         "read more", "read now", "continue reading", "up next", "back to top",
+        "buy now", "from around the web", "around the web",
         # other languages
         "compartilhe", "compartilhar", "copiar link", "leia mais", "ouvir o texto",
         "compartir", "partager", "imprimer", "lire la suite", "teilen", "drucken",
-        "weiterlesen", "mail senden", "поделиться", "версия для печати", "читать далее",
+        "weiterlesen", "mail senden", "version zum drucken", "druckversion",
+        "kommentare lesen", "lire les commentaires", "leer comentarios", "поделиться", "версия для печати", "читать далее",
         "分享", "شارك", "مشاركة",
     }
 )  # fmt: skip
@@ -175,6 +178,7 @@ WEAK_LABELS = frozenset(
         "x", "vk", "ok", "email", "e-mail", "mail", "print", "copy", "bookmark",
         "save", "more", "comments", "comment", "send", "follow", "rss", "atom", "ad", "ads",
         "close", "play", "pause", "mute", "enlarge", "image", "photo", "video", "top",
+        "suivre", "folgen", "seguir",
         "imprimir", "voltar", "comentarios", "commentaires", "kommentare", "печать",
         "комментарии", "打印", "评论", "طباعة",
     }
@@ -195,6 +199,15 @@ RELATED_HEADINGS = re.compile(
     re.IGNORECASE,
 )
 
+#: A link to the previous or next article: "← Previous: <its title>", "Next post »".
+_PAGER = re.compile(
+    r"^\W*(?:previous|next|older|newer|prev|vorige[rn]?|nächste[rn]?|zurück|weiter|"
+    r"précédent|suivant|anterior|siguiente|próximo|próxima|предыдущ\w*|следующ\w*|"
+    r"上一篇|下一篇|上一页|下一页)"
+    r"(?:\s+(?:post|article|story|entry|news|item|page|artikel|meldung|beitrag|"
+    r"noticia|notícia|статья|новость))?\s*[:：»›→]",
+    re.IGNORECASE,
+)
 _SPLIT = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])|__")
 _CREDIT = re.compile(
     r"^\W*(?:photo|photograph|image|picture|foto|bild|credit|crédit|crédito|source|"
@@ -387,6 +400,9 @@ def prune(region: lxml.html.HtmlElement) -> list[tuple[str, str]]:
                 continue
             if node in linked and _link_bar(node):
                 doomed[node] = "link-bar"
+                continue
+            if _PAGER.match(text) and _link_chars(node) >= 0.8 * len(text):
+                doomed[node] = "pager"
                 continue
         if node.tag in _HEADING_TAGS and len(text) <= HEADING_CHARS:
             for block in _related_blocks(node, text, total, region):
