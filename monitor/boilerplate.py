@@ -167,7 +167,8 @@ LABELS = frozenset(
         "compartilhe", "compartilhar", "copiar link", "leia mais", "ouvir o texto",
         "compartir", "partager", "imprimer", "lire la suite", "teilen", "drucken",
         "weiterlesen", "mail senden", "version zum drucken", "druckversion",
-        "kommentare lesen", "lire les commentaires", "leer comentarios", "поделиться", "версия для печати", "читать далее",
+        "kommentare lesen", "lire les commentaires", "leer comentarios", "поделиться",
+        "версия для печати", "читать далее",
         "分享", "شارك", "مشاركة",
     }
 )  # fmt: skip
