@@ -556,6 +556,8 @@ def _has_own_heading(node: lxml.html.HtmlElement) -> bool:
 _SEPARATOR = re.compile(r"^[\s|•·/,;>›»«<‹→–—-]*$")
 #: ... and between the steps of a breadcrumb trail, which may end on the page's title.
 _TRAIL = re.compile(r"^\s*[>›»/→]\s*$")
+#: A year or a numeric date: a line of links that holds one is a date line, content.
+_DATED = re.compile(r"\b(?:19|20)\d\d\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b")
 #: A link of a bar is short (a tag, a section, "Next").
 BAR_LINK_WORDS = 5
 
@@ -602,6 +604,8 @@ def _link_bar(node: lxml.html.HtmlElement) -> bool:
         not link or len(link.split()) > BAR_LINK_WORDS or len(link) > 40 for link in links
     ):
         return False
+    if any(_DATED.search(link) for link in links):
+        return False  # a date line made of links ("15 December 2022 | Press releases")
     label, between, after = gaps[0].strip(), gaps[1:-1], gaps[-1]
     if not all(_SEPARATOR.match(gap) for gap in between):
         return False
