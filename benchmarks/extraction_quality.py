@@ -11,7 +11,8 @@ the corpus is never copied into the repository):
   headline, the lead) or outside it (captions, credits, related lists, share widgets,
   footers: visible text of the source that is not in the gold), then the page compared
   as a second capture compares it (the region learned on the first capture, content
-  hashes compared). Every inside edit must change the hash; no outside edit may.
+  hashes compared). Every inside edit must change the hash; no outside edit may. A
+  second figure leaves out the edits the gold cannot judge (:data:`NEUTRAL`).
 
 The extraction is the monitor's own path: :func:`monitor.process.observe` on a 200
 response with the page's bytes (decode, mojibake repair, main-content extraction with
@@ -33,6 +34,8 @@ caption of three words between two gold paragraphs counts as leak (no shingle ho
 it is a gold shingle).
 
     python benchmarks/extraction_quality.py [--corpus DIR] [--pages aclu,cnn] [--verbose]
+    python benchmarks/extraction_quality.py --half first    # develop on one half ...
+    python benchmarks/extraction_quality.py --half second   # ... check on the other
 """
 
 from __future__ import annotations
