@@ -375,7 +375,7 @@ def prune(region: lxml.html.HtmlElement) -> list[tuple[str, str]]:
     if not total:
         return removed
     doomed: dict[lxml.html.HtmlElement, str] = {}
-    linked = _holding_links(region)
+    linked, twice_linked = _holding_links(region)
     for node in marked:
         rule = _marked_rule(node, total)
         if rule is not None:
@@ -399,12 +399,13 @@ def prune(region: lxml.html.HtmlElement) -> list[tuple[str, str]]:
             if rule is not None:
                 doomed[node] = rule
                 continue
-            if node in linked and _link_bar(node):
-                doomed[node] = "link-bar"
-                continue
-            if _PAGER.match(text) and _link_chars(node) >= 0.8 * len(text):
-                doomed[node] = "pager"
-                continue
+            if node in linked:  # the rules about links, for blocks that hold one
+                if node in twice_linked and _link_bar(node):
+                    doomed[node] = "link-bar"
+                    continue
+                if _PAGER.match(text) and _link_chars(node) >= 0.8 * len(text):
+                    doomed[node] = "pager"
+                    continue
         if node.tag in _HEADING_TAGS and len(text) <= HEADING_CHARS:
             for block in _related_blocks(node, text, total, region):
                 doomed.setdefault(block, "related-list")
@@ -562,8 +563,10 @@ _DATED = re.compile(r"\b(?:19|20)\d\d\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b")
 BAR_LINK_WORDS = 5
 
 
-def _holding_links(region: lxml.html.HtmlElement) -> set[lxml.html.HtmlElement]:
-    """The elements of ``region`` that hold two links or more (link-bar candidates)."""
+def _holding_links(
+    region: lxml.html.HtmlElement,
+) -> tuple[set[lxml.html.HtmlElement], set[lxml.html.HtmlElement]]:
+    """The elements of ``region`` that hold a link, and those that hold two or more."""
     seen: set[lxml.html.HtmlElement] = set()
     twice: set[lxml.html.HtmlElement] = set()
     for anchor in region.iter("a"):
@@ -574,7 +577,7 @@ def _holding_links(region: lxml.html.HtmlElement) -> set[lxml.html.HtmlElement]:
                 twice.add(ancestor)
             else:
                 seen.add(ancestor)
-    return twice
+    return seen, twice
 
 
 def _link_bar(node: lxml.html.HtmlElement) -> bool:
