@@ -21,7 +21,8 @@ real prose:
   those, or as links;
 * ``credit``: a photo credit ("Photo: AFP", ``class="credit"``), short;
 * ``related-list``: a block that starts with a "Related"/"Read more"/"You may also
-  like" heading and is otherwise mostly links;
+  like" heading and is otherwise mostly links, or a short one opened by "About the
+  author";
 * ``teaser``: a heading that is a link to another page (an article's own headings
   never are) with the block around it that adds no prose (its picture, date, section
   label); not when a text of its own follows it (a digest of statements), nor when
@@ -209,6 +210,15 @@ _PAGER = re.compile(
     r"noticia|notícia|статья|новость))?\s*[:：»›→]",
     re.IGNORECASE,
 )
+#: Headings that open a box about the author (a biography, links to their other pages).
+AUTHOR_HEADINGS = re.compile(
+    r"^\W*(?:about the authors?|about the writer|über (?:den autor|die autorin)|zur person|"
+    r"à propos de l'auteur|l'auteur|sobre el autor|sobre la autora|sobre o autor|"
+    r"об авторе|关于作者|作者简介)\W*$",
+    re.IGNORECASE,
+)
+#: An author box is short: a longer block opened by such a heading is kept.
+AUTHOR_CHARS = 800
 _SPLIT = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])|__")
 _CREDIT = re.compile(
     r"^\W*(?:photo|photograph|image|picture|foto|bild|credit|crédit|crédito|source|"
@@ -468,8 +478,10 @@ def _text_rule(text: str, node: lxml.html.HtmlElement | None = None) -> str | No
 def _related_blocks(
     heading: lxml.html.HtmlElement, text: str, total: int, region: lxml.html.HtmlElement
 ) -> list[lxml.html.HtmlElement]:
-    """The block a "Related"/"Read more" heading opens, when the rest of it is links."""
-    if not RELATED_HEADINGS.match(text):
+    """The block a "Related"/"Read more" heading opens, when the rest of it is links; the
+    block an "About the author" heading opens, when it is short (a biography)."""
+    author = bool(AUTHOR_HEADINGS.match(text))
+    if not author and not RELATED_HEADINGS.match(text):
         return []
     block: lxml.html.HtmlElement | None = heading
     # Climb while the heading is the start of its parent: the parent is the block.
@@ -484,6 +496,8 @@ def _related_blocks(
     assert block is not None
     size = len(_text(block))
     rest = size - len(text)
+    if author:
+        return [block] if rest > 0 and size <= min(AUTHOR_CHARS, 0.5 * total) else []
     if rest > 0 and size <= 0.5 * total and _link_chars(block) >= 0.6 * rest:
         return [block]
     # A heading followed by its list: the two together.
