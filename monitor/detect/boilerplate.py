@@ -11,9 +11,9 @@ Each rule was measured on real pages whose main content is marked
 real prose:
 
 * ``class-or-id``: an element whose ``class``/``id`` names page furniture
-  (:data:`FURNITURE_NAMES`, :data:`FURNITURE_TOKENS`), unless it holds a paragraph of
-  prose (a non-link text run of :data:`PROSE_CHARS` or more; comment threads excepted)
-  or more than half of the region's text;
+  (:data:`FURNITURE_NAMES`, :data:`FURNITURE_TOKENS`, numbered or not: ``promo2``),
+  unless it holds a paragraph of prose (a non-link text run of :data:`PROSE_CHARS` or
+  more; comment threads excepted) or more than half of the region's text;
 * ``labels``: a short block whose whole text is interface words (:data:`LABELS`:
   "Share", "Tweet", "Print version", "Advertisement", "Replay", in the languages
   official sites publish in), with digits and punctuation around them; words that can
@@ -21,7 +21,15 @@ real prose:
   those, or as links;
 * ``credit``: a photo credit ("Photo: AFP", ``class="credit"``), short;
 * ``related-list``: a block that starts with a "Related"/"Read more"/"You may also
-  like" heading and is otherwise mostly links.
+  like" heading and is otherwise mostly links, or a short one opened by "About the
+  author";
+* ``teaser``: a heading that is a link to another page (an article's own headings
+  never are) with the block around it that adds no prose (its picture, date, section
+  label); not when a text of its own follows it (a digest of statements), nor when
+  teasers are most of the region (a listing page);
+* ``link-bar``: a line of short links and nothing else: tags, a breadcrumb trail, a
+  pager (lists are not bars: a list of documents to bring is a fact);
+* ``pager``: a link to the previous or next article ("← Previous: <its title>").
 
 What is removed never reaches the stored text either: the stored version is what the
 content region says, and furniture is not part of it (site-wide lines that are not
@@ -145,7 +153,7 @@ LABELS = frozenset(
         "reddit", "whatsapp", "telegram", "vkontakte", "odnoklassniki", "pinterest",
         "flipboard", "print version", "print this page", "printer friendly",
         "printer-friendly version", "copy link", "link copied", "bookmark it",
-        "view comments", "follow us", "rss feed",
+        "view comments", "read comments", "follow us", "rss feed", "permalink", "shares",
         # advertising
         "advertisement", "advertising", "sponsored", "sponsored content", "sponsored links",
         "promoted links", "supported by", "skip ad", "anzeige", "werbung", "publicité",
@@ -155,10 +163,13 @@ LABELS = frozenset(
         "view graphic", "view this image", "enlarge this image",
         # reading on
         "read more", "read now", "continue reading", "up next", "back to top",
+        "buy now", "from around the web", "around the web",
         # other languages
         "compartilhe", "compartilhar", "copiar link", "leia mais", "ouvir o texto",
         "compartir", "partager", "imprimer", "lire la suite", "teilen", "drucken",
-        "weiterlesen", "mail senden", "поделиться", "версия для печати", "читать далее",
+        "weiterlesen", "mail senden", "version zum drucken", "druckversion",
+        "kommentare lesen", "lire les commentaires", "leer comentarios", "поделиться",
+        "версия для печати", "читать далее",
         "分享", "شارك", "مشاركة",
     }
 )  # fmt: skip
@@ -169,6 +180,7 @@ WEAK_LABELS = frozenset(
         "x", "vk", "ok", "email", "e-mail", "mail", "print", "copy", "bookmark",
         "save", "more", "comments", "comment", "send", "follow", "rss", "atom", "ad", "ads",
         "close", "play", "pause", "mute", "enlarge", "image", "photo", "video", "top",
+        "suivre", "folgen", "seguir",
         "imprimir", "voltar", "comentarios", "commentaires", "kommentare", "печать",
         "комментарии", "打印", "评论", "طباعة",
     }
@@ -189,6 +201,24 @@ RELATED_HEADINGS = re.compile(
     re.IGNORECASE,
 )
 
+#: A link to the previous or next article: "← Previous: <its title>", "Next post »".
+_PAGER = re.compile(
+    r"^\W*(?:previous|next|older|newer|prev|vorige[rn]?|nächste[rn]?|zurück|weiter|"
+    r"précédent|suivant|anterior|siguiente|próximo|próxima|предыдущ\w*|следующ\w*|"
+    r"上一篇|下一篇|上一页|下一页)"
+    r"(?:\s+(?:post|article|story|entry|news|item|page|artikel|meldung|beitrag|"
+    r"noticia|notícia|статья|новость))?\s*[:：»›→]",
+    re.IGNORECASE,
+)
+#: Headings that open a box about the author (a biography, links to their other pages).
+AUTHOR_HEADINGS = re.compile(
+    r"^\W*(?:about the authors?|about the writer|über (?:den autor|die autorin)|zur person|"
+    r"à propos de l'auteur|l'auteur|sobre el autor|sobre la autora|sobre o autor|"
+    r"об авторе|关于作者|作者简介)\W*$",
+    re.IGNORECASE,
+)
+#: An author box is short: a longer block opened by such a heading is kept.
+AUTHOR_CHARS = 800
 _SPLIT = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])|__")
 _CREDIT = re.compile(
     r"^\W*(?:photo|photograph|image|picture|foto|bild|credit|crédit|crédito|source|"
@@ -216,7 +246,8 @@ def _furniture_name(value: str) -> str | None:
         if _NAMED.match(lowered.rsplit("--", 1)[-1]):
             found = lowered
             break
-        parts = {part.lower() for part in _SPLIT.split(name) if part}
+        # A numbered part names the same thing ("contentBreadcrumbs2", "share_1").
+        parts = {part.lower().rstrip("0123456789") for part in _SPLIT.split(name) if part}
         hit = parts & FURNITURE_TOKENS
         if hit:
             found = min(hit)
@@ -354,6 +385,7 @@ def prune(region: lxml.html.HtmlElement) -> list[tuple[str, str]]:
     if not total:
         return removed
     doomed: dict[lxml.html.HtmlElement, str] = {}
+    linked, twice_linked = _holding_links(region)
     for node in marked:
         rule = _marked_rule(node, total)
         if rule is not None:
@@ -377,9 +409,18 @@ def prune(region: lxml.html.HtmlElement) -> list[tuple[str, str]]:
             if rule is not None:
                 doomed[node] = rule
                 continue
+            if node in linked:  # the rules about links, for blocks that hold one
+                if node in twice_linked and _link_bar(node):
+                    doomed[node] = "link-bar"
+                    continue
+                if _PAGER.match(text) and _link_chars(node) >= 0.8 * len(text):
+                    doomed[node] = "pager"
+                    continue
         if node.tag in _HEADING_TAGS and len(text) <= HEADING_CHARS:
             for block in _related_blocks(node, text, total, region):
                 doomed.setdefault(block, "related-list")
+    for block in _teasers(region, total):
+        doomed.setdefault(block, "teaser")
     for node, rule in doomed.items():
         if any(ancestor in doomed for ancestor in node.iterancestors()):
             continue  # removed with its ancestor
@@ -437,8 +478,10 @@ def _text_rule(text: str, node: lxml.html.HtmlElement | None = None) -> str | No
 def _related_blocks(
     heading: lxml.html.HtmlElement, text: str, total: int, region: lxml.html.HtmlElement
 ) -> list[lxml.html.HtmlElement]:
-    """The block a "Related"/"Read more" heading opens, when the rest of it is links."""
-    if not RELATED_HEADINGS.match(text):
+    """The block a "Related"/"Read more" heading opens, when the rest of it is links; the
+    block an "About the author" heading opens, when it is short (a biography)."""
+    author = bool(AUTHOR_HEADINGS.match(text))
+    if not author and not RELATED_HEADINGS.match(text):
         return []
     block: lxml.html.HtmlElement | None = heading
     # Climb while the heading is the start of its parent: the parent is the block.
@@ -453,6 +496,8 @@ def _related_blocks(
     assert block is not None
     size = len(_text(block))
     rest = size - len(text)
+    if author:
+        return [block] if rest > 0 and size <= min(AUTHOR_CHARS, 0.5 * total) else []
     if rest > 0 and size <= 0.5 * total and _link_chars(block) >= 0.6 * rest:
         return [block]
     # A heading followed by its list: the two together.
@@ -462,6 +507,138 @@ def _related_blocks(
         if size and size <= 0.5 * total and _link_chars(following) >= 0.6 * size:
             return [block, following]
     return []
+
+
+#: Teasers of other pages make up at most this share of a region: beyond, they are
+#: the content (a listing page's list of articles).
+TEASER_SHARE = 0.5
+#: A teaser's own text outside links (a date, a section label, a one-line summary) is
+#: shorter than this: a heading followed by longer text heads a part of the content.
+TEASER_PROSE = 100
+
+
+def _teasers(region: lxml.html.HtmlElement, total: int) -> list[lxml.html.HtmlElement]:
+    """``teaser``: a heading that is a link to another page (an article's own headings
+    never are), with the block around it that adds no prose (its picture, date, section
+    label): teasers of other articles, grouped or alone. A heading followed by text of
+    its own heads a part of the content and stays; so do teasers that make up most of
+    the region (a listing page's articles are its content)."""
+    found: list[lxml.html.HtmlElement] = []
+    taken: set[lxml.html.HtmlElement] = set()
+    for heading in region.iter("h2", "h3", "h4", "h5", "h6"):
+        anchor = next(heading.iterancestors("a"), None)
+        link = anchor if anchor is not None else next(heading.iter("a"), None)
+        if link is None or any(ancestor in taken for ancestor in heading.iterancestors()):
+            continue
+        href = (link.get("href") or "").strip()
+        text = _text(heading)
+        if (
+            not href
+            or href.startswith("#")
+            or not _headline_like(text)
+            or (anchor is None and _link_chars(heading) < 0.9 * len(text))
+        ):
+            continue
+        block = start = anchor if anchor is not None else heading
+        while True:
+            parent = block.getparent()
+            if (
+                parent is None
+                or parent is region
+                or len(_text(parent)) > 0.5 * total
+                or _prose_chars(parent) >= TEASER_PROSE
+                or _has_own_heading(parent)
+            ):
+                break
+            block = parent
+        if block is not start:
+            found.append(block)
+            taken.add(block)
+    if sum(len(_text(block)) for block in found) > TEASER_SHARE * total:
+        return []
+    return found
+
+
+def _has_own_heading(node: lxml.html.HtmlElement) -> bool:
+    """Whether ``node`` holds a heading that is not a link: a heading of the content."""
+    for heading in node.iter("h1", "h2", "h3", "h4", "h5", "h6"):
+        if next(heading.iterancestors("a"), None) is None and heading.find(".//a") is None:
+            return True
+    return False
+
+
+#: What stands between the links of a bar: "Home > News", "« Previous | Next »", "a, b".
+_SEPARATOR = re.compile(r"^[\s|•·/,;>›»«<‹→–—-]*$")
+#: ... and between the steps of a breadcrumb trail, which may end on the page's title.
+_TRAIL = re.compile(r"^\s*[>›»/→]\s*$")
+#: A year or a numeric date: a line of links that holds one is a date line, content.
+_DATED = re.compile(r"\b(?:19|20)\d\d\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b")
+#: A link of a bar is short (a tag, a section, "Next").
+BAR_LINK_WORDS = 5
+
+
+def _holding_links(
+    region: lxml.html.HtmlElement,
+) -> tuple[set[lxml.html.HtmlElement], set[lxml.html.HtmlElement]]:
+    """The elements of ``region`` that hold a link, and those that hold two or more."""
+    seen: set[lxml.html.HtmlElement] = set()
+    twice: set[lxml.html.HtmlElement] = set()
+    for anchor in region.iter("a"):
+        for ancestor in anchor.iterancestors():
+            if ancestor is region or ancestor in twice:
+                break  # its ancestors are counted already
+            if ancestor in seen:
+                twice.add(ancestor)
+            else:
+                seen.add(ancestor)
+    return seen, twice
+
+
+def _link_bar(node: lxml.html.HtmlElement) -> bool:
+    """``link-bar``: a line of short links and nothing else (tags, a breadcrumb trail, a
+    pager): two links or more with separators only, or three or more after a short
+    label ("Tags:", "In this article:"); a breadcrumb may end on the page's own title.
+    Lists (``<ul>``, ``<li>``) are not bars: a list of documents to bring is a fact."""
+    if node.tag in ("ul", "ol", "li", "dl") or next(node.iter("li"), None) is not None:
+        return False
+    links: list[str] = []
+    gaps: list[str] = [""]  # the text before the first link, between links, after it
+
+    def walk(element: lxml.html.HtmlElement) -> None:
+        if element.text:
+            gaps[-1] += element.text
+        for child in element:
+            if child.tag == "a":
+                links.append(_text(child))
+                gaps.append("")
+            elif isinstance(child.tag, str):
+                walk(child)
+            if child.tail:
+                gaps[-1] += child.tail
+
+    walk(node)
+    if len(links) < 2 or any(
+        not link or len(link.split()) > BAR_LINK_WORDS or len(link) > 40 for link in links
+    ):
+        return False
+    if any(_DATED.search(link) for link in links):
+        return False  # a date line made of links ("15 December 2022 | Press releases")
+    label, between, after = gaps[0].strip(), gaps[1:-1], gaps[-1]
+    if not all(_SEPARATOR.match(gap) for gap in between):
+        return False
+    # A breadcrumb trail may end on the page's own title, unlinked.
+    trail = bool(between) and all(_TRAIL.match(gap) for gap in between)
+    if not _SEPARATOR.match(after) and not (trail and len(after.split()) <= 12):
+        return False
+    if not label or _SEPARATOR.match(label):
+        return True
+    return len(links) >= 3 and len(label) <= 30 and len(label.split()) <= 3
+
+
+def _headline_like(text: str) -> bool:
+    """A sentence-like heading (a teaser's headline), not a label ("US & Canada", a name):
+    three words or more, or a run of an unspaced script."""
+    return len(text.split()) >= 3 or (len(text) >= 8 and " " not in text)
 
 
 def _credit_mark(marks: str) -> bool:

@@ -66,7 +66,7 @@ class TargetRules:
 
 # Bump when extraction or normalisation changes what content a body yields, so the
 # fast path ("same bytes, same content") is not trusted across such a change.
-PROCESS_VERSION = 3
+PROCESS_VERSION = 4
 
 
 def content_hash(title: str | None, lines: list[str], images: Iterable[Sequence[str]] = ()) -> str:
