@@ -34,6 +34,11 @@ real prose:
 What is removed never reaches the stored text either: the stored version is what the
 content region says, and furniture is not part of it (site-wide lines that are not
 recognisable here are masked per site instead, see :mod:`monitor.detect.site_boilerplate`).
+
+Why one module of this size: the rules share one survey of the region (text lengths,
+link shares, label tests cached per element) and their guards against removing prose;
+split by rule, each would recompute the survey or import the others' privates. The word
+lists (labels in several languages) are most of its length.
 """
 
 from __future__ import annotations
