@@ -230,7 +230,7 @@ HOSTILE_AFTER = "\n".join(
         "<SCRIPT SRC=//evil.example/x.js></SCRIPT> inserted",
     ]
 )
-ALLOWED_TAGS = {"div", "ins", "del", "table", "thead", "tbody", "tr", "th", "td"}
+ALLOWED_TAGS = {"div", "ins", "del", "table", "colgroup", "col", "thead", "tbody", "tr", "th", "td"}
 ALLOWED_ATTRIBUTES = {"class", "title", "colspan", "data-old", "data-new"}
 ALLOWED_ATTRIBUTES |= {"data-moved-to", "data-moved-from"}
 LINE_ELEMENTS = {"div", "td", "th"}

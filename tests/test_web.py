@@ -645,3 +645,65 @@ def test_browser_no_captured_script_ever_runs(history: History, server: str, tab
     tab.page.goto(history.site.url("/hostile"))
     tab.page.wait_for_function(f"document.title === '{EXECUTED}'", timeout=5000)
     assert any(EXECUTED in sign for sign in tab.executed)
+
+
+#: A phone's viewport (CSS pixels), as Chromium emulates one.
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+_SBS_GEOMETRY = """() => {
+  const table = document.querySelector('table.diff-sbs');
+  const box = (element) => element.getBoundingClientRect();
+  const changed = [...table.querySelectorAll('tbody tr')].find(
+    (row) => row.querySelector('td.old.change') && row.querySelector('td.new.change'));
+  const cells = [...changed.cells].map((cell) => {
+    const b = box(cell);
+    return {cls: cell.className, left: b.left, top: b.top, width: b.width, bottom: b.bottom};
+  });
+  return {
+    table: box(table).width,
+    viewport: window.innerWidth,
+    scroll: document.documentElement.scrollWidth,
+    cells: cells,
+  };
+}"""
+
+
+@pytest.mark.slow
+def test_browser_side_by_side_gives_the_texts_the_width(
+    history: History, server: str, browser: Any
+) -> None:
+    """The line-number columns are narrow at a desktop's width; on a phone the old and
+    new lines stack, each with the width of the screen, and nothing scrolls sideways."""
+    path = f"{server}/pages/{history.pages['statement']}/diff/1/2?view=side-by-side"
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(path)
+        geometry = page.evaluate(_SBS_GEOMETRY)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "sbs-desktop.png"), full_page=True)
+    finally:
+        context.close()
+    numbers = [c for c in geometry["cells"] if c["cls"] == "num"]
+    texts = [c for c in geometry["cells"] if c["cls"] != "num"]
+    assert len(numbers) == 2 and len(texts) == 2
+    for number in numbers:
+        assert number["width"] <= 60, geometry  # about 3 rem, not a quarter of the table
+    for text in texts:
+        assert text["width"] >= 0.4 * geometry["table"], geometry
+    assert texts[0]["top"] == texts[1]["top"]  # side by side: one row
+
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        page.goto(path)
+        geometry = page.evaluate(_SBS_GEOMETRY)
+        page.screenshot(path=str(SCREENSHOTS / "sbs-phone.png"), full_page=True)
+    finally:
+        context.close()
+    assert geometry["viewport"] == 390
+    assert geometry["scroll"] <= geometry["viewport"], geometry  # no sideways scrolling
+    old, new = (c for c in geometry["cells"] if c["cls"] != "num")
+    for text in (old, new):
+        assert text["width"] >= 0.75 * geometry["viewport"], geometry
+    assert new["top"] >= old["bottom"] - 1, geometry  # the new line under the old one
