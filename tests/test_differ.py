@@ -255,7 +255,8 @@ class _DiffHTMLChecker(HTMLParser):
                 self.problems.append(f"<{tag}> directly inside {self.stack[-1:]}")
         elif any(open_tag in ("ins", "del") for open_tag in self.stack):
             self.problems.append(f"<{tag}> inside an open highlight: {self.stack}")
-        self.stack.append(tag)
+        if tag != "col":  # a void element: no end tag
+            self.stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if not self.stack or self.stack[-1] != tag:
