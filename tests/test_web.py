@@ -647,8 +647,13 @@ def test_browser_no_captured_script_ever_runs(history: History, server: str, tab
     assert any(EXECUTED in sign for sign in tab.executed)
 
 
+DESKTOP = {"width": 1400, "height": 1000}
 #: A phone's viewport (CSS pixels), as Chromium emulates one.
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+}
 
 _SBS_GEOMETRY = """() => {
   const table = document.querySelector('table.diff-sbs');
@@ -668,42 +673,61 @@ _SBS_GEOMETRY = """() => {
 }"""
 
 
-@pytest.mark.slow
-def test_browser_side_by_side_gives_the_texts_the_width(
-    history: History, server: str, browser: Any
-) -> None:
-    """The line-number columns are narrow at a desktop's width; on a phone the old and
-    new lines stack, each with the width of the screen, and nothing scrolls sideways."""
-    path = f"{server}/pages/{history.pages['statement']}/diff/1/2?view=side-by-side"
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def _sbs_geometry(browser: Any, load: Any, shot: str, phone: bool) -> dict[str, Any]:
+    context = browser.new_context(**(PHONE if phone else {"viewport": DESKTOP}))
     try:
         page = context.new_page()
-        page.goto(path)
-        geometry = page.evaluate(_SBS_GEOMETRY)
+        load(page)
+        geometry: dict[str, Any] = page.evaluate(_SBS_GEOMETRY)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "sbs-desktop.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{shot}.png"), full_page=True)
     finally:
         context.close()
+    return geometry
+
+
+def _assert_texts_get_the_width(geometry: dict[str, Any], phone: bool) -> None:
     numbers = [c for c in geometry["cells"] if c["cls"] == "num"]
     texts = [c for c in geometry["cells"] if c["cls"] != "num"]
-    assert len(numbers) == 2 and len(texts) == 2
-    for number in numbers:
-        assert number["width"] <= 60, geometry  # about 3 rem, not a quarter of the table
-    for text in texts:
-        assert text["width"] >= 0.4 * geometry["table"], geometry
-    assert texts[0]["top"] == texts[1]["top"]  # side by side: one row
-
-    context = browser.new_context(**PHONE)
-    try:
-        page = context.new_page()
-        page.goto(path)
-        geometry = page.evaluate(_SBS_GEOMETRY)
-        page.screenshot(path=str(SCREENSHOTS / "sbs-phone.png"), full_page=True)
-    finally:
-        context.close()
-    assert geometry["viewport"] == 390
+    assert len(numbers) == 2 and len(texts) == 2, geometry
     assert geometry["scroll"] <= geometry["viewport"], geometry  # no sideways scrolling
-    old, new = (c for c in geometry["cells"] if c["cls"] != "num")
+    if not phone:
+        for number in numbers:
+            assert number["width"] <= 60, geometry  # about 3 rem, not a quarter of the table
+        for text in texts:
+            assert text["width"] >= 0.4 * geometry["table"], geometry
+        assert texts[0]["top"] == texts[1]["top"]  # side by side: one row
+        return
+    assert geometry["viewport"] == PHONE["viewport"]["width"]  # type: ignore[index]
+    old, new = texts
     for text in (old, new):
         assert text["width"] >= 0.75 * geometry["viewport"], geometry
     assert new["top"] >= old["bottom"] - 1, geometry  # the new line under the old one
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_browser_side_by_side_gives_the_texts_the_width(
+    history: History, server: str, browser: Any, phone: bool
+) -> None:
+    """The line-number columns are narrow at a desktop's width; on a phone the old and
+    new lines stack, each with the width of the screen, and nothing scrolls sideways:
+    on the web's diff page and on the page `monitor diff --format side-by-side` writes."""
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+
+    device = "phone" if phone else "desktop"
+    url = f"{server}/pages/{history.pages['statement']}/diff/1/2?view=side-by-side"
+    web = _sbs_geometry(browser, lambda page: page.goto(url), f"sbs-web-{device}", phone)
+    _assert_texts_get_the_width(web, phone)
+
+    written = CliRunner().invoke(
+        main,
+        ["diff", "statement", "1", "2", "--format", "side-by-side", "--db", history.database],
+    )
+    assert written.exit_code == 0, written.output
+    cli = _sbs_geometry(
+        browser, lambda page: page.set_content(written.output), f"sbs-cli-{device}", phone
+    )
+    _assert_texts_get_the_width(cli, phone)
