@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import case, func, select
 
+from monitor.history.activity import natural_key
 from monitor.storage.models import (
     Change,
     Page,
@@ -115,7 +116,8 @@ class TargetRow:
 
 
 def target_rows(store: Store, names: Sequence[str] = ()) -> list[TargetRow]:
-    """Every target (or the named ones) with its state, ordered by name: a few queries."""
+    """Every target (or the named ones) with its state, in natural order of their names
+    (bulletin-2 before bulletin-10): a few queries."""
     with store.session() as session:
         query = (
             select(
@@ -219,6 +221,8 @@ def target_rows(store: Store, names: Sequence[str] = ()) -> list[TargetRow]:
                 learned=int(learned.get(target_id, 0)),
             )
         )
+    # In the order people count: bulletin-2 before bulletin-10.
+    result.sort(key=lambda row: natural_key(row.name))
     return result
 
 
