@@ -8,6 +8,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,8 +34,10 @@ OVERDUE_GRACE = 300.0
 STATUSES = ("failing", "removed", "paused", "never checked", "ok")
 
 
+@lru_cache(maxsize=16384)
 def site_of(url: str) -> str:
-    """The host of a URL, as the dashboard's "site" filter names it."""
+    """The host of a URL, as the dashboard's "site" filter names it (remembered: the
+    dashboard asks it of every target on every request)."""
     return urlsplit(url).netloc.lower()
 
 
