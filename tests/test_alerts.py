@@ -24,8 +24,8 @@ from sqlalchemy import select
 
 from monitor import config as cfg
 from monitor.check import run_check
-from monitor.exceptions import ConfigError
 from monitor.cli import main
+from monitor.exceptions import ConfigError
 from monitor.notify.outbox import Outbox
 from monitor.notify.webhook import verify
 from monitor.storage.models import Delivery, DeliveryAttempt
