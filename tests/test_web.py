@@ -585,7 +585,14 @@ def test_feeds_parse_and_hold_the_events(history: History, server: str) -> None:
     assert removed.link.endswith(f"/pages/{history.pages['statement']}")
     changed = next(e for e in parsed.entries if "visa" in e.title.lower() and "Changed" in e.title)
     assert changed.link.endswith(f"/pages/{history.pages['statement']}/diff/1/2")
-    assert "[-Monday-]{+Tuesday+}" in changed.content[0].value
+    # The diff in colour: the styles are in the elements (and survive feedparser's
+    # sanitising, as they would a feed reader's), one line of context around it.
+    content = changed.content[0].value
+    assert re.search(r'<del style="[^"]*background-color: ?#f7a8a4[^"]*">Monday</del>', content)
+    assert re.search(r'<ins style="[^"]*background-color: ?#9be3aa[^"]*">Tuesday</ins>', content)
+    assert re.search(r'<div[^>]*style="[^"]*background-color: ?#d7f5dd[^"]*">', content)
+    assert "Bring your passport and two photographs." in content  # context
+    assert b"<style" not in everything.body  # nothing a reader would drop
 
     statement = _parse_feed(get(server + "/feeds/targets/statement.atom").body)
     assert [e.tags[0].term for e in statement.entries] == ["restored", "removed", "changed"]
@@ -1054,3 +1061,27 @@ def test_browser_pictures(
         assert page.url.endswith(f"/pages/{history.pages['statement']}/versions/3")
     finally:
         context.close()
+
+
+@pytest.mark.slow
+def test_browser_feed_entry_is_in_colour(history: History, server: str, browser: Any) -> None:
+    """A feed entry's HTML, as a reader shows it (no stylesheet of ours): coloured."""
+    parsed = _parse_feed(get(server + "/feeds/targets/statement.atom").body)
+    changed = next(e for e in parsed.entries if e.tags[0].term == "changed")
+    context = browser.new_context(viewport={"width": 800, "height": 500})
+    try:
+        page = context.new_page()
+        page.set_content(f"<!doctype html><body>{changed.content[0].value}</body>")
+        colours = page.evaluate(
+            """() => ['del', 'ins', '.line.change', '.line.insert'].map(
+                (s) => getComputedStyle(document.querySelector(s)).backgroundColor)"""
+        )
+        page.screenshot(path=str(SCREENSHOTS / "feed-entry.png"))
+    finally:
+        context.close()
+    assert colours == [
+        "rgb(247, 168, 164)",  # a removed word
+        "rgb(155, 227, 170)",  # an added word
+        "rgba(0, 0, 0, 0)",  # an edited line: its words carry the colour
+        "rgb(215, 245, 221)",  # an added line
+    ]

@@ -56,6 +56,7 @@ from monitor.history.versions import (
     DiffView,
     VersionDetail,
     cached_diff,
+    diff_excerpt,
     diff_view,
     version_detail,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "VersionSummary",
     "cached_diff",
     "daily_events",
+    "diff_excerpt",
     "diff_view",
     "filter_targets",
     "listing_days",
