@@ -1085,3 +1085,20 @@ def test_browser_feed_entry_is_in_colour(history: History, server: str, browser:
         "rgba(0, 0, 0, 0)",  # an edited line: its words carry the colour
         "rgb(215, 245, 221)",  # an added line
     ]
+
+
+@pytest.mark.slow
+def test_browser_no_captured_script_runs_in_the_new_views(
+    newsroom: Newsroom, newsroom_server: str, tab: Watched
+) -> None:
+    """The dashboard's lists of pages, the listing's titles and pictures, the axis: the
+    hostile article's title is there as text, and nothing of it runs."""
+    for path, _shown in HOSTILE_NEWSROOM_VIEWS:
+        url = path.format(listing=newsroom.listing, hostile=newsroom.articles[7])
+        tab.page.goto(newsroom_server + url)
+        tab.page.wait_for_load_state("load")
+        for svg in tab.page.locator("svg.chart").all():
+            svg.hover()  # a handler on a picture would fire now
+        assert tab.executed == [] and tab.page.title() != EXECUTED, url
+    tab.page.goto(newsroom_server + "/?activity=day")
+    assert "<script>" in tab.page.locator("ul.notable").inner_text()  # shown, as text
