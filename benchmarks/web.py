@@ -11,10 +11,11 @@ three captures per version, bodies stored), plus one page with two 1 MB versions
 differ by 20 scattered word edits. Then serves the application with uvicorn on
 127.0.0.1 and times, as the median of --runs requests (after one warm-up):
 
-- the dashboard (every target), a target's timeline, and the 1 MB diff page (inline,
-  changes only; inline whole text; side by side), by the server's own time (its
-  ``Server-Timing`` header) and by the client's wall time; the diff page's first, cold
-  request (diff computed, not cached) is shown too;
+- the dashboard (the first 100 targets of all, with their strips of events per day; with
+  90-day strips; filtered to those changed this week; its last page), a target's
+  timeline, and the 1 MB diff page (inline, changes only; inline whole text; side by
+  side), by the server's own time (its ``Server-Timing`` header) and by the client's wall
+  time; the diff page's first, cold request (diff computed, not cached) is shown too;
 - ``monitor search``: the search itself over all versions, for several queries, and the
   whole command (a new Python process, as a user runs it).
 
@@ -102,7 +103,8 @@ def generate(store: Store, targets: int, versions: int, seed: int) -> dict[str, 
     """Write the history; returns what the timings need (page ids, sizes)."""
     rng = random.Random(seed)
     vocabulary = _vocabulary(rng)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
+    # Ending before now, so the dashboard's strips (the last 30 and 90 days) have events.
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=25)
     engine = store.engine
     totals = {"versions": 0, "captures": 0, "chars": 0}
     with engine.begin() as connection:
@@ -353,7 +355,10 @@ def main() -> int:
         page = made["timeline_page"]
         big = made["big_page"]
         pages = [
-            ("dashboard (all targets)", "/"),
+            ("dashboard (100 of all)", "/"),
+            ("dashboard, 90-day strips", "/?days=90"),
+            ("dashboard, changed this week", "/?activity=week"),
+            ("dashboard, last page", f"/?page={-(-args.targets // 100)}"),
             ("target timeline", f"/pages/{page}"),
             ("1 MB diff, changes only", f"/pages/{big}/diff/1/2"),
             ("1 MB diff, whole text", f"/pages/{big}/diff/1/2?full=1"),

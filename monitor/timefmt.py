@@ -3,13 +3,14 @@ pages, feeds, e-mails and exports say "when" the same way.
 
 All times are UTC. People read ``2026-03-03 14:05:09Z`` (:func:`when`, :func:`utc`); machines
 read ISO 8601 (:func:`iso`, :func:`stamp`); people write ``2026-03-01`` or
-``2026-03-01T12:00Z`` (:func:`parse_time`).
+``2026-03-01T12:00Z`` (:func:`parse_time`). A message to a person says the day and the
+offset from UTC (:func:`human`): ``Tue 3 Mar 2026, 15:05 CET (UTC+01:00)``.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from monitor.exceptions import TimeValueError
 
@@ -41,6 +42,37 @@ def utc(value: datetime | None, seconds: bool = True) -> str:
     if value is None:
         return "never"
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ" if seconds else "%Y-%m-%d %H:%MZ")
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def human(value: datetime | str | None, zone: tzinfo | None = None) -> str:
+    """A time as a message says it to a person, with its offset from UTC: in UTC
+    ``Tue 3 Mar 2026, 14:05 UTC+00:00``, in a named zone ``Tue 3 Mar 2026, 15:05 CET
+    (UTC+01:00)``. Takes a datetime or an ISO 8601 string (as payloads carry them).
+
+    >>> human("2026-03-03T14:05:09+00:00")
+    'Tue 3 Mar 2026, 14:05 UTC+00:00'
+    >>> from zoneinfo import ZoneInfo
+    >>> human(datetime(2026, 3, 3, 14, 5, tzinfo=UTC), ZoneInfo("Asia/Kolkata"))
+    'Tue 3 Mar 2026, 19:35 IST (UTC+05:30)'
+    """
+    if value is None or value == "":
+        return "never"
+    if isinstance(value, str):
+        value = parse_time(value)
+    local = value.astimezone(zone or UTC)
+    offset = local.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    utc_offset = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    name = local.tzname() or ""
+    day = f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year}"
+    if not name or name in ("UTC", utc_offset) or name.startswith(("+", "-")):
+        return f"{day}, {local:%H:%M} {utc_offset}"
+    return f"{day}, {local:%H:%M} {name} ({utc_offset})"
 
 
 def ago(value: datetime | None, now: datetime | None = None) -> str:

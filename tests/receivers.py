@@ -108,6 +108,7 @@ class SmtpServer:
     ) -> None:
         self.port = port or free_port()
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []  # the bytes as received, before parsing
         self.envelopes: list[tuple[str, list[str]]] = []
         self.reject = reject
         self.controller: Any = None
@@ -124,6 +125,7 @@ class SmtpServer:
                     if answer:
                         return answer
                 server.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+                server.raw.append(envelope.original_content)
                 message = message_from_bytes(envelope.original_content, policy=policy.default)
                 server.messages.append(message)  # type: ignore[arg-type]
                 return "250 Message accepted for delivery"

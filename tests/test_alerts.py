@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from sqlalchemy import select
 from monitor import config as cfg
 from monitor.check import run_check
 from monitor.cli import main
+from monitor.exceptions import ConfigError
 from monitor.notify.outbox import Outbox
 from monitor.notify.webhook import verify
 from monitor.storage.models import Delivery, DeliveryAttempt
@@ -175,9 +177,97 @@ def test_email_is_multipart_and_keeps_cyrillic_and_devanagari(
     assert text is not None and html is not None
     assert title in text.get_content() and "other facts" in text.get_content()
     html_text = html.get_content()
-    assert title in html_text and "<ins>other</ins>" in html_text
+    assert title in html_text and re.search(r'<ins style="[^"]+">other</ins>', html_text)
     assert "Significance" in html_text and "/pages/" in html_text
     assert "SMTP accepted" in _attempts(store)[0].detail
+
+
+def _email_channel(smtp: SmtpServer, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "email",
+        "host": "127.0.0.1",
+        "port": smtp.port,
+        "security": "none",
+        "from": "Monitor <monitor@example.org>",
+        "to": ["desk@example.org"],
+        **extra,
+    }
+
+
+def test_email_reads_as_a_person_expects(site: LocalSite, tmp_path: Path) -> None:
+    """Through a real SMTP server: the subject names the site once, times have their UTC
+    offset (in the channel's time zone), the link goes to this change's diff, the text
+    part has no ">From", and the HTML part's styles are in its elements."""
+    smtp = SmtpServer().start()
+    try:
+        config = _config(
+            tmp_path,
+            site,
+            {
+                "desk": _email_channel(smtp, timezone="Asia/Kolkata"),
+                "wire": _email_channel(smtp, to=["wire@example.org"]),
+            },
+        )
+        title = "Consular bulletin 12 — Embassy of Examplestan in Testland"
+        store = _one_change(site, config, title=title)
+        report = Outbox(store, config).deliver(timeout=10)
+        assert report.sent == 2, report.details
+    finally:
+        smtp.stop()
+    page_id = store.page("statement").id
+    host = f"127.0.0.1:{site.server.server_port}"
+    by_recipient = {rcpts[0]: n for n, (_sender, rcpts) in enumerate(smtp.envelopes)}
+    for recipient, zone in (("desk@example.org", "IST (UTC+05:30)"), ("wire@example.org", "")):
+        number = by_recipient[recipient]
+        message, raw = smtp.messages[number], smtp.raw[number]
+        assert smtp.envelopes[number][0] == "monitor@example.org"
+        # The site once: the title's "— Embassy of ..." suffix gives way to the host.
+        assert message["Subject"] == f"Changed: Consular bulletin 12 — {host}"
+        text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+        text = text.replace("\r\n", "\n")
+        assert b"\n>From " not in raw and ">From" not in text  # no mbox-style mangling
+        assert "\nFrom version: v1 captured " in text  # a line starting "From ", as written
+        detected = re.search(r"Detected: +(.+)", text).group(1)  # type: ignore[union-attr]
+        if zone:
+            assert re.fullmatch(
+                r"\w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d " + re.escape(zone), detected
+            )
+        else:
+            assert re.fullmatch(r"\w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d UTC\+00:00", detected)
+        diff_url = f"http://127.0.0.1:8080/pages/{page_id}/diff/1/2"
+        assert f"This change:  {diff_url}\n" in text
+        assert f"History:      http://127.0.0.1:8080/pages/{page_id}\n" in text
+        html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+        assert "<style" not in html  # mail clients drop it: the rules are in the elements
+        assert re.search(r'<ins style="[^"]*background-color: #9be3aa[^"]*">other</ins>', html)
+        assert re.search(r'<del style="[^"]*background-color: #f7a8a4[^"]*">some</del>', html)
+        assert re.search(r'<div class="line change" [^>]*style="[^"]*white-space: pre-wrap', html)
+        assert f'<a href="{diff_url}" style="' in html
+        assert (zone or "UTC+00:00") in html
+
+
+def test_email_timezone_must_be_a_zone(tmp_path: Path, site: LocalSite) -> None:
+    smtp = SmtpServer()
+    with pytest.raises(ConfigError, match="Mars/Olympus"):
+        _config(tmp_path, site, {"desk": _email_channel(smtp, timezone="Mars/Olympus")})
+
+
+def test_removal_email_links_to_the_event(site: LocalSite, tmp_path: Path) -> None:
+    smtp = SmtpServer().start()
+    try:
+        config = _config(tmp_path, site, {"desk": _email_channel(smtp)})
+        store = _one_change(site, config)
+        del site.routes["/statement"]
+        assert run_check(config, store, config.targets).events == {"removed": 1}
+        report = Outbox(store, config).deliver(timeout=10)
+        assert report.sent == 2, report.details
+    finally:
+        smtp.stop()
+    removal = next(m for m in smtp.messages if m["Subject"].startswith("Removed"))
+    text = removal.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    event_id = removal["X-Monitor-Event-Id"]
+    page_id = store.page("statement").id
+    assert f"This change:  http://127.0.0.1:8080/pages/{page_id}#event-{event_id}" in text
 
 
 def test_webhook_500_retries_with_backoff_then_succeeds(

@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import pty
+import re
 import signal
 import socket
 import subprocess
@@ -15,7 +18,9 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -217,3 +222,109 @@ def test_serve_serves(made: History) -> None:
         process.send_signal(signal.SIGINT)
         output, _errors = process.communicate(timeout=10)
     assert f"serving http://127.0.0.1:{port}/" in output.decode()
+
+
+# --------------------------------------------------------------------------------------
+# monitor diff: colour on a terminal only; HTML as a complete page
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _monitor_diff(made: History, *args: str, tty: bool, no_color: bool = False) -> str:
+    """`monitor diff` as a person runs it: a new process, its output on a real pseudo
+    terminal (``tty``) or a pipe."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    env["TERM"] = "xterm-256color"
+    if no_color:
+        env["NO_COLOR"] = "1"
+    command = [sys.executable, "-m", "monitor", "diff", "statement", "1", "2", *args]
+    command += ["--db", made.database]
+    if not tty:
+        done = subprocess.run(command, env=env, capture_output=True, timeout=60, check=True)
+        return done.stdout.decode()
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(command, env=env, stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    chunks = []
+    try:
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the terminal closed with the process
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(controller)
+        assert process.wait(timeout=60) == 0
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("form", ["text", "words"])
+def test_diff_is_coloured_on_a_terminal_only(made: History, form: str) -> None:
+    on_terminal = _monitor_diff(made, "--format", form, tty=True)
+    piped = _monitor_diff(made, "--format", form, tty=False)
+    without = _monitor_diff(made, "--format", form, tty=True, no_color=True)
+    assert "\x1b[" in on_terminal
+    assert "\x1b[" not in piped and "\x1b[" not in without
+    # The same words, only styled: strip the colours and it is what a pipe gets.
+    assert ANSI.sub("", on_terminal) == piped == without
+    if form == "text":
+        assert "-The consular section accepts visa applications on Monday." in piped
+        # The removed word stands out on red, the added one on green.
+        assert click.style("Monday", fg="white", bg="red", bold=True) in on_terminal
+        assert click.style("Tuesday", fg="black", bg="green", bold=True) in on_terminal
+        assert click.style("@@", fg="cyan")[:-4] in on_terminal  # hunk headers in cyan
+    else:
+        assert "~ The consular section accepts visa applications on [-Monday-]{+Tuesday+}." in (
+            piped
+        )
+    assert "links:\n- Visa application form <" in piped
+
+
+def test_diff_text_is_the_unified_diff(made: History) -> None:
+    from monitor.detect.differ import diff_versions
+
+    versions = {v.seq: v for v in made.store.versions(made.pages["statement"])}
+    a, b = versions[1], versions[2]
+    labels = (
+        f"v1 {a.captured_at:%Y-%m-%d %H:%M:%S}Z",
+        f"v2 {b.captured_at:%Y-%m-%d %H:%M:%S}Z",
+    )
+    expected = diff_versions(a, b).text.unified(labels=labels)
+    result = run(made, "diff", "statement", "1", "2")
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert result.output.startswith(expected)
+
+
+@pytest.mark.parametrize("form", ["html", "side-by-side"])
+def test_diff_html_is_a_complete_page(made: History, form: str) -> None:
+    from html.parser import HTMLParser
+
+    result = run(made, "diff", "statement", "1", "2", "--format", form)
+    assert result.exit_code == 0, result.output
+    page = result.output
+    assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
+    assert "<style>" in page and ".diff ins {" in page  # the stylesheet, in the page
+    assert "table.diff-sbs col.num" in page
+    assert "<del>Monday</del>" in page and "<ins>Tuesday</ins>" in page
+    assert "<script" not in page and "<link" not in page  # nothing to load, nothing to run
+    assert ('<table class="diff-sbs">' in page) == (form == "side-by-side")
+    assert "Visa application form" in page  # the links diff
+
+    class Balanced(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.open: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            if tag not in ("meta", "col", "br"):
+                self.open.append(tag)
+
+        def handle_endtag(self, tag: str) -> None:
+            assert self.open.pop() == tag
+
+    checker = Balanced()
+    checker.feed(page)
+    assert checker.open == []

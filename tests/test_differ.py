@@ -230,7 +230,7 @@ HOSTILE_AFTER = "\n".join(
         "<SCRIPT SRC=//evil.example/x.js></SCRIPT> inserted",
     ]
 )
-ALLOWED_TAGS = {"div", "ins", "del", "table", "thead", "tbody", "tr", "th", "td"}
+ALLOWED_TAGS = {"div", "ins", "del", "table", "colgroup", "col", "thead", "tbody", "tr", "th", "td"}
 ALLOWED_ATTRIBUTES = {"class", "title", "colspan", "data-old", "data-new"}
 ALLOWED_ATTRIBUTES |= {"data-moved-to", "data-moved-from"}
 LINE_ELEMENTS = {"div", "td", "th"}
@@ -255,7 +255,8 @@ class _DiffHTMLChecker(HTMLParser):
                 self.problems.append(f"<{tag}> directly inside {self.stack[-1:]}")
         elif any(open_tag in ("ins", "del") for open_tag in self.stack):
             self.problems.append(f"<{tag}> inside an open highlight: {self.stack}")
-        self.stack.append(tag)
+        if tag != "col":  # a void element: no end tag
+            self.stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if not self.stack or self.stack[-1] != tag:

@@ -55,3 +55,24 @@ def test_status_and_targets_count_failures_alike(
     assert listed["last_checked_at"] == reported["last_checked"]
     assert listed["last_change_at"] == reported["last_change"]
     assert listed["status"] == "failing"
+
+
+def test_diff_excerpt_keeps_the_first_stretches_and_cuts_long_lines() -> None:
+    from monitor.detect.differ import diff_text
+    from monitor.history import diff_excerpt
+
+    filler = "unchanged words " * 40  # 640 characters around each edit
+    before = "\n".join(f"{filler}line {n} says yes.{filler}" for n in range(100))
+    after = "\n".join(
+        f"{filler}line {n} says {'no' if n % 2 else 'yes'}.{filler}" for n in range(100)
+    )
+    pieces, left_out = diff_excerpt(diff_text(before, after), changed_lines=10, chars=50)
+    changed = [line for piece in pieces for line in piece.lines if line.op != "equal"]
+    assert len(changed) == 10 and left_out == 40  # 50 lines changed: 10 shown
+    edited = changed[0]
+    assert [s.op for s in edited.segments] == ["equal", "delete", "insert", "equal"]
+    first, *_, last = edited.segments
+    assert first.text.startswith("…") and len(first.text) == 51  # cut to 50 before the edit
+    assert last.text.endswith("…") and len(last.text) == 51
+    assert "<del>yes</del><ins>no</ins>" in pieces[0].inline_html()
+    assert diff_excerpt(diff_text("a", "a")) == ([], 0)

@@ -18,6 +18,7 @@ import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -291,6 +292,7 @@ def test_search_page(history: History, server: str) -> None:
 
 HOSTILE_VIEWS = [
     "/",
+    "/?activity=week&days=90",
     "/pages/{hostile}",
     "/pages/{hostile}/diff/1/2",
     "/pages/{hostile}/diff/1/2?view=side-by-side",
@@ -303,16 +305,257 @@ HOSTILE_VIEWS = [
 ]
 
 
-@pytest.mark.parametrize("path", HOSTILE_VIEWS)
-def test_hostile_content_is_text_in_every_view(history: History, server: str, path: str) -> None:
-    page = get(server + path.format(hostile=history.pages["hostile"])).text
-    # No markup from the capture reaches the page: no script, handler or javascript: URL.
+def _assert_inert(page: str, shown: bool = True) -> None:
+    """No markup from a capture reaches the page: no script, handler or javascript: URL,
+    no frame, and the only SVG is the monitor's own pictures; but it is there, as text."""
     assert "<script" not in page.lower()
     assert not re.search(r"<[^>]+\son\w+\s*=", page, re.IGNORECASE)
     assert not re.search(r"(href|src|action)\s*=\s*[\"']?\s*javascript:", page, re.IGNORECASE)
-    assert "<iframe srcdoc" not in page and "<svg" not in page
-    # ... but it is all there, as text.
-    assert "&lt;script&gt;" in page
+    assert "<iframe srcdoc" not in page and "<b>" not in page
+    svgs = re.findall(r"<svg\b[^>]*>", page, re.IGNORECASE)
+    assert all(tag.startswith('<svg class="chart chart-') for tag in svgs), svgs
+    assert ("&lt;script&gt;" in page) == shown
+
+
+@pytest.mark.parametrize("path", HOSTILE_VIEWS)
+def test_hostile_content_is_text_in_every_view(history: History, server: str, path: str) -> None:
+    _assert_inert(get(server + path.format(hostile=history.pages["hostile"])).text)
+
+
+# --------------------------------------------------------------------------------------
+# A listing among many targets: natural order, pages of 100, the activity filter,
+# article titles, the pictures
+
+ARTICLE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>
+<body><nav><a href="/">Home</a> <a href="/news/">News</a></nav>
+<article><h1>{title}</h1><p>{body}</p><p>Issued by the consular section.</p></article>
+<footer><p>Embassy of Example in Testland</p></footer></body></html>"""
+NEWS_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>News</title></head><body>
+<nav><a href="/">Home</a></nav><main><h1>News</h1><ul class="news-list">{items}</ul></main>
+<footer><p>Embassy of Example in Testland</p></footer></body></html>"""
+#: The listing's articles: number -> title (7 is hostile: markup and script in its title).
+BULLETINS = {1: "Bulletin 1", 2: "Bulletin 2", 3: "Bulletin 3", 7: HOSTILE_TITLE, 10: "Bulletin 10"}
+#: Targets configured besides the listing (never checked): more than a dashboard page.
+FILLERS = 104
+
+
+@dataclass
+class Newsroom:
+    """A listing whose article 2 was removed, 3 edited, 7 (hostile) edited and 11 added,
+    among 107 other targets (bulletin-1, bulletin-2, bulletin-10 and fillers)."""
+
+    site: LocalSite
+    store: Store
+    database: str
+    listing: int  # the listing's page id
+    articles: dict[int, int]  # article number -> page id
+
+
+def _publish(site: LocalSite, numbers: list[int], bodies: dict[int, str]) -> None:
+    items = "".join(
+        f'<li><a href="/news/{n}">{html_escape(BULLETINS.get(n, f"Bulletin {n}"))}</a></li>'
+        for n in numbers
+    )
+    site.page("/news/", NEWS_PAGE.format(items=items))
+    for number in numbers:
+        site.page(
+            f"/news/{number}",
+            ARTICLE_PAGE.format(
+                title=BULLETINS.get(number, f"Bulletin {number}"),
+                body=bodies.get(
+                    number, f"The consular section publishes bulletin number {number}."
+                ),
+            ),
+        )
+
+
+@pytest.fixture(scope="module")
+def newsroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Newsroom]:
+    site = LocalSite().start()
+    database = f"sqlite:///{tmp_path_factory.mktemp('newsroom') / 'news.db'}"
+    listing = {
+        "name": "news",
+        "url": site.url("/news/"),
+        "tags": ["consular"],
+        "selector": "css:ul.news-list",
+        "follow": {"links": "css:ul.news-list a", "pattern": r"/news/\d+$"},
+    }
+    others = [
+        {"name": name, "url": site.url(f"/{name}"), "tags": ["bulletin"]}
+        for name in ("bulletin-10", "bulletin-2", "bulletin-1")
+    ] + [
+        {"name": f"filler-{n}", "url": site.url(f"/filler/{n}"), "tags": ["filler"]}
+        for n in range(FILLERS)
+    ]
+    config = make_config(database, [listing, *others])
+    store = Store(database)
+    numbers = [10, 7, 3, 2, 1]
+    _publish(site, numbers, {})
+    run_check(config, store, config.targets[:1])
+    store.sync_targets(config.targets)  # the others: configured, never checked
+    numbers.remove(2)
+    del site.routes["/news/2"]
+    numbers.insert(0, 11)
+    edits = {
+        3: "The consular section publishes an amended bulletin number 3.",
+        7: "The <em>amended</em> hostile bulletin &lt;b&gt;edited&lt;/b&gt;.",
+    }
+    _publish(site, numbers, edits)
+    summary = run_check(config, store, config.targets[:1])
+    assert summary.events.get("removed") == 1 and summary.events.get("added") == 1, summary.events
+    assert summary.events.get("changed", 0) >= 2, summary.events
+    pages = {page.url: page.id for page in store.resolve("news")}
+    made = Newsroom(
+        site,
+        store,
+        database,
+        pages[site.url("/news/")],
+        {n: pages[site.url(f"/news/{n}")] for n in (1, 2, 3, 7, 10, 11)},
+    )
+    try:
+        yield made
+    finally:
+        store.close()
+        site.stop()
+
+
+@pytest.fixture(scope="module")
+def newsroom_server(newsroom: Newsroom) -> Iterator[str]:
+    with running(newsroom.store) as base:
+        yield base
+
+
+def _target_names(page: str) -> list[str]:
+    return re.findall(r'<td class="target">\s*(?:<a href="[^"]*">)?([^<\n]+)', page)
+
+
+def test_dashboard_in_natural_order_a_hundred_a_page(newsroom_server: str) -> None:
+    first = get(newsroom_server + "/").text
+    names = _target_names(first)
+    assert len(names) == 100
+    assert names[:3] == ["bulletin-1", "bulletin-2", "bulletin-10"]  # not 1, 10, 2
+    assert names[3:6] == ["filler-0", "filler-1", "filler-2"]
+    assert "filler-9" in names and names.index("filler-9") < names.index("filler-10")
+    assert "1–100 of 108" in first and 'rel="next" href="/?page=2"' in first
+    second = get(newsroom_server + "/?page=2").text
+    assert _target_names(second) == [f"filler-{n}" for n in range(97, FILLERS)] + ["news"]
+    assert 'rel="prev" href="/"' in second and "101–108 of 108" in second
+    assert _target_names(get(newsroom_server + "/?page=99").text)[-1] == "news"  # the last
+    # Filters carry over to the other pages, and the page count follows them.
+    tagged = get(newsroom_server + "/?tag=filler&sort=name").text
+    assert 'href="/?tag=filler&amp;sort=name&amp;page=2"' in tagged
+    assert len(_target_names(get(newsroom_server + "/?tag=bulletin").text)) == 3
+    assert 'class="pager"' not in get(newsroom_server + "/?tag=bulletin").text
+    assert get(newsroom_server + "/?page=x").status == 400
+
+
+def test_removed_filter_finds_the_article_inside_a_listing(
+    newsroom: Newsroom, newsroom_server: str
+) -> None:
+    everything = get(newsroom_server + "/").text
+    # The listing is fine ("ok") but says that one of its articles is removed.
+    assert everything.count("1 removed</a>") == 0  # not on the first page: news is 108th
+    news = get(newsroom_server + "/?q=news").text
+    assert 'class="badge status-ok">ok</span>' in news and ">1 removed</a>" in news
+    removed = get(newsroom_server + "/?activity=removed").text
+    assert _target_names(removed) == ["news"]
+    removed_article = newsroom.articles[2]
+    assert f'<a href="/pages/{removed_article}">Bulletin 2</a>' in removed  # its title
+    assert '<span class="event event-removed">removed</span>' in removed
+    # Changed recently: the listing (its articles changed today); never-checked targets not.
+    recent = get(newsroom_server + "/?activity=day").text
+    assert _target_names(recent) == ["news"]
+    assert f'<a href="/pages/{newsroom.articles[3]}">Bulletin 3</a>' in recent
+    assert f'<a href="/pages/{newsroom.articles[11]}">Bulletin 11</a>' in recent
+    assert get(newsroom_server + "/?activity=nonsense").status == 400
+
+
+def test_dashboard_strips_say_what_they_show(newsroom_server: str) -> None:
+    page = get(newsroom_server + "/?q=news&days=90").text
+    svg = re.search(r'<svg class="chart chart-strip"[^>]*>.*?</svg>', page, re.S)
+    assert svg is not None
+    label = re.search(r'aria-label="([^"]+)"', svg.group()).group(1)  # type: ignore[union-attr]
+    # Two articles and the listing edited, one article removed, one added: all today.
+    assert label.startswith("5 events in the last 90 days (1 removed, 1 added, 3 changed)")
+    assert 'role="img"' in svg.group() and "<title>Events per day of news" in svg.group()
+    assert f"<desc>{label}</desc>" in svg.group()
+    assert svg.group().count('<rect class="k-removed n3"') == 1  # one day: the most notable
+    quiet = get(newsroom_server + "/?q=filler-0").text
+    assert 'aria-label="No event in the last 30 days."' in quiet
+    assert get(newsroom_server + "/?days=7").status == 400
+
+
+def test_listing_shows_article_titles_and_articles_per_day(
+    newsroom: Newsroom, newsroom_server: str
+) -> None:
+    page = get(f"{newsroom_server}/pages/{newsroom.listing}").text
+    assert f'<a href="/pages/{newsroom.articles[10]}">Bulletin 10</a>' in page
+    assert "&lt;script&gt;" in page  # the hostile article's title, as text
+    bars = re.search(r'<svg class="chart chart-bars"[^>]*>.*?</svg>', page, re.S)
+    assert bars is not None
+    assert "articles: 1 added, 1 removed, 2 edited, 0 restored" in page  # the sentence
+    assert page.count('<g class="bar">') == 1  # one day with articles: today
+    assert "<th>Added</th><th>Removed</th><th>Edited</th><th>Restored</th>" in page
+    ninety = get(f"{newsroom_server}/pages/{newsroom.listing}?days=90").text
+    assert "last 90 days" in ninety and "In the last 90 days" in ninety
+    # An article's own page has no listing picture, but its time axis.
+    article = get(f"{newsroom_server}/pages/{newsroom.articles[2]}").text
+    assert "chart-bars" not in article and "chart-axis" in article
+    assert "still removed" in article
+
+
+def test_timeline_axis_shows_versions_events_and_the_removal_gap(
+    history: History, server: str
+) -> None:
+    statement = history.pages["statement"]
+    page = get(f"{server}/pages/{statement}").text
+    svg = re.search(r'<svg class="chart chart-axis"[^>]*>.*?</svg>', page, re.S)
+    assert svg is not None
+    drawn = svg.group()
+    assert drawn.count('<circle class="version"') == 3
+    for seq in (1, 2, 3):
+        assert f'<a href="/pages/{statement}/versions/{seq}">' in drawn
+    assert drawn.count('<g class="gap gap-removed">') == 1  # removed, then restored
+    for kind in ("changed", "removed", "restored"):
+        assert f'class="mark k-{kind}"' in drawn
+    assert "3 versions from" in page and "removed 1 time." in page
+    assert "<th>Gap</th><th>From</th><th>To</th><th>How long</th>" in page
+    assert 'role="img"' in drawn and "<desc>3 versions from" in drawn
+
+
+def test_api_targets_activity_filter(newsroom: Newsroom, newsroom_server: str) -> None:
+    listed = get(newsroom_server + "/api/targets").json()["targets"]
+    assert [t["name"] for t in listed[:3]] == ["bulletin-1", "bulletin-2", "bulletin-10"]
+    removed = get(newsroom_server + "/api/targets?activity=removed").json()
+    errors = list(_validator(_response_schema("/api/targets")).iter_errors(removed))
+    assert not errors
+    assert [t["name"] for t in removed["targets"]] == ["news"]
+    assert removed["targets"][0]["removed_pages"] == 1
+    recent = get(newsroom_server + "/api/targets?activity=week").json()["targets"]
+    assert [t["name"] for t in recent] == ["news"]
+    bad = get(newsroom_server + "/api/targets?activity=nonsense")
+    assert bad.status == 400
+    _validator({"$ref": "#/components/schemas/Error"}).validate(bad.json())
+
+
+#: Views of the newsroom, and whether the hostile article's title is in them.
+HOSTILE_NEWSROOM_VIEWS = [
+    ("/?activity=day", True),
+    ("/?activity=week&days=90", True),
+    ("/?activity=removed&days=90", False),
+    ("/?q=news", False),
+    ("/pages/{listing}", True),
+    ("/pages/{listing}?days=90", True),
+    ("/pages/{hostile}", True),
+]
+
+
+@pytest.mark.parametrize("path,shown", HOSTILE_NEWSROOM_VIEWS)
+def test_hostile_titles_are_text_in_the_new_views(
+    newsroom: Newsroom, newsroom_server: str, path: str, shown: bool
+) -> None:
+    url = path.format(listing=newsroom.listing, hostile=newsroom.articles[7])
+    _assert_inert(get(newsroom_server + url).text, shown=shown)
 
 
 # --------------------------------------------------------------------------------------
@@ -342,7 +585,14 @@ def test_feeds_parse_and_hold_the_events(history: History, server: str) -> None:
     assert removed.link.endswith(f"/pages/{history.pages['statement']}")
     changed = next(e for e in parsed.entries if "visa" in e.title.lower() and "Changed" in e.title)
     assert changed.link.endswith(f"/pages/{history.pages['statement']}/diff/1/2")
-    assert "[-Monday-]{+Tuesday+}" in changed.content[0].value
+    # The diff in colour: the styles are in the elements (and survive feedparser's
+    # sanitising, as they would a feed reader's), one line of context around it.
+    content = changed.content[0].value
+    assert re.search(r'<del style="[^"]*background-color: ?#f7a8a4[^"]*">Monday</del>', content)
+    assert re.search(r'<ins style="[^"]*background-color: ?#9be3aa[^"]*">Tuesday</ins>', content)
+    assert re.search(r'<div[^>]*style="[^"]*background-color: ?#d7f5dd[^"]*">', content)
+    assert "Bring your passport and two photographs." in content  # context
+    assert b"<style" not in everything.body  # nothing a reader would drop
 
     statement = _parse_feed(get(server + "/feeds/targets/statement.atom").body)
     assert [e.tags[0].term for e in statement.entries] == ["restored", "removed", "changed"]
@@ -645,3 +895,210 @@ def test_browser_no_captured_script_ever_runs(history: History, server: str, tab
     tab.page.goto(history.site.url("/hostile"))
     tab.page.wait_for_function(f"document.title === '{EXECUTED}'", timeout=5000)
     assert any(EXECUTED in sign for sign in tab.executed)
+
+
+DESKTOP = {"width": 1400, "height": 1000}
+#: A phone's viewport (CSS pixels), as Chromium emulates one.
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+_SBS_GEOMETRY = """() => {
+  const table = document.querySelector('table.diff-sbs');
+  const box = (element) => element.getBoundingClientRect();
+  const changed = [...table.querySelectorAll('tbody tr')].find(
+    (row) => row.querySelector('td.old.change') && row.querySelector('td.new.change'));
+  const cells = [...changed.cells].map((cell) => {
+    const b = box(cell);
+    return {cls: cell.className, left: b.left, top: b.top, width: b.width, bottom: b.bottom};
+  });
+  return {
+    table: box(table).width,
+    viewport: window.innerWidth,
+    scroll: document.documentElement.scrollWidth,
+    cells: cells,
+  };
+}"""
+
+
+def _sbs_geometry(browser: Any, load: Any, shot: str, phone: bool) -> dict[str, Any]:
+    context = browser.new_context(**(PHONE if phone else {"viewport": DESKTOP}))
+    try:
+        page = context.new_page()
+        load(page)
+        geometry: dict[str, Any] = page.evaluate(_SBS_GEOMETRY)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{shot}.png"), full_page=True)
+    finally:
+        context.close()
+    return geometry
+
+
+def _assert_texts_get_the_width(geometry: dict[str, Any], phone: bool) -> None:
+    numbers = [c for c in geometry["cells"] if c["cls"] == "num"]
+    texts = [c for c in geometry["cells"] if c["cls"] != "num"]
+    assert len(numbers) == 2 and len(texts) == 2, geometry
+    assert geometry["scroll"] <= geometry["viewport"], geometry  # no sideways scrolling
+    if not phone:
+        for number in numbers:
+            assert number["width"] <= 60, geometry  # about 3 rem, not a quarter of the table
+        for text in texts:
+            assert text["width"] >= 0.4 * geometry["table"], geometry
+        assert texts[0]["top"] == texts[1]["top"]  # side by side: one row
+        return
+    assert geometry["viewport"] == PHONE["viewport"]["width"]  # type: ignore[index]
+    old, new = texts
+    for text in (old, new):
+        assert text["width"] >= 0.75 * geometry["viewport"], geometry
+    assert new["top"] >= old["bottom"] - 1, geometry  # the new line under the old one
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_browser_side_by_side_gives_the_texts_the_width(
+    history: History, server: str, browser: Any, phone: bool
+) -> None:
+    """The line-number columns are narrow at a desktop's width; on a phone the old and
+    new lines stack, each with the width of the screen, and nothing scrolls sideways:
+    on the web's diff page and on the page `monitor diff --format side-by-side` writes."""
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+
+    device = "phone" if phone else "desktop"
+    url = f"{server}/pages/{history.pages['statement']}/diff/1/2?view=side-by-side"
+    web = _sbs_geometry(browser, lambda page: page.goto(url), f"sbs-web-{device}", phone)
+    _assert_texts_get_the_width(web, phone)
+
+    written = CliRunner().invoke(
+        main,
+        ["diff", "statement", "1", "2", "--format", "side-by-side", "--db", history.database],
+    )
+    assert written.exit_code == 0, written.output
+    cli = _sbs_geometry(
+        browser, lambda page: page.set_content(written.output), f"sbs-cli-{device}", phone
+    )
+    _assert_texts_get_the_width(cli, phone)
+
+
+_BOXES = """(selector) => [...document.querySelectorAll(selector)].map((element) => {
+  const b = element.getBoundingClientRect();
+  return {left: b.left, top: b.top, width: b.width, height: b.height};
+})"""
+_SCROLL = "() => [document.documentElement.scrollWidth, window.innerWidth]"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_browser_pictures(
+    history: History,
+    server: str,
+    newsroom: Newsroom,
+    newsroom_server: str,
+    browser: Any,
+    phone: bool,
+) -> None:
+    """The pictures render (sizes from the page), are named for assistive technology, run
+    no script, and fit a phone's width."""
+    device = "phone" if phone else "desktop"
+    context = browser.new_context(**(PHONE if phone else {"viewport": DESKTOP}))
+    problems: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("console", lambda message: problems.append(message.text))
+
+        page.goto(newsroom_server + "/?activity=day&days=30")
+        strip = page.get_by_role("img", name=re.compile(r"^5 events in the last 30 days"))
+        assert strip.count() == 1
+        [box] = page.evaluate(_BOXES, "svg.chart-strip")
+        assert 170 <= box["width"] <= 190 and 12 <= box["height"] <= 20, box
+        [cell] = page.evaluate(_BOXES, "svg.chart-strip rect.k-removed")
+        assert 4 <= cell["width"] <= 7 and cell["left"] > box["left"] + box["width"] - 8, cell
+        assert page.locator("ul.notable li").count() >= 3
+        page.screenshot(path=str(SCREENSHOTS / f"dashboard-activity-{device}.png"), full_page=True)
+        scroll, width = page.evaluate(_SCROLL)
+        assert scroll <= width, (scroll, width)
+        page.goto(newsroom_server + "/")  # a hundred targets, never checked, a page of them
+        scroll, width = page.evaluate(_SCROLL)
+        assert scroll <= width, (scroll, width)
+        assert page.locator("nav.pager a[rel=next]").count() == 2  # above and below
+        page.screenshot(path=str(SCREENSHOTS / f"dashboard-pages-{device}.png"))
+
+        page.goto(f"{newsroom_server}/pages/{newsroom.listing}")
+        bars = page.get_by_role("img", name=re.compile(r"^In the last 30 days, articles: 1 added"))
+        assert bars.count() == 1
+        [chart] = page.evaluate(_BOXES, "svg.chart-bars")
+        assert chart["width"] >= (300 if phone else 600), chart
+        drawn = page.evaluate(_BOXES, "svg.chart-bars g.bar rect")
+        assert len(drawn) == 3 and all(r["height"] > 5 for r in drawn), (
+            drawn
+        )  # added/edited/removed
+        page.locator("details.chart-table summary").click()
+        assert page.locator("details.chart-table td").first.is_visible()
+        page.screenshot(path=str(SCREENSHOTS / f"listing-{device}.png"), full_page=True)
+        scroll, width = page.evaluate(_SCROLL)
+        assert scroll <= width, (scroll, width)
+
+        page.goto(f"{server}/pages/{history.pages['statement']}")
+        axis = page.get_by_role("img", name=re.compile(r"^3 versions from .*removed 1 time"))
+        assert axis.count() == 1
+        [line] = page.evaluate(_BOXES, "svg.chart-axis")
+        assert line["width"] >= (340 if phone else 900), line
+        dots = page.evaluate(_BOXES, "svg.chart-axis circle.version")
+        gap = page.evaluate(_BOXES, "svg.chart-axis .gap-removed rect")
+        assert len(dots) == 3 and len(gap) == 1
+        assert all(line["left"] <= d["left"] <= line["left"] + line["width"] for d in dots)
+        assert dots[0]["left"] < gap[0]["left"] < dots[2]["left"]  # removed after v2, before v3
+        page.screenshot(path=str(SCREENSHOTS / f"timeline-axis-{device}.png"), full_page=True)
+        scroll, width = page.evaluate(_SCROLL)
+        assert scroll <= width, (scroll, width)
+        assert problems == []  # no script, no error: pictures are markup
+        # A version's dot is a link (the snapshot it opens may log what its CSP refused).
+        page.locator("svg.chart-axis a").nth(2).click()
+        assert page.url.endswith(f"/pages/{history.pages['statement']}/versions/3")
+    finally:
+        context.close()
+
+
+@pytest.mark.slow
+def test_browser_feed_entry_is_in_colour(history: History, server: str, browser: Any) -> None:
+    """A feed entry's HTML, as a reader shows it (no stylesheet of ours): coloured."""
+    parsed = _parse_feed(get(server + "/feeds/targets/statement.atom").body)
+    changed = next(e for e in parsed.entries if e.tags[0].term == "changed")
+    context = browser.new_context(viewport={"width": 800, "height": 500})
+    try:
+        page = context.new_page()
+        page.set_content(f"<!doctype html><body>{changed.content[0].value}</body>")
+        colours = page.evaluate(
+            """() => ['del', 'ins', '.line.change', '.line.insert'].map(
+                (s) => getComputedStyle(document.querySelector(s)).backgroundColor)"""
+        )
+        page.screenshot(path=str(SCREENSHOTS / "feed-entry.png"))
+    finally:
+        context.close()
+    assert colours == [
+        "rgb(247, 168, 164)",  # a removed word
+        "rgb(155, 227, 170)",  # an added word
+        "rgba(0, 0, 0, 0)",  # an edited line: its words carry the colour
+        "rgb(215, 245, 221)",  # an added line
+    ]
+
+
+@pytest.mark.slow
+def test_browser_no_captured_script_runs_in_the_new_views(
+    newsroom: Newsroom, newsroom_server: str, tab: Watched
+) -> None:
+    """The dashboard's lists of pages, the listing's titles and pictures, the axis: the
+    hostile article's title is there as text, and nothing of it runs."""
+    for path, _shown in HOSTILE_NEWSROOM_VIEWS:
+        url = path.format(listing=newsroom.listing, hostile=newsroom.articles[7])
+        tab.page.goto(newsroom_server + url)
+        tab.page.wait_for_load_state("load")
+        for svg in tab.page.locator("svg.chart").all():
+            svg.hover()  # a handler on a picture would fire now
+        assert tab.executed == [] and tab.page.title() != EXECUTED, url
+    tab.page.goto(newsroom_server + "/?activity=day")
+    assert "<script>" in tab.page.locator("ul.notable").inner_text()  # shown, as text

@@ -395,7 +395,9 @@ def search(
     default="text",
     show_default=True,
     help="text: unified diff; words: changed lines with [-removed-]{+added+} words; "
-    "html: inline HTML; side-by-side: HTML table; json: ops and statistics.",
+    "html: an HTML page (inline diff); side-by-side: an HTML page (two columns); "
+    "json: ops and statistics. Text is coloured on a terminal (never with NO_COLOR or "
+    "when piped).",
 )
 @config_option
 @db_option
@@ -417,6 +419,7 @@ def diff(
     """
     import json
 
+    from monitor.cli import _diffview
     from monitor.detect.differ import diff_versions
 
     store = open_store(cfg.database_of(config_path, database))
@@ -454,27 +457,35 @@ def diff(
         }
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
-    if output == "html":
-        click.echo(result.inline_html(context=3) + "\n" + links.to_html() + "\n" + images.to_html())
-        return
-    if output == "side-by-side":
+    if output in ("html", "side-by-side"):
         click.echo(
-            result.side_by_side_html(context=3, labels=labels)
-            + "\n"
-            + links.to_html()
-            + "\n"
-            + images.to_html()
+            _diffview.html_page(
+                url=page.url,
+                title=b.title,
+                labels=labels,
+                diff=result,
+                links=links,
+                images=images,
+                side_by_side=output == "side-by-side",
+            ),
+            nl=False,
         )
         return
     if not result.changed and not links.changed and not images.changed:
         click.echo(f"v{a.seq} and v{b.seq} have the same content")
         return
+    style = _diffview.styler(_diffview.wants_colour())
     if output == "words":
-        click.echo(f"--- {labels[0]}\n+++ {labels[1]}")
-        click.echo("\n".join(result.word_text()))
+        lines = _diffview.words(result, labels, style)
     else:
-        click.echo(result.unified(labels=labels), nl=False)
+        lines = _diffview.unified(result, labels, style) if result.changed else iter(())
+    for line in lines:
+        click.echo(line)
     if links.changed:
-        click.echo("\nlinks:\n" + links.to_text())
+        click.echo("\n" + style("links:", bold=True))
+        for line in _diffview.link_lines(links, style):
+            click.echo(line)
     if images.changed:
-        click.echo("\nimages:\n" + images.to_text())
+        click.echo("\n" + style("images:", bold=True))
+        for line in _diffview.link_lines(images, style):
+            click.echo(line)

@@ -309,7 +309,16 @@ class TextDiff:
     ) -> str:
         """A two-column table, old | new, with changed lines on the same row and highlighted."""
         head = "".join(f'<th colspan="2">{html.escape(label)}</th>' for label in labels)
-        out = ['<table class="diff-sbs">', f"<thead><tr>{head}</tr></thead>", "<tbody>"]
+        # The columns are declared first: with ``table-layout: fixed`` a browser sizes them
+        # from these (a stylesheet gives ``col.num`` its width), not from the header's
+        # spanning cells, which would hand the line numbers half the width.
+        columns = '<col class="num"><col class="text">' * 2
+        out = [
+            '<table class="diff-sbs">',
+            f"<colgroup>{columns}</colgroup>",
+            f"<thead><tr>{head}</tr></thead>",
+            "<tbody>",
+        ]
         for gap, chunk in _with_gaps(self.lines, context):
             if gap:
                 out.append(f'<tr class="skip"><td colspan="4">{_unchanged(gap)}</td></tr>')

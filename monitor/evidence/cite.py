@@ -257,7 +257,7 @@ code{font-size:13px;word-break:break-all}
 table.diff-sbs{border-collapse:collapse;width:100%;table-layout:fixed}
 table.diff-sbs td{vertical-align:top;padding:.15em .4em;white-space:pre-wrap;
 word-wrap:break-word}
-table.diff-sbs td.num{width:3em;color:#888;text-align:right}
+table.diff-sbs col.num{width:3em}table.diff-sbs td.num{color:#888;text-align:right}
 tr.skip td{background:#f4f4f4;color:#666;text-align:center}
 del{background:#fdd;text-decoration:line-through}ins{background:#dfd;text-decoration:none}
 td.old.change,td.old.delete{background:#fff3f3}td.new.change,td.new.insert{background:#f3fff3}

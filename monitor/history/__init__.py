@@ -9,10 +9,25 @@ web pages, the feeds and the JSON API all read through it, so they can never dis
 - :mod:`monitor.history.events`: events across pages (feeds, the API)
 - :mod:`monitor.history.status`: the health report of ``monitor status``
 - :mod:`monitor.history.search`: full-text search of versions
+- :mod:`monitor.history.activity`: events per day, outages, the dashboard's activity
+  filter, page titles, natural order (what the pictures and filters show)
 """
 
 from __future__ import annotations
 
+from monitor.history.activity import (
+    ACTIVITY,
+    Day,
+    Outage,
+    PageLine,
+    daily_events,
+    listing_days,
+    narrow_targets,
+    natural_key,
+    notable_pages,
+    outages,
+    page_titles,
+)
 from monitor.history.events import recent_events
 from monitor.history.targets import (
     OVERDUE_GRACE,
@@ -41,30 +56,43 @@ from monitor.history.versions import (
     DiffView,
     VersionDetail,
     cached_diff,
+    diff_excerpt,
     diff_view,
     version_detail,
 )
 
 __all__ = [
+    "ACTIVITY",
     "DIFFS",
     "OVERDUE_GRACE",
     "STATUSES",
+    "Day",
     "DiffView",
     "Diffs",
     "EventView",
     "NoteView",
+    "Outage",
     "PageInfo",
+    "PageLine",
     "TargetRow",
     "Timeline",
     "TimelineEntry",
     "VersionDetail",
     "VersionSummary",
     "cached_diff",
+    "daily_events",
+    "diff_excerpt",
     "diff_view",
     "filter_targets",
+    "listing_days",
+    "narrow_targets",
+    "natural_key",
+    "notable_pages",
+    "outages",
     "page_events",
     "page_info",
     "page_notes",
+    "page_titles",
     "recent_events",
     "site_of",
     "target_rows",

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, select
 
 from monitor.detect.differ import (
+    DiffLine,
     ImageDiff,
     LinkDiff,
+    Segment,
     TextDiff,
     VersionText,
     diff_images,
@@ -207,6 +209,60 @@ def cached_diff(old: VersionText, new: VersionText) -> Diffs:
         cached = (both.text, both.links, both.images)
         DIFFS.put(key, cached)
     return cached
+
+
+def _cut(text: str, where: str, chars: int) -> str:
+    if len(text) <= 2 * chars:
+        return text
+    if where == "first":
+        return "…" + text[-chars:]
+    if where == "last":
+        return text[:chars] + "…"
+    return text[:chars] + " … " + text[-chars:]
+
+
+def _excerpt(line: DiffLine, chars: int) -> DiffLine:
+    last = len(line.segments) - 1
+    return replace(
+        line,
+        segments=tuple(
+            Segment(
+                segment.op,
+                _cut(segment.text, "first" if i == 0 else "last" if i == last else "middle", chars)
+                if segment.op == "equal"
+                else segment.text,
+            )
+            for i, segment in enumerate(line.segments)
+        ),
+    )
+
+
+def diff_excerpt(
+    diff: TextDiff, *, changed_lines: int = 40, context: int = 1, chars: int = 120
+) -> tuple[list[TextDiff], int]:
+    """The first stretches of a diff, for a place with little room (a feed entry): its
+    changed stretches, ``context`` lines around each, up to ``changed_lines`` changed
+    lines, long unchanged text around an edit cut to about ``chars`` on each side.
+
+    Returns the stretches (each a TextDiff to render) and how many changed lines were
+    left out.
+    """
+    pieces: list[TextDiff] = []
+    shown = 0
+    for hunk in diff.hunks(context=context):
+        kept: list[DiffLine] = []
+        for line in hunk.lines:
+            if line.op != "equal":
+                if shown == changed_lines:
+                    break
+                shown += 1
+            kept.append(_excerpt(line, chars))
+        if kept:
+            pieces.append(replace(diff, lines=tuple(kept)))
+        if shown == changed_lines:
+            break
+    total = sum(1 for line in diff.lines if line.op != "equal")
+    return pieces, total - shown
 
 
 def diff_view(store: Store, page_id: int, from_seq: int, to_seq: int) -> DiffView:

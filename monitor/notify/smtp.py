@@ -1,13 +1,21 @@
-"""E-mail over SMTP: implicit TLS, STARTTLS or plain, multipart text + HTML, UTF-8 throughout."""
+"""E-mail over SMTP: implicit TLS, STARTTLS or plain, multipart text + HTML, UTF-8 throughout.
+
+The message is written to bytes with the SMTP policy (CRLF line ends, no ``>From``
+mangling of lines that start with "From ", as mbox files need and mail does not) and
+sent as those bytes; both parts are quoted-printable, so any server takes them.
+Times are written for people, with their offset from UTC, in the channel's ``timezone``.
+"""
 
 from __future__ import annotations
 
 import logging
 import smtplib
 import ssl
+from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, getaddresses, make_msgid
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
@@ -33,11 +41,27 @@ class EmailChannel(ChannelBase):
     sender: str = Field(alias="from")
     to: tuple[str, ...]
     timeout: float = 30.0
+    timezone: str = Field(
+        default="UTC",
+        description="The time zone of the times in messages (an IANA name such as "
+        "Europe/Berlin); each is written with its offset from UTC.",
+    )
 
     @field_validator("to", mode="before")
     @classmethod
     def _listify(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone; use an IANA name such as UTC or Europe/Berlin"
+            ) from None
+        return value
 
 
 @register("email")
@@ -49,8 +73,9 @@ class EmailNotifier(Notifier[EmailChannel]):
     """
 
     def message(self, events: list[dict[str, Any]], *, digest: bool) -> EmailMessage:
-        parts = render(self.name, self.channel.templates, events, digest=digest)
-        message = EmailMessage()
+        zone = ZoneInfo(self.channel.timezone)
+        parts = render(self.name, self.channel.templates, events, digest=digest, zone=zone)
+        message = EmailMessage(policy=policy.SMTP)
         message["Subject"] = parts["subject"]
         message["From"] = self.channel.sender
         message["To"] = ", ".join(self.channel.to)
@@ -59,14 +84,23 @@ class EmailNotifier(Notifier[EmailChannel]):
 
         message["Date"] = format_datetime(datetime.now(UTC))
         message["X-Monitor-Event-Id"] = ",".join(e["id"] for e in events[:20])
-        message.set_content(parts["text"], charset="utf-8")
-        message.add_alternative(parts["html"], subtype="html", charset="utf-8")
+        message.set_content(parts["text"], charset="utf-8", cte="quoted-printable")
+        message.add_alternative(
+            parts["html"], subtype="html", charset="utf-8", cte="quoted-printable"
+        )
         return message
+
+    def envelope(self, message: EmailMessage) -> tuple[str, list[str], bytes]:
+        """Sender, recipients and the exact bytes to send (the SMTP policy: CRLF, and a
+        line starting with "From " stays as it is)."""
+        sender = getaddresses([str(message["From"])])[0][1]
+        recipients = [address for _name, address in getaddresses([str(message["To"])])]
+        return sender, recipients, message.as_bytes(policy=policy.SMTP)
 
     def send(self, events: list[dict[str, Any]], *, digest: bool = False) -> Outcome:
         channel = self.channel
         password = secret(channel.password_env, f"channels.{self.name}.password_env")
-        message = self.message(events, digest=digest)
+        sender, recipients, data = self.envelope(self.message(events, digest=digest))
         try:
             if channel.security == "tls":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -82,7 +116,7 @@ class EmailNotifier(Notifier[EmailChannel]):
                     client.starttls(context=ssl.create_default_context())
                 if channel.username:
                     client.login(channel.username, password or "")
-                refused = client.send_message(message)
+                refused = client.sendmail(sender, recipients, data)
                 code, reply = client.noop()
         except smtplib.SMTPResponseException as exc:
             detail = f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}"

@@ -6,6 +6,7 @@ Modules, by role:
   used by the CLI)
 - :mod:`monitor.web.app`: the ASGI application: settings, access control, headers
 - :mod:`monitor.web.pages`: the server-rendered HTML pages (Jinja2 templates)
+- :mod:`monitor.web.charts`: the pictures (SVG drawn on the server, with their words)
 - :mod:`monitor.web.feeds`: Atom feeds of events
 - :mod:`monitor.web.api`: the read-only JSON API and its OpenAPI document
 

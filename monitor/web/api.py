@@ -49,13 +49,18 @@ def _json(payload: Any) -> JSONResponse:
 
 def list_targets(request: Request) -> Response:
     params = request.query_params
+    store = _store(request)
     rows = history.filter_targets(
-        history.target_rows(_store(request)),
+        history.target_rows(store),
         tag=params.get("tag"),
         site=params.get("site"),
         status=params.get("status"),
         text=params.get("q"),
     )
+    activity = params.get("activity") or None
+    if activity is not None and activity not in history.ACTIVITY:
+        raise HTTPException(400, f"activity: one of {', '.join(history.ACTIVITY)}")
+    rows = history.narrow_targets(store, rows, activity)
     return _json({"targets": [row.to_json() for row in rows]})
 
 

@@ -5,9 +5,11 @@
 - ``/feeds/tags/{tag}.atom``
 
 Each entry is one event (changed, removed, added, restored, error, recovered) with its
-significance, the reasons behind it and the changed words; its link is the event's diff
-(or the page's timeline). The XML is built with ElementTree, so every value is escaped,
-and characters XML cannot carry (control characters in a captured page) are dropped.
+significance, the reasons behind it and the diff in colour (the changed stretches, the
+web's diff stylesheet written into the elements' ``style`` attributes, since feed readers
+drop stylesheets and classes); its link is the event's diff (or the page's timeline).
+The XML is built with ElementTree, so every value is escaped, and characters XML cannot
+carry (control characters in a captured page) are dropped.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -42,6 +45,8 @@ ENTRIES = 50
 DIFF_CHARS = 300_000
 #: Changed lines shown per entry.
 DIFF_LINES = 40
+#: Unchanged text kept around an edit inside a long line (characters, each side).
+EXCERPT = 120
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -60,8 +65,29 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes: st
     return element
 
 
-def _word_diffs(store: Store, events: list[history.EventView]) -> dict[int, list[str]]:
-    """Changed lines of each event between two versions (skipping very large pages)."""
+@lru_cache(maxsize=1)
+def _stylesheet() -> str:
+    from importlib import resources
+
+    css = (resources.files("monitor.web") / "static" / "diff.css").read_text(encoding="utf-8")
+    # No line numbers in a feed reader (they are drawn by ::before): no room kept for them.
+    return css + "\n.diff .line { padding: 0.1rem 0.4rem; }\n"
+
+
+def diff_html(diff: Any) -> str:
+    """The first DIFF_LINES changed lines of a TextDiff as inline HTML, a line of context
+    around each stretch, with the diff stylesheet written into the elements' ``style``."""
+    import css_inline
+
+    pieces, left_out = history.diff_excerpt(diff, changed_lines=DIFF_LINES, chars=EXCERPT)
+    parts = [piece.inline_html(context=None) for piece in pieces]
+    if left_out:
+        parts.append(f'<p class="more">… {left_out} more changed lines</p>')
+    return str(css_inline.inline_fragment("\n".join(parts), _stylesheet()))
+
+
+def _diffs(store: Store, events: list[history.EventView]) -> dict[int, str]:
+    """The coloured diff of each event between two versions (skipping very large pages)."""
     pairs = {
         event.id: (event.page_id, event.from_seq, event.to_seq)
         for event in events
@@ -90,15 +116,14 @@ def _word_diffs(store: Store, events: list[history.EventView]) -> dict[int, list
         ):
             if (row.page_id, row.seq) in wanted:
                 texts[(row.page_id, row.seq)] = row
-    out: dict[int, list[str]] = {}
+    out: dict[int, str] = {}
     for event_id, (page_id, a, b) in pairs.items():
         old, new = texts.get((page_id, a)), texts.get((page_id, b))
         if old is None or new is None or max(len(old.text), len(new.text)) > DIFF_CHARS:
             continue
-        lines = history.cached_diff(old, new)[0].word_text(excerpt=120)
-        out[event_id] = lines[:DIFF_LINES] + (
-            [f"… {len(lines) - DIFF_LINES} more changed lines"] if len(lines) > DIFF_LINES else []
-        )
+        text_diff = history.cached_diff(old, new)[0]
+        if text_diff.changed:
+            out[event_id] = diff_html(text_diff)
     return out
 
 
@@ -122,7 +147,7 @@ def atom(
     _sub(feed, "generator", "monitor", version=__version__)
     author = _sub(feed, "author")
     _sub(author, "name", "monitor")
-    diffs = _word_diffs(store, events)
+    diffs = _diffs(store, events)
     for event in events:
         entry = _sub(feed, "entry")
         _sub(entry, "id", f"urn:uuid:{event.uid}")
@@ -164,7 +189,7 @@ def atom(
             items = "".join(f"<li>{html.escape(reason)}</li>" for reason in event.reasons)
             parts.append(f"<ul>{items}</ul>")
         if event.id in diffs:
-            parts.append("<pre>" + html.escape("\n".join(diffs[event.id])) + "</pre>")
+            parts.append(diffs[event.id])  # the differ escaped every text of the page
         parts.append(f'<p><a href="{html.escape(link)}">See the change</a></p>')
         _sub(entry, "content", "".join(parts), type="html")
     body: bytes = ET.tostring(feed, encoding="utf-8")

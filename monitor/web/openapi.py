@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from monitor.history.activity import ACTIVITY
+
 SCHEMA_VERSION = "1"
 
 
@@ -362,7 +364,17 @@ def document() -> dict[str, Any]:
                     enum=list(TARGET["status"]["enum"]),
                 ),
                 _parameter("q", "query", "Only targets whose name or URL contains this."),
+                _parameter(
+                    "activity",
+                    "query",
+                    "Only targets with a removed page (removed: a listing's articles count) "
+                    "or with a content event on any page in the last day, week (7 days) or "
+                    "month (30 days).",
+                    enum=list(ACTIVITY),
+                ),
             ],
+            "Every target with its state, in natural order of names (bulletin-2 before "
+            "bulletin-10).",
         ),
         "/api/targets/{name}": _get(
             "One target and its pages",

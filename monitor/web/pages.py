@@ -2,7 +2,10 @@
 
 Stable URLs, so a diff or a snapshot can be cited:
 
-- ``/``: every target, filtered by ``tag``, ``site``, ``status``, ``q`` (name or URL)
+- ``/``: every target, in natural order of names (bulletin-2 before bulletin-10), filtered
+  by ``tag``, ``site``, ``status``, ``q`` (name or URL) and ``activity`` (``removed``: a
+  removed page, a listing's articles included; ``day``/``week``/``month``: changed in
+  that time), 100 a ``page``, each with a strip of its events per day (``days``: 30, 90)
 - ``/search?q=...``: full-text search of every version
 - ``/targets/{name}``: redirects to the target's own page
 - ``/pages/{page_id}``: the page's timeline of versions and events
@@ -31,15 +34,21 @@ from starlette.routing import Route
 
 from monitor import history
 from monitor.exceptions import EvidenceError, SearchQueryError, StorageError, UnknownTargetError
+from monitor.history.activity import activity_since, window
 from monitor.storage.store import Store
 from monitor.timefmt import ago as ago
 from monitor.timefmt import utc as utc
+from monitor.web import charts
 from monitor.web.security import SNAPSHOT_CSP
 
 logger = logging.getLogger(__name__)
 
 #: How much of a captured body the "source" view shows.
 SOURCE_LIMIT = 2_000_000
+#: Targets on one page of the dashboard.
+PAGE_SIZE = 100
+#: The days a dashboard's strips can show (``?days=``), the first by default.
+STRIP_DAYS = (30, 90)
 #: Content types a snapshot shows as a page (in the sandbox); others are offered as a file.
 RENDERED_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "image/")
 
@@ -88,33 +97,92 @@ def _int(value: str | None) -> int | None:
 
 
 def dashboard(request: Request) -> Response:
-    rows = history.target_rows(_store(request))
+    store = _store(request)
+    now = datetime.now(UTC)
+    rows = history.target_rows(store)
     params = request.query_params
-    chosen = {key: params.get(key) or None for key in ("tag", "site", "status", "q")}
+    chosen = {key: params.get(key) or None for key in ("tag", "site", "status", "q", "activity")}
+    if chosen["activity"] and chosen["activity"] not in history.ACTIVITY:
+        raise HTTPException(400, f"activity is one of {', '.join(history.ACTIVITY)}")
+    days = _int(params.get("days")) or STRIP_DAYS[0]
+    if days not in STRIP_DAYS:
+        raise HTTPException(400, f"days is one of {', '.join(map(str, STRIP_DAYS))}")
     shown = history.filter_targets(
         rows, tag=chosen["tag"], site=chosen["site"], status=chosen["status"], text=chosen["q"]
     )
+    shown = history.narrow_targets(store, shown, chosen["activity"], now)
     order = params.get("sort", "name")
     if order == "changed":
         shown.sort(key=lambda r: r.last_change or datetime.min.replace(tzinfo=UTC), reverse=True)
     elif order == "significance":
         shown.sort(key=lambda r: r.significance or -1.0, reverse=True)
+    pages = max(1, -(-len(shown) // PAGE_SIZE))
+    number = min(max(_int(params.get("page")) or 1, 1), pages)
+    visible = shown[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+    ids = [row.id for row in visible]
+    per_day = history.daily_events(store, ids, days=days, now=now)
+    empty = [history.Day(day) for day in window(days, now)]
+    strips = {row.id: charts.strip(per_day.get(row.id, empty), row.name) for row in visible}
+    notable = history.notable_pages(
+        store, ids, removed=True, changed_since=activity_since(chosen["activity"] or "", now)
+    )
+    own = {row.id: row.page_id for row in visible}
+    notable = {
+        target: [line for line in lines if line.page_id != own[target]]
+        for target, lines in notable.items()
+    }
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.status] = counts.get(row.status, 0) + 1
     return render(
         request,
         "dashboard.html.j2",
-        rows=shown,
+        rows=visible,
+        matched=len(shown),
+        first=(number - 1) * PAGE_SIZE + 1,
         total=len(rows),
         counts=counts,
-        tags=sorted({tag for row in rows for tag in row.tags}),
-        sites=sorted({row.site for row in rows}),
+        tags=sorted({tag for row in rows for tag in row.tags}, key=history.natural_key),
+        sites=sorted({row.site for row in rows}, key=history.natural_key),
         statuses=history.STATUSES,
+        activities=history.ACTIVITY,
         chosen=chosen,
         order=order,
-        now=datetime.now(UTC),
+        days=days,
+        strip_days=STRIP_DAYS,
+        strips=strips,
+        notable=notable,
+        pager=_pager(params, number, pages),
+        prev_href=_with(params, page=number - 1 if number > 2 else None) if number > 1 else None,
+        next_href=_with(params, page=number + 1) if number < pages else None,
+        number=number,
+        pages=pages,
+        removed_link=_with(params, activity="removed", page=None),
+        now=now,
     )
+
+
+def _with(params: Any, **changes: str | int | None) -> str:
+    """The dashboard's URL with its current query, some parameters changed (None: gone)."""
+    query = {key: value for key, value in params.items() if value}
+    for key, value in changes.items():
+        if value is None:
+            query.pop(key, None)
+        else:
+            query[key] = str(value)
+    return "/" + ("?" + urlencode(query) if query else "")
+
+
+def _pager(params: Any, number: int, pages: int) -> list[tuple[int | None, str | None]]:
+    """Links to the pages of the dashboard: the first, the last and those near this one;
+    (None, None) where some are left out."""
+    near = {1, pages, *range(max(1, number - 2), min(pages, number + 2) + 1)}
+    links: list[tuple[int | None, str | None]] = []
+    for page in sorted(near):
+        if links and links[-1][0] is not None and page - (links[-1][0] or 0) > 1:
+            links.append((None, None))
+        links.append((page, _with(params, page=page if page > 1 else None)))
+    return links
 
 
 def search_page(request: Request) -> Response:
@@ -160,8 +228,45 @@ def target_page(request: Request) -> Response:
 
 def timeline_page(request: Request) -> Response:
     page_id = request.path_params["page_id"]
-    timeline = history.timeline(_store(request), page_id)
-    return render(request, "page.html.j2", timeline=timeline, page=timeline.page)
+    store = _store(request)
+    days = _int(request.query_params.get("days")) or STRIP_DAYS[0]
+    if days not in STRIP_DAYS:
+        raise HTTPException(400, f"days is one of {', '.join(map(str, STRIP_DAYS))}")
+    timeline = history.timeline(store, page_id)
+    page = timeline.page
+    return render(
+        request,
+        "page.html.j2",
+        timeline=timeline,
+        page=page,
+        axis=_axis(timeline),
+        bars=(
+            charts.day_bars(history.listing_days(store, page_id, days=days))
+            if page.role == "listing"
+            else None
+        ),
+        days=days,
+        strip_days=STRIP_DAYS,
+        titles=history.page_titles(store, [sibling[0] for sibling in timeline.siblings]),
+    )
+
+
+def _axis(timeline: history.Timeline) -> charts.Chart | None:
+    """The page's life on a time axis: from its first capture to its last check."""
+    page = timeline.page
+    moments = [v.captured_at for v in timeline.versions] + [e.detected_at for e in timeline.events]
+    if not moments:
+        return None
+    start = min(moments)
+    end = max([*moments, page.last_checked or start])
+    return charts.axis(
+        page.id,
+        timeline.versions,
+        timeline.events,
+        history.outages(timeline.events),
+        start=start,
+        end=end,
+    )
 
 
 def diff_redirect(request: Request) -> Response:
