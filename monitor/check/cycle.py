@@ -9,6 +9,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from monitor import config as cfg
 from monitor.check.record import DEFAULT_CONTEXT
@@ -31,7 +32,14 @@ from monitor.records import (
 from monitor.storage.store import Store
 from monitor.timefmt import utcnow
 from monitor.vocab import PageStatus, Role
-from spiders import ListingJob, PageJob
+
+if TYPE_CHECKING:
+    # mypy reads the repository's spiders/ as `spiders`; installed (and in an editable
+    # install) it is monitor.spiders (pyproject.toml maps the folder).
+    from spiders import ListingJob, PageJob
+else:
+    from monitor.spiders import ListingJob, PageJob
+
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,14 @@ from monitor.records import (
 )
 from monitor.storage.store import Store
 from monitor.vocab import Purpose, Quality, Role
-from spiders import ListingJob, PageJob
+
+if TYPE_CHECKING:
+    # mypy reads the repository's spiders/ as `spiders`; installed (and in an editable
+    # install) it is monitor.spiders (pyproject.toml maps the folder).
+    from spiders import ListingJob, PageJob
+else:
+    from monitor.spiders import ListingJob, PageJob
+
 
 if TYPE_CHECKING:
     from monitor.evidence.warc import WarcArchive
