@@ -82,9 +82,7 @@ def main() -> int:
     worst = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         env = prepare(Path(tmp))
-        baseline = statistics.median(
-            measure_python(env, args.runs)
-        )
+        baseline = statistics.median(measure_python(env, args.runs))
         print(f"{'python -c pass':24} median {baseline:.3f} s (the interpreter alone)")
         for command in COMMANDS:
             times = measure(command, env, args.runs)

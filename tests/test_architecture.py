@@ -28,6 +28,7 @@ SHARED = {
     "monitor.timefmt",
     "monitor.vocab",
     "monitor.selector",
+    "monitor.lazy",  # lazy package exports (PEP 562)
 }
 
 #: What each package may import, besides itself and SHARED. Data flows one way:

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from monitor import config as cfg
-from monitor.check.report import format_summary
 from monitor.cli._common import config_option, db_option, handle_errors, open_store
 
 logger = logging.getLogger(__name__)
@@ -35,6 +34,7 @@ def check(
     Example: monitor check -c config.yaml --tag russia
     """
     from monitor.check import run_check
+    from monitor.check.report import format_summary
 
     config = cfg.load(config_path)
     targets = config.select(names, tags)

@@ -11,7 +11,6 @@ import click
 
 from monitor import config as cfg
 from monitor.cli._common import EXIT_FAILURE, config_option, db_option, handle_errors, open_store
-from monitor.exceptions import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -66,20 +65,15 @@ def status(as_json: bool, config_path: Path, database: str | None) -> None:
     """
     from monitor.history.status import collect
 
-    store = open_store(cfg.database_of(config_path, database))
-    limits: dict[str, int] = {}
-    if config_path.exists():
-        # The listings' max_articles, to say which limit cut their links (the config is
-        # optional here: with --db, status works without it).
-        try:
-            limits = {
-                target.name: target.follow.max_articles
-                for target in cfg.load(config_path).targets
-                if target.follow is not None
-            }
-        except ConfigError:
-            if database is None:
-                raise
+    url, seen = cfg.glance_if_present(config_path, database)
+    store = open_store(url)
+    # The listings' max_articles say which limit cut their links (the config is optional
+    # here: with --db, status works without it).
+    limits = {
+        target.name: target.max_articles
+        for target in (seen.targets if seen else ())
+        if target.max_articles is not None
+    }
     report = collect(store, max_articles=limits)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.text())
     if report.needs_attention:

@@ -14,9 +14,9 @@ import click
 
 from monitor import config as cfg
 from monitor.cli._common import config_option, db_option, handle_errors, open_store, time_arg
-from monitor.evidence.settings import ArchiveSettings
 
 if TYPE_CHECKING:
+    from monitor.evidence.settings import ArchiveSettings
     from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 def _archive_settings(config_path: Path) -> ArchiveSettings:
     """The config's ``archive`` section; the defaults when there is no config file."""
+    from monitor.evidence.settings import ArchiveSettings
+
     if not config_path.exists():
         return ArchiveSettings()
     return cfg.load(config_path).archive
