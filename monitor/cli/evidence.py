@@ -153,8 +153,13 @@ def verify(warc_dir: Path | None, config_path: Path, database: str | None) -> No
 
 @click.command("cite")
 @click.argument("target")
-@click.argument("from_version", type=int)
-@click.argument("to_version", type=int)
+@click.argument("from_version", type=int, required=False)
+@click.argument("to_version", type=int, required=False)
+@click.option(
+    "--event",
+    help="Cite a removal or a restoration instead of a change: 'removed' or 'restored' "
+    "(the latest), or an event's id.",
+)
 @click.option(
     "-o",
     "--output",
@@ -167,8 +172,9 @@ def verify(warc_dir: Path | None, config_path: Path, database: str | None) -> No
 @handle_errors
 def cite(
     target: str,
-    from_version: int,
-    to_version: int,
+    from_version: int | None,
+    to_version: int | None,
+    event: str | None,
     output: Path | None,
     as_zip: bool,
     config_path: Path,
@@ -176,24 +182,45 @@ def cite(
 ) -> None:
     """Write a self-contained evidence bundle for one change of a page (a folder or a zip).
 
-    The bundle holds both captures as WARC, their exact bodies, the texts compared, the
-    diff as HTML, a manifest (JSON: URLs, capture times in UTC, HTTP statuses, sha256 of
-    each body and file, the monitor's version, and the manifest's own sha256) and
-    SHA256SUMS. docs/EVIDENCE.md explains how anyone checks it without this software.
+    The bundle holds the captures as WARC, their exact bodies, the texts compared, the
+    diff as HTML, a manifest (JSON: URLs, capture times in UTC, HTTP statuses, headers,
+    redirects, sha256 of each body and file, the monitor's version, and the manifest's own
+    sha256), SHA256SUMS and verify_bundle.py, which checks it all with Python alone.
+    --event removed bundles a removal: the last version before it and the capture that
+    showed it (status, headers, redirect chain, body); --event restored a restoration.
+    docs/EVIDENCE.md explains how anyone checks a bundle without this software.
 
     Example: monitor cite mfa-statements 3 4 --zip
     """
-    from monitor.evidence import cite as write_bundle
-    from monitor.evidence import default_bundle_name
-
-    url = cfg.database_of(config_path, database)
-    path = output or Path(
-        default_bundle_name(target, from_version, to_version) + (".zip" if as_zip else "")
+    from monitor.evidence import (
+        VERIFIER,
+        cite_event,
+        default_bundle_name,
+        default_event_bundle_name,
     )
-    bundle = write_bundle(open_store(url), target, from_version, to_version, path, as_zip=as_zip)
+    from monitor.evidence import cite as write_bundle
+    from monitor.timefmt import utcnow
+
+    store = open_store(cfg.database_of(config_path, database))
+    if event is not None:
+        if from_version is not None:
+            raise click.UsageError("give FROM and TO versions, or --event, not both")
+        name = default_event_bundle_name(target, event[:12], utcnow())
+        path = output or Path(name + (".zip" if as_zip else ""))
+        bundle = cite_event(store, target, event, path, as_zip=as_zip)
+    else:
+        if from_version is None or to_version is None:
+            raise click.UsageError("give FROM and TO versions (or --event removed|restored)")
+        path = output or Path(
+            default_bundle_name(target, from_version, to_version) + (".zip" if as_zip else "")
+        )
+        bundle = write_bundle(store, target, from_version, to_version, path, as_zip=as_zip)
     click.echo(f"wrote evidence bundle {bundle.path} ({len(bundle.files)} files)")
     click.echo(f"manifest sha256: {bundle.manifest_sha256}")
-    click.echo(f"check it: python scripts/verify_bundle.py {bundle.path}")
+    if as_zip:
+        click.echo(f"check it: unzip it, then python3 {VERIFIER} <its folder> (or {bundle.path})")
+    else:
+        click.echo(f"check it: python3 {bundle.path / VERIFIER} {bundle.path}")
 
 
 CSV_COLUMNS = (

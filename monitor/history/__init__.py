@@ -5,7 +5,8 @@ web pages, the feeds and the JSON API all read through it, so they can never dis
 
 - :mod:`monitor.history.targets`: every target with its state (:class:`TargetRow`)
 - :mod:`monitor.history.timeline`: a page, its versions, events and learning notes
-- :mod:`monitor.history.versions`: one version in full, the diff of any two
+- :mod:`monitor.history.versions`: one version or capture in full, the diff of any two,
+  the removal in force on a page
 - :mod:`monitor.history.events`: events across pages (feeds, the API)
 - :mod:`monitor.history.status`: the health report of ``monitor status``
 - :mod:`monitor.history.search`: full-text search of versions
@@ -37,11 +38,14 @@ from monitor.history.timeline import (
 )
 from monitor.history.versions import (
     DIFFS,
+    CaptureDetail,
     Diffs,
     DiffView,
     VersionDetail,
     cached_diff,
+    capture_detail,
     diff_view,
+    removal_of,
     version_detail,
 )
 
@@ -49,6 +53,7 @@ __all__ = [
     "DIFFS",
     "OVERDUE_GRACE",
     "STATUSES",
+    "CaptureDetail",
     "DiffView",
     "Diffs",
     "EventView",
@@ -60,12 +65,14 @@ __all__ = [
     "VersionDetail",
     "VersionSummary",
     "cached_diff",
+    "capture_detail",
     "diff_view",
     "filter_targets",
     "page_events",
     "page_info",
     "page_notes",
     "recent_events",
+    "removal_of",
     "site_of",
     "target_rows",
     "timeline",
