@@ -24,6 +24,8 @@ from monitor.exceptions import ConfigError, MonitorError
 from monitor.timefmt import when as when
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -96,6 +98,16 @@ COLOURS = {
     "paused": "bright_black",
     "never checked": "bright_black",
 }
+
+
+def console() -> Console:
+    """A rich console on standard output: colour only on a terminal and without
+    ``NO_COLOR`` (rich honours both), no guessing of markup in printed text."""
+    from rich.console import Console
+
+    if not colour_on():
+        return Console(highlight=False, color_system=None)  # no styles at all, like paint()
+    return Console(highlight=False)
 
 
 def time_arg(value: str | None, *, end: bool = False) -> datetime | None:
