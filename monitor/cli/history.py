@@ -60,9 +60,15 @@ def targets(
 
     Example: monitor targets --tag russia --status failing
     """
-    from monitor.history import filter_targets, target_rows
+    from monitor.history import filter_targets, target_rows, with_configured
 
-    rows = target_rows(open_store(cfg.database_of(config_path, database)))
+    url, seen = cfg.glance_if_present(config_path, database)
+    rows = target_rows(open_store(url))
+    if seen is not None and database is None:
+        # Targets of the config not checked yet: listed as "never checked".
+        rows = with_configured(
+            rows, [(t.name, t.url, t.tags, t.enabled, t.listing) for t in seen.targets]
+        )
     if tags:
         rows = [row for row in rows if set(tags) & set(row.tags)]
     rows = filter_targets(rows, status=status)

@@ -22,6 +22,7 @@ from monitor.history.targets import (
     filter_targets,
     site_of,
     target_rows,
+    with_configured,
 )
 from monitor.history.timeline import (
     EventView,
@@ -78,4 +79,5 @@ __all__ = [
     "timeline",
     "version_detail",
     "version_summaries",
+    "with_configured",
 ]

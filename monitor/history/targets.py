@@ -68,8 +68,9 @@ class TargetRow:
     next_due: datetime | None = None  # when the target's own page is due (the daemon's plan)
     learned: int = 0  # rules learned as noise on its pages (see `monitor volatility`)
 
-    def overdue(self, now: datetime, daemon_alive: bool) -> bool:
-        """Due more than :data:`OVERDUE_GRACE` ago while the daemon runs: it is stuck."""
+    def overdue(self, now: datetime, daemon_alive: bool = True) -> bool:
+        """Due more than :data:`OVERDUE_GRACE` ago (with ``daemon_alive``: while the
+        daemon runs, so it is stuck; without: whoever should have checked it)."""
         if not self.active or self.next_due is None or not daemon_alive:
             return False
         return (now - self.next_due).total_seconds() > OVERDUE_GRACE
@@ -220,6 +221,38 @@ def target_rows(store: Store, names: Sequence[str] = ()) -> list[TargetRow]:
             )
         )
     return result
+
+
+def with_configured(
+    rows: Sequence[TargetRow], configured: Sequence[tuple[str, str, Sequence[str], bool, bool]]
+) -> list[TargetRow]:
+    """``rows`` and, for each configured target the database does not know yet (name,
+    url, tags, enabled, is a listing), a row that says "never checked" (or "paused")."""
+    known = {row.name for row in rows}
+    added = [
+        TargetRow(
+            id=0,
+            name=name,
+            kind="listing" if listing else "page",
+            url=url,
+            tags=list(tags),
+            active=enabled,
+            page_id=None,
+            pages=0,
+            versions=0,
+            failing=0,
+            removed=0,
+            failures=0,
+            last_checked=None,
+            last_event=None,
+            last_change=None,
+            significance=None,
+            last_summary=None,
+        )
+        for name, url, tags, enabled, listing in configured
+        if name not in known
+    ]
+    return sorted([*rows, *added], key=lambda row: row.name)
 
 
 def filter_targets(
