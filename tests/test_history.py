@@ -55,3 +55,16 @@ def test_status_and_targets_count_failures_alike(
     assert listed["last_checked_at"] == reported["last_checked"]
     assert listed["last_change_at"] == reported["last_change"]
     assert listed["status"] == "failing"
+
+
+def test_natural_key_orders_numbers_by_value() -> None:
+    import doctest
+
+    from monitor.history import natural_key, targets
+
+    assert sorted(["bulletin-10", "bulletin-2", "bulletin-1"], key=natural_key) == [
+        "bulletin-1",
+        "bulletin-2",
+        "bulletin-10",
+    ]
+    assert doctest.testmod(targets).failed == 0

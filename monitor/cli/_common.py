@@ -2,6 +2,12 @@
 errors become a message and an exit code, never a traceback), opening the store, and
 how listings are printed (aligned tables, coloured only on a terminal and never with
 ``NO_COLOR`` set).
+
+The tables are plain aligned columns written here, not rich tables: their text is read
+by scripts and by people alike (``monitor targets | grep failing``), rich's tables add
+box rules or re-wrap cells to the terminal's width, and rich would cost every listing
+command its import. rich draws what needs a terminal: ``monitor check``'s progress line
+and coloured events (:func:`console`, :mod:`monitor.cli.progress`).
 """
 
 from __future__ import annotations

@@ -32,14 +32,10 @@ def _archive_settings(config_path: Path) -> ArchiveSettings:
 
 
 def _size(count: int) -> str:
-    if count < 1000:
-        return f"{count} B"
-    value = float(count)
-    for unit in ("KB", "MB", "GB"):
-        value /= 1000
-        if value < 1000 or unit == "GB":
-            break
-    return f"{value:.1f} {unit}"
+    """A byte count for people (1.5KB, 2.5MB): pydantic's ByteSize, decimal units."""
+    from pydantic import ByteSize
+
+    return ByteSize(count).human_readable(decimal=True, separator=" ")
 
 
 @click.command("export")

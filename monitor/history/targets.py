@@ -8,6 +8,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -223,6 +224,23 @@ def target_rows(store: Store, names: Sequence[str] = ()) -> list[TargetRow]:
     return result
 
 
+def natural_key(text: str) -> Any:
+    """A sort key that orders numbers in names by value: bulletin-2 before bulletin-10
+    (natsort, so the dashboard and the CLI sort alike).
+
+    >>> sorted(["bulletin-10", "bulletin-2", "Bulletin-1"], key=natural_key)
+    ['Bulletin-1', 'bulletin-2', 'bulletin-10']
+    """
+    return _natural_keygen()(text)
+
+
+@cache
+def _natural_keygen() -> Any:
+    from natsort import natsort_keygen, ns  # imported when first sorting
+
+    return natsort_keygen(alg=ns.IGNORECASE)
+
+
 def with_configured(
     rows: Sequence[TargetRow], configured: Sequence[tuple[str, str, Sequence[str], bool, bool]]
 ) -> list[TargetRow]:
@@ -252,7 +270,7 @@ def with_configured(
         for name, url, tags, enabled, listing in configured
         if name not in known
     ]
-    return sorted([*rows, *added], key=lambda row: row.name)
+    return sorted([*rows, *added], key=lambda row: natural_key(row.name))
 
 
 def filter_targets(
