@@ -1,6 +1,10 @@
 """Reviewing history: ``targets``, ``history``, ``show``, ``search`` and ``diff``.
 
 Every listing takes ``--json`` for scripts. ``TARGET`` is a target name or a URL.
+
+Why one module of this size: the five commands read one page's history through the same
+read model and print it with the same table and time helpers; split, each piece would
+import the others' formatting.
 """
 
 from __future__ import annotations

@@ -1,5 +1,10 @@
 """``monitor cite``: a self-contained, checkable bundle for one change, removal or
-restoration of a page (docs/EVIDENCE.md)."""
+restoration of a page (docs/EVIDENCE.md).
+
+Why one module of this size: a change, a removal and a restoration are bundled by one
+writer (the same manifest, checksums, WARC, rendered page and verifier), so that a
+bundle of any kind is checked the same way; only the choice of captures differs.
+"""
 
 from __future__ import annotations
 
