@@ -22,8 +22,9 @@ from monitor.detect.normalize import canonical_url
 from monitor.records import FetchResult, PageKey
 from monitor.selector import Selector
 from monitor.vocab import Role
-from spiders.base import MonitorSpider, meta_refresh
-from spiders.page import PageJob
+
+from .base import MonitorSpider, meta_refresh
+from .page import PageJob
 
 
 @dataclass(frozen=True, slots=True)

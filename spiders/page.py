@@ -10,7 +10,8 @@ from scrapy.http import Request
 
 from monitor.records import PageKey
 from monitor.vocab import Role
-from spiders.base import MonitorSpider, conditional
+
+from .base import MonitorSpider, conditional
 
 
 @dataclass(frozen=True, slots=True)

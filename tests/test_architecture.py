@@ -1,6 +1,7 @@
 """The shape of the house: no import circles, and imports only in the allowed directions.
 
-Every module of ``monitor/`` and ``spiders/`` is parsed with :mod:`ast`; its imports (at
+Every module of ``monitor/`` and ``spiders/`` (installed as ``monitor.spiders``) is
+parsed with :mod:`ast`; its imports (at
 module level and inside functions alike: a lazy import is still a dependency) give a
 graph of modules and one of packages. Imports under ``if TYPE_CHECKING:`` are left out:
 they exist for the type checker only and never run.
@@ -27,6 +28,7 @@ SHARED = {
     "monitor.timefmt",
     "monitor.vocab",
     "monitor.selector",
+    "monitor.lazy",  # lazy package exports (PEP 562)
 }
 
 #: What each package may import, besides itself and SHARED. Data flows one way:
@@ -37,8 +39,8 @@ ALLOWED: dict[str, set[str]] = {
     "monitor.storage": set(),
     # The config knows the detection vocabulary it validates (watch-term languages).
     "monitor.config": {"monitor.detect"},
-    "spiders": {"monitor.detect"},
-    "monitor.fetch": {"monitor.config", "spiders"},
+    "monitor.spiders": {"monitor.detect"},
+    "monitor.fetch": {"monitor.config", "monitor.spiders"},
     # What reads and acts on stored history.
     "monitor.history": {"monitor.detect", "monitor.storage"},
     "monitor.notify": {"monitor.config", "monitor.detect", "monitor.storage"},
@@ -51,7 +53,7 @@ ALLOWED: dict[str, set[str]] = {
         "monitor.fetch",
         "monitor.notify",
         "monitor.storage",
-        "spiders",
+        "monitor.spiders",
     },
     "monitor.daemon": {
         "monitor.check",
@@ -84,11 +86,15 @@ FORBIDDEN: dict[str, set[str]] = {
 }
 
 
+#: Folders of the repository and the package each one is installed as (pyproject.toml).
+FOLDERS = {"monitor": "monitor", "spiders": "monitor.spiders"}
+
+
 def modules() -> dict[str, Path]:
     found: dict[str, Path] = {}
-    for top in ("monitor", "spiders"):
-        for path in sorted((ROOT / top).rglob("*.py")):
-            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    for folder, package in FOLDERS.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            parts = [package, *path.relative_to(ROOT / folder).with_suffix("").parts]
             if parts[-1] == "__init__":
                 parts.pop()
             found[".".join(parts)] = path
@@ -142,8 +148,6 @@ GRAPH = {name: imports_of(name, path) for name, path in MODULES.items()}
 def package_of(name: str) -> str:
     """The package a module belongs to: ``monitor.x`` for ``monitor/x/...``, or SHARED."""
     parts = name.split(".")
-    if parts[0] == "spiders":
-        return "spiders"
     if name in SHARED or name == "monitor.__main__":
         return name
     return ".".join(parts[:2])
@@ -195,7 +199,7 @@ def package_graph() -> dict[str, set[str]]:
 
 
 def test_every_module_is_found() -> None:
-    assert "monitor.storage.store" in MODULES and "spiders.base" in MODULES
+    assert "monitor.storage.store" in MODULES and "monitor.spiders.base" in MODULES
     assert GRAPH["monitor.check.cycle"], "imports are read"
 
 
@@ -261,3 +265,20 @@ def test_long_modules_say_why() -> None:
         if lines > MAX_LINES and "Why one module of this size" not in docstring:
             unexplained.append(f"{name} ({lines} lines)")
     assert unexplained == []
+
+
+def test_nothing_imports_the_repository_folders_by_their_folder_names() -> None:
+    """Installed, spiders/ and migrations/ are monitor.spiders and monitor.migrations:
+    code that ran only in a checkout (``import spiders``) would fail in a wheel."""
+    wrong = []
+    for name, path in MODULES.items():
+        for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if not node.level else [])
+            )
+            wrong += [
+                f"{name}: {t}" for t in targets if t.split(".")[0] in ("spiders", "migrations")
+            ]
+    assert not wrong

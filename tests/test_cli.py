@@ -112,11 +112,13 @@ def test_check_one_target_by_name(site: LocalSite, tmp_path: Path) -> None:
     assert "checked 1:" in result.output
 
 
-def test_check_reports_errors_but_exits_zero(site: LocalSite, tmp_path: Path) -> None:
-    config = str(_write_config(tmp_path, site))  # both pages 404
+def test_check_exits_1_when_every_page_failed(site: LocalSite, tmp_path: Path) -> None:
+    # Issue 14: a check where nothing worked is a failure for cron and scripts (it used
+    # to exit 0); one page answering is enough for 0 (tests/test_check_output.py).
+    config = str(_write_config(tmp_path, site))  # both pages 404, never seen before
     result = CliRunner().invoke(main, ["check", "-c", config])
-    assert result.exit_code == 0
-    assert "2 errors" in result.output
+    assert result.exit_code == 1
+    assert "2 errors" in result.output and "every page checked failed" in result.output
 
 
 def test_bad_config_exits_2_with_the_key(tmp_path: Path) -> None:

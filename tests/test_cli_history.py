@@ -82,7 +82,9 @@ def test_history_rows(made: History) -> None:
     header = lines[1]
     assert header.split() == ["WHEN", "VERSION", "STATUS", "CONTENT", "EVENT", "SIG", "DETAILS"]
     rows = lines[2:]
-    assert [row.split()[2] for row in rows] == ["v1", "v2", "404", "v3"]
+    # The removal's row names the version in force (v2) and the 404 that showed it.
+    assert [row.split()[2] for row in rows] == ["v1", "v2", "(v2)", "v3"]
+    assert rows[2].split()[3] == "404"
     event = header.index("EVENT")
     assert [row[event:].split()[0] for row in rows] == ["first", "changed", "removed", "restored"]
     assert "[1 link(s) removed" in rows[1]

@@ -76,3 +76,16 @@ def test_diff_excerpt_keeps_the_first_stretches_and_cuts_long_lines() -> None:
     assert last.text.endswith("…") and len(last.text) == 51
     assert "<del>yes</del><ins>no</ins>" in pieces[0].inline_html()
     assert diff_excerpt(diff_text("a", "a")) == ([], 0)
+
+
+def test_natural_key_orders_numbers_by_value() -> None:
+    import doctest
+
+    from monitor.history import natural_key, targets
+
+    assert sorted(["bulletin-10", "bulletin-2", "bulletin-1"], key=natural_key) == [
+        "bulletin-1",
+        "bulletin-2",
+        "bulletin-10",
+    ]
+    assert doctest.testmod(targets).failed == 0

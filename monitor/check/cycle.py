@@ -9,6 +9,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from monitor import config as cfg
 from monitor.check.record import DEFAULT_CONTEXT
@@ -31,7 +32,14 @@ from monitor.records import (
 from monitor.storage.store import Store
 from monitor.timefmt import utcnow
 from monitor.vocab import PageStatus, Role
-from spiders import ListingJob, PageJob
+
+if TYPE_CHECKING:
+    # mypy reads the repository's spiders/ as `spiders`; installed (and in an editable
+    # install) it is monitor.spiders (pyproject.toml maps the folder).
+    from spiders import ListingJob, PageJob
+else:
+    from monitor.spiders import ListingJob, PageJob
+
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +91,17 @@ def run_check(
     targets: Sequence[cfg.Target],
     *,
     on_recorded: Callable[[RecordedCapture, Observation], None] | None = None,
+    on_planned: Callable[[int], None] | None = None,
 ) -> CheckSummary:
-    """Check every page of ``targets`` once; returns the cycle's summary."""
-    return reactor.run(lambda: check_async(config, store, targets, on_recorded=on_recorded))
+    """Check every page of ``targets`` once; returns the cycle's summary.
+
+    ``on_recorded`` is called with each capture as it is recorded, ``on_planned`` with
+    the number of pages added to the plan: those known at the start, then each listing's
+    new articles (``monitor check`` shows its progress with them).
+    """
+    return reactor.run(
+        lambda: check_async(config, store, targets, on_recorded=on_recorded, on_planned=on_planned)
+    )
 
 
 def article_interval(follow: cfg.Follow, listing_every: float, age_seconds: float) -> float:
@@ -137,6 +153,7 @@ async def check_async(
     targets: Sequence[cfg.Target],
     *,
     on_recorded: Callable[[RecordedCapture, Observation], None] | None = None,
+    on_planned: Callable[[int], None] | None = None,
     due_only: bool = False,
     timeout: float | None = None,
 ) -> CheckSummary:
@@ -274,8 +291,11 @@ async def check_async(
         archive_all=config.archive.all_captures,
         site_pages=config.detect.site_boilerplate_pages,
         site_share=config.detect.site_boilerplate_share,
+        on_planned=on_planned,
     )
     logger.info("checking %d pages and %d listings", len(page_jobs), len(listing_jobs))
+    if on_planned is not None:
+        on_planned(len(page_jobs) + sum(1 + len(job.pages) for job in listing_jobs))
     await crawl(config.fetch, sink, page_jobs, listing_jobs, config.detect, timeout=timeout)
     sink.finish(started)
     if config.archive.save_page_now and sink.new_versions:

@@ -439,14 +439,16 @@ class Recorder:
         planned: list[tuple[Observation, PageState, PageState, Decision, Context]],
         now: datetime,
     ) -> list[RecordedCapture]:
-        # Bodies, once per sha256: always for a new version or an error page, never for a
-        # capture whose content was unchanged.
+        # Bodies, once per sha256: always for a new version, an event (a restoration to
+        # the same content is evidence too: `monitor cite --event restored`) or an error
+        # page; never for a capture whose content was unchanged.
         wanted: dict[str, bytes] = {}
         keep: list[bool] = []
         for observation, _state, _before, decision, _context in planned:
             body = observation.fetch.body
             kept = observation.body_sha256 is not None and (
                 decision.new_version
+                or decision.event is not None
                 or (
                     decision.outcome
                     not in (Outcome.UNCHANGED, Outcome.FLIPFLOP, Outcome.PROBE, Outcome.PART)

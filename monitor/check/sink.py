@@ -8,6 +8,7 @@ batches, one transaction each.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -31,7 +32,14 @@ from monitor.records import (
 )
 from monitor.storage.store import Store
 from monitor.vocab import Purpose, Quality, Role
-from spiders import ListingJob, PageJob
+
+if TYPE_CHECKING:
+    # mypy reads the repository's spiders/ as `spiders`; installed (and in an editable
+    # install) it is monitor.spiders (pyproject.toml maps the folder).
+    from spiders import ListingJob, PageJob
+else:
+    from monitor.spiders import ListingJob, PageJob
+
 
 if TYPE_CHECKING:
     from monitor.evidence.warc import WarcArchive
@@ -63,7 +71,9 @@ class Sink:
         archive: WarcArchive | None = None,
         archive_all: bool = False,
         batch_size: int = 200,
+        batch_seconds: float = 2.0,
         on_recorded: Callable[[RecordedCapture, Observation], None] | None = None,
+        on_planned: Callable[[int], None] | None = None,
         site_pages: int = 0,
         site_share: float = 0.3,
     ) -> None:
@@ -83,7 +93,12 @@ class Sink:
         self._first_sight: dict[PageKey, Observation] = {}
         self._probes: list[Observation] = []
         self.batch_size = batch_size
+        # A slow, polite check fills a batch slowly: what waited this long is recorded
+        # anyway, so events are reported (and alerts queued) as they are found.
+        self.batch_seconds = batch_seconds
+        self._pending_since = 0.0
         self.on_recorded = on_recorded
+        self.on_planned = on_planned
         self.summary = CheckSummary()
         self.plans: dict[str, ListingPlan] = {}
         self.listing_failed: set[str] = set()
@@ -157,6 +172,8 @@ class Sink:
                 pages.append(PageJob(link.page, Role.ARTICLE, job.obey_robots, probe=True))
             elif link.page.target != job.target:
                 self.watch(link.page, job.target)
+        if pages and self.on_planned is not None:
+            self.on_planned(len(pages))
         if plan.cut:
             self.summary.not_followed[job.target] = (plan.cut, job.max_articles)
             # Reported by the check's summary and `monitor status`; logged for the daemon.
@@ -224,7 +241,12 @@ class Sink:
         if fetch.purpose == Purpose.PROBE:
             # Learned after the batch holding the first sight is recorded (see flush).
             self._probes.append(observation)
-        if len(self._pending) >= self.batch_size:
+        if len(self._pending) == 1:
+            self._pending_since = time.monotonic()
+        if (
+            len(self._pending) >= self.batch_size
+            or time.monotonic() - self._pending_since >= self.batch_seconds
+        ):
             self.flush()
 
     def _write_warc(self, recorded: list[RecordedCapture], batch: list[Observation]) -> None:

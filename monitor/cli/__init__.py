@@ -12,7 +12,18 @@ import logging
 import click
 
 from monitor import __version__
-from monitor.cli import check, daemon, db, demo, evidence, history, notify, serve, volatility
+from monitor.cli import (
+    check,
+    configure,
+    daemon,
+    db,
+    demo,
+    evidence,
+    history,
+    notify,
+    serve,
+    volatility,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +57,8 @@ def main(context: click.Context, verbose: int, log_format: str) -> None:
 
 for _command in (
     check.check,
+    configure.config_group,
+    configure.add,
     volatility.volatility,
     history.targets,
     history.history,

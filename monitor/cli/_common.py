@@ -2,6 +2,12 @@
 errors become a message and an exit code, never a traceback), opening the store, and
 how listings are printed (aligned tables, coloured only on a terminal and never with
 ``NO_COLOR`` set).
+
+The tables are plain aligned columns written here, not rich tables: their text is read
+by scripts and by people alike (``monitor targets | grep failing``), rich's tables add
+box rules or re-wrap cells to the terminal's width, and rich would cost every listing
+command its import. rich draws what needs a terminal: ``monitor check``'s progress line
+and coloured events (:func:`console`, :mod:`monitor.cli.progress`).
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from monitor.exceptions import ConfigError, MonitorError
 from monitor.timefmt import when as when
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -96,6 +104,16 @@ COLOURS = {
     "paused": "bright_black",
     "never checked": "bright_black",
 }
+
+
+def console() -> Console:
+    """A rich console on standard output: colour only on a terminal and without
+    ``NO_COLOR`` (rich honours both), no guessing of markup in printed text."""
+    from rich.console import Console
+
+    if not colour_on():
+        return Console(highlight=False, color_system=None)  # no styles at all, like paint()
+    return Console(highlight=False)
 
 
 def time_arg(value: str | None, *, end: bool = False) -> datetime | None:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import click
 
-from monitor import config as cfg
-from monitor.check.report import format_summary
-from monitor.cli._common import config_option, db_option, handle_errors, open_store
+from monitor.cli._common import (
+    EXIT_FAILURE,
+    config_option,
+    console,
+    db_option,
+    handle_errors,
+    open_store,
+)
+from monitor.vocab import Outcome, Purpose
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +37,19 @@ def check(
     listing: bool,
     no_notify: bool,
 ) -> None:
-    """Check every target once (or the chosen ones) and print a summary.
+    """Check every target once (or the chosen ones) and print what it finds.
+
+    Each event is printed as it is found (kind, significance, page, and the changed
+    words or what happened); on a terminal a progress line shows the pages done, the
+    rate, the time left and the failures. Then a summary. Exit status: 0 when the check
+    ran, 1 when every page checked failed (or another failure), 2 for a bad config.
 
     Example: monitor check -c config.yaml --tag russia
     """
+    from monitor import config as cfg
     from monitor.check import run_check
+    from monitor.check.report import format_summary
+    from monitor.cli.progress import CheckReporter, outcome_words
 
     config = cfg.load(config_path)
     targets = config.select(names, tags)
@@ -42,12 +57,26 @@ def check(
         click.echo("no targets to check")
         return
     store = open_store(database or config.database)
-    summary = run_check(config, store, targets)
+    reporter = CheckReporter(store, console())
+    try:
+        summary = run_check(
+            config,
+            store,
+            targets,
+            on_recorded=reporter.recorded,
+            on_planned=reporter.planned_pages,
+        )
+    finally:
+        reporter.close()
     if listing:
         for item in summary.outcomes:
+            if item.purpose != Purpose.CHECK or item.outcome in (Outcome.PART, Outcome.PROBE):
+                continue
             detail = f" v{item.version_seq}" if item.version_seq else ""
             problem = f" ({item.error})" if item.error and item.outcome != "new" else ""
-            click.echo(f"{item.outcome:9} {item.status or '-':>3} {item.key.url}{detail}{problem}")
+            click.echo(
+                f"{outcome_words(item):24} {item.status or '-':>3} {item.key.url}{detail}{problem}"
+            )
     click.echo(format_summary(summary))
     if config.channels and not no_notify:
         from monitor.notify.outbox import Outbox
@@ -57,3 +86,10 @@ def check(
         report = Outbox(store, config).deliver(timeout=config.outbox.flush_timeout)
         if report.messages or report.pending:
             click.echo(f"alerts: {report}")
+    if summary.checked and summary.errors == summary.checked:
+        click.echo(
+            f"error: every page checked failed ({summary.errors}); see `monitor -v check` "
+            "or `monitor status`",
+            err=True,
+        )
+        sys.exit(EXIT_FAILURE)

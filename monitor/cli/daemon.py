@@ -11,7 +11,6 @@ import click
 
 from monitor import config as cfg
 from monitor.cli._common import EXIT_FAILURE, config_option, db_option, handle_errors, open_store
-from monitor.exceptions import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -19,9 +18,17 @@ logger = logging.getLogger(__name__)
 @click.command()
 @config_option
 @db_option
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="json: one JSON object per line, for log collectors (also `monitor --log-format`).",
+)
 @click.pass_context
 @handle_errors
-def run(context: click.Context, config_path: Path, database: str | None) -> None:
+def run(
+    context: click.Context, config_path: Path, database: str | None, log_format: str | None
+) -> None:
     """Run the scheduler in the foreground until SIGTERM or SIGINT (the daemon).
 
     Checks every target on its schedule, sends alerts, and keeps a heartbeat in the
@@ -31,6 +38,11 @@ def run(context: click.Context, config_path: Path, database: str | None) -> None
     """
     from monitor.daemon import Daemon
 
+    if log_format is not None:
+        from monitor.daemon import logs
+
+        verbose = (context.obj or {}).get("verbose", 0)
+        logs.configure(logging.WARNING - 10 * min(verbose, 2), log_format)
     if not (context.obj or {}).get("verbose"):
         logging.getLogger().setLevel(logging.INFO)
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick otherwise
@@ -59,28 +71,27 @@ def reload(config_path: Path, database: str | None) -> None:
 def status(as_json: bool, config_path: Path, database: str | None) -> None:
     """Show the state of targets and of the alert outbox; exit 1 if something needs care.
 
-    Needs attention: dead deliveries (alerts that could not be sent), and pages whose
-    last check failed.
+    Needs attention: dead deliveries (alerts that could not be sent), pages whose last
+    check failed, a daemon that stopped responding, and targets overdue while no daemon
+    runs. Targets of the config never checked yet are listed as such.
 
     Example: monitor status -c config.yaml
     """
     from monitor.history.status import collect
 
-    store = open_store(cfg.database_of(config_path, database))
-    limits: dict[str, int] = {}
-    if config_path.exists():
-        # The listings' max_articles, to say which limit cut their links (the config is
-        # optional here: with --db, status works without it).
-        try:
-            limits = {
-                target.name: target.follow.max_articles
-                for target in cfg.load(config_path).targets
-                if target.follow is not None
-            }
-        except ConfigError:
-            if database is None:
-                raise
-    report = collect(store, max_articles=limits)
+    url, seen = cfg.glance_if_present(config_path, database)
+    store = open_store(url)
+    # The listings' max_articles say which limit cut their links (the config is optional
+    # here: with --db, status works without it).
+    limits = {
+        target.name: target.max_articles
+        for target in (seen.targets if seen else ())
+        if target.max_articles is not None
+    }
+    configured = [
+        (t.name, t.url, t.tags, t.enabled, t.listing) for t in (seen.targets if seen else ())
+    ]
+    report = collect(store, max_articles=limits, configured=configured)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.text())
     if report.needs_attention:
         sys.exit(EXIT_FAILURE)

@@ -14,9 +14,9 @@ import click
 
 from monitor import config as cfg
 from monitor.cli._common import config_option, db_option, handle_errors, open_store, time_arg
-from monitor.evidence.settings import ArchiveSettings
 
 if TYPE_CHECKING:
+    from monitor.evidence.settings import ArchiveSettings
     from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -24,20 +24,18 @@ logger = logging.getLogger(__name__)
 
 def _archive_settings(config_path: Path) -> ArchiveSettings:
     """The config's ``archive`` section; the defaults when there is no config file."""
+    from monitor.evidence.settings import ArchiveSettings
+
     if not config_path.exists():
         return ArchiveSettings()
     return cfg.load(config_path).archive
 
 
 def _size(count: int) -> str:
-    if count < 1000:
-        return f"{count} B"
-    value = float(count)
-    for unit in ("KB", "MB", "GB"):
-        value /= 1000
-        if value < 1000 or unit == "GB":
-            break
-    return f"{value:.1f} {unit}"
+    """A byte count for people (1.5KB, 2.5MB): pydantic's ByteSize, decimal units."""
+    from pydantic import ByteSize
+
+    return ByteSize(count).human_readable(decimal=True, separator=" ")
 
 
 @click.command("export")
@@ -151,8 +149,13 @@ def verify(warc_dir: Path | None, config_path: Path, database: str | None) -> No
 
 @click.command("cite")
 @click.argument("target")
-@click.argument("from_version", type=int)
-@click.argument("to_version", type=int)
+@click.argument("from_version", type=int, required=False)
+@click.argument("to_version", type=int, required=False)
+@click.option(
+    "--event",
+    help="Cite a removal or a restoration instead of a change: 'removed' or 'restored' "
+    "(the latest), or an event's id.",
+)
 @click.option(
     "-o",
     "--output",
@@ -165,8 +168,9 @@ def verify(warc_dir: Path | None, config_path: Path, database: str | None) -> No
 @handle_errors
 def cite(
     target: str,
-    from_version: int,
-    to_version: int,
+    from_version: int | None,
+    to_version: int | None,
+    event: str | None,
     output: Path | None,
     as_zip: bool,
     config_path: Path,
@@ -174,24 +178,45 @@ def cite(
 ) -> None:
     """Write a self-contained evidence bundle for one change of a page (a folder or a zip).
 
-    The bundle holds both captures as WARC, their exact bodies, the texts compared, the
-    diff as HTML, a manifest (JSON: URLs, capture times in UTC, HTTP statuses, sha256 of
-    each body and file, the monitor's version, and the manifest's own sha256) and
-    SHA256SUMS. docs/EVIDENCE.md explains how anyone checks it without this software.
+    The bundle holds the captures as WARC, their exact bodies, the texts compared, the
+    diff as HTML, a manifest (JSON: URLs, capture times in UTC, HTTP statuses, headers,
+    redirects, sha256 of each body and file, the monitor's version, and the manifest's own
+    sha256), SHA256SUMS and verify_bundle.py, which checks it all with Python alone.
+    --event removed bundles a removal: the last version before it and the capture that
+    showed it (status, headers, redirect chain, body); --event restored a restoration.
+    docs/EVIDENCE.md explains how anyone checks a bundle without this software.
 
     Example: monitor cite mfa-statements 3 4 --zip
     """
-    from monitor.evidence import cite as write_bundle
-    from monitor.evidence import default_bundle_name
-
-    url = cfg.database_of(config_path, database)
-    path = output or Path(
-        default_bundle_name(target, from_version, to_version) + (".zip" if as_zip else "")
+    from monitor.evidence import (
+        VERIFIER,
+        cite_event,
+        default_bundle_name,
+        default_event_bundle_name,
     )
-    bundle = write_bundle(open_store(url), target, from_version, to_version, path, as_zip=as_zip)
+    from monitor.evidence import cite as write_bundle
+    from monitor.timefmt import utcnow
+
+    store = open_store(cfg.database_of(config_path, database))
+    if event is not None:
+        if from_version is not None:
+            raise click.UsageError("give FROM and TO versions, or --event, not both")
+        name = default_event_bundle_name(target, event[:12], utcnow())
+        path = output or Path(name + (".zip" if as_zip else ""))
+        bundle = cite_event(store, target, event, path, as_zip=as_zip)
+    else:
+        if from_version is None or to_version is None:
+            raise click.UsageError("give FROM and TO versions (or --event removed|restored)")
+        path = output or Path(
+            default_bundle_name(target, from_version, to_version) + (".zip" if as_zip else "")
+        )
+        bundle = write_bundle(store, target, from_version, to_version, path, as_zip=as_zip)
     click.echo(f"wrote evidence bundle {bundle.path} ({len(bundle.files)} files)")
     click.echo(f"manifest sha256: {bundle.manifest_sha256}")
-    click.echo(f"check it: python scripts/verify_bundle.py {bundle.path}")
+    if as_zip:
+        click.echo(f"check it: unzip it, then python3 {VERIFIER} <its folder> (or {bundle.path})")
+    else:
+        click.echo(f"check it: python3 {bundle.path / VERIFIER} {bundle.path}")
 
 
 CSV_COLUMNS = (

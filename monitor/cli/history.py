@@ -1,6 +1,10 @@
 """Reviewing history: ``targets``, ``history``, ``show``, ``search`` and ``diff``.
 
 Every listing takes ``--json`` for scripts. ``TARGET`` is a target name or a URL.
+
+Why one module of this size: the five commands read one page's history through the same
+read model and print it with the same table and time helpers; split, each piece would
+import the others' formatting.
 """
 
 from __future__ import annotations
@@ -8,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -26,6 +31,10 @@ from monitor.cli._common import (
     when,
 )
 from monitor.exceptions import UnknownTargetError
+
+if TYPE_CHECKING:
+    from monitor.history import CaptureDetail, EventView
+    from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +64,15 @@ def targets(
 
     Example: monitor targets --tag russia --status failing
     """
-    from monitor.history import filter_targets, target_rows
+    from monitor.history import filter_targets, target_rows, with_configured
 
-    rows = target_rows(open_store(cfg.database_of(config_path, database)))
+    url, seen = cfg.glance_if_present(config_path, database)
+    rows = target_rows(open_store(url))
+    if seen is not None and database is None:
+        # Targets of the config not checked yet: listed as "never checked".
+        rows = with_configured(
+            rows, [(t.name, t.url, t.tags, t.enabled, t.listing) for t in seen.targets]
+        )
     if tags:
         rows = [row for row in rows if set(tags) & set(row.tags)]
     rows = filter_targets(rows, status=status)
@@ -136,7 +151,7 @@ def history(
                         **t.page.to_json(),
                         "captures": t.captures,
                         "versions": [v.to_json() for v in t.versions],
-                        "changes": [e.to_json() for e in t.events],
+                        "changes": [e.story_json() for e in t.events],
                         "learning_notes": [n.to_json() for n in t.notes],
                     }
                     for t in timelines
@@ -177,15 +192,17 @@ def history(
             status = version.status if version else (events[0].status if events else None)
             details = version.title or "" if version else ""
             if events:
-                details = "; ".join(
-                    event.summary + (f"  [{'; '.join(event.reasons)}]" if event.reasons else "")
-                    for event in events
-                )
+                details = "; ".join(_event_details(event) for event in events)
             kind = entry.kind if events else ("first" if entry.kind == "first" else "new")
+            if version:
+                seq = Cell(f"v{version.seq}", bold=True)
+            else:
+                # The version in force at this event (before a removal, or brought back).
+                seq = Cell(f"(v{entry.in_force})" if entry.in_force else "", dim=True)
             rows.append(
                 [
                     when(entry.when),
-                    Cell(f"v{version.seq}" if version else "", bold=True),
+                    seq,
                     str(status or "-"),
                     Cell(version.content_sha256[:12] if version else "", dim=True),
                     Cell(kind, COLOURS.get(kind)),
@@ -198,6 +215,19 @@ def history(
             click.echo("  " + text)
 
 
+def _event_details(event: EventView) -> str:
+    """An event's line in `monitor history`: its summary, where a removal led, the capture
+    to look at, and the reasons of its score."""
+    text = event.summary
+    if event.kind == "removed" and event.final_url and event.final_url != event.url:
+        text += f" -> {event.final_url}"
+    if event.kind == "removed" and event.capture_id is not None:
+        text += f" (capture {event.capture_id}; see it with show --capture {event.capture_id})"
+    if event.reasons:
+        text += f"  [{'; '.join(event.reasons)}]"
+    return text
+
+
 # --------------------------------------------------------------------------------------
 # monitor show
 
@@ -206,6 +236,12 @@ def history(
 @click.argument("target")
 @click.argument("version", required=False, type=int)
 @click.option("--at", help="The version the page had at this UTC time or date.")
+@click.option(
+    "--capture",
+    "capture_id",
+    type=int,
+    help="A capture by its id instead of a version (the 404 or redirect of a removal).",
+)
 @click.option("--text", "part", flag_value="text", help="Only the text compared.")
 @click.option("--raw", "part", flag_value="raw", help="The exact body captured.")
 @click.option("--headers", "part", flag_value="headers", help="The HTTP headers.")
@@ -218,6 +254,7 @@ def show(
     target: str,
     version: int | None,
     at: str | None,
+    capture_id: int | None,
     part: str,
     as_json: bool,
     config_path: Path,
@@ -228,13 +265,19 @@ def show(
     VERSION is a version number (default: the latest); --at TIME picks the version the
     page had at that time ("what did it say on 3 March?"). --text prints only the text
     compared (title first), --raw the exact bytes captured, --headers the HTTP answer.
+    A removed page says so first, with the capture that showed the removal; --capture ID
+    shows such a capture (status, redirects, headers; --raw its body).
 
     Example: monitor show mfa-statements --at 2026-03-03T12:00
     """
-    from monitor.history import version_detail, version_summaries
+    from monitor.history import capture_detail, removal_of, version_detail, version_summaries
 
     store = open_store(cfg.database_of(config_path, database))
     page = store.page(target)
+    if capture_id is not None:
+        _show_capture(store, capture_detail(store, page.id, capture_id), part, as_json)
+        return
+    removal = removal_of(store, page.id)
     versions = version_summaries(store, page.id)
     if not versions:
         raise UnknownTargetError(f"{page.url} has no versions yet")
@@ -257,7 +300,9 @@ def show(
     detail = version_detail(store, page.id, seq)
     capture = detail.capture
     if as_json:
-        echo_json(detail.to_json())
+        echo_json(
+            {**detail.to_json(), "removed": removal.story_json() if removal is not None else None}
+        )
         return
     if part == "raw":
         if not capture.body_sha256 or not capture.body_stored:
@@ -275,6 +320,18 @@ def show(
         click.echo(f"{detail.version.title or ''}\n{detail.text}")
         return
     latest = versions[-1].seq
+    if removal is not None:
+        gone = f"REMOVED since {when(removal.detected_at)}: HTTP {removal.status or '-'}"
+        if removal.final_url and removal.final_url != page.url:
+            gone += f", redirected to {removal.final_url}"
+        if removal.how:
+            gone += f" ({removal.how})"
+        click.echo(paint(gone, COLOURS["removed"], bold=True))
+        click.echo(
+            f"the text below is the last version before the removal; the capture that "
+            f"showed it: monitor show {target} --capture {removal.capture_id}"
+        )
+        click.echo("")
     facts = [
         ("page", page.url),
         ("version", f"v{seq} of {latest}" + (" (latest)" if seq == latest else "")),
@@ -294,6 +351,41 @@ def show(
         click.echo(f"{paint(f'{name:10}', dim=True)} {value}")
     click.echo("")
     click.echo(detail.text)
+
+
+def _show_capture(store: Store, detail: CaptureDetail, part: str, as_json: bool) -> None:
+    """One capture: what was asked, what answered (status, redirects, headers), its body."""
+    capture = detail.capture
+    if as_json:
+        echo_json(detail.to_json())
+        return
+    if part == "raw":
+        if not capture.body_sha256 or not capture.body_stored:
+            raise UnknownTargetError(f"the body of capture {capture.id} was not stored")
+        sys.stdout.buffer.write(store.body(capture.body_sha256))
+        sys.stdout.buffer.flush()
+        return
+    if part == "headers":
+        click.echo(f"{capture.protocol or 'HTTP'} {capture.status or '-'}")
+        for name, value in sorted((capture.headers or {}).items()):
+            click.echo(f"{name}: {value}")
+        return
+    facts = [
+        ("page", detail.page.url),
+        ("capture", f"{capture.id} at {when(capture.started_at)} ({capture.duration_ms:.0f} ms)"),
+        ("status", f"{capture.status or '-'}" + (f"  {capture.error}" if capture.error else "")),
+    ]
+    for hop in capture.redirects or []:
+        facts.append(("redirect", f"{hop.get('status', '-')} {hop.get('url', '')}"))
+    if capture.final_url and capture.final_url != capture.requested_url:
+        facts.append(("final url", capture.final_url))
+    facts.append(("body", f"{capture.body_size or 0} bytes, sha256 {capture.body_sha256 or '-'}"))
+    if detail.event is not None:
+        facts.append(("event", detail.event.summary))
+    if capture.body_stored:
+        facts.append(("", "--raw prints the body as received, --headers the HTTP headers"))
+    for name, value in facts:
+        click.echo(f"{paint(f'{name:10}', dim=True)} {value}")
 
 
 # --------------------------------------------------------------------------------------

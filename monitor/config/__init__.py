@@ -16,13 +16,65 @@ plugins own: channel kinds, the archive), :mod:`~monitor.config.schema` (the who
 
 from __future__ import annotations
 
-from monitor.config.base import WEEKDAYS
-from monitor.config.channels import EVENT_KINDS, ChannelBase, Route, Templates
-from monitor.config.loading import database_of, load, load_plugins, parse, secret
-from monitor.config.registry import CHANNEL_TYPES, SECTIONS, register_channel, register_section
-from monitor.config.schema import DEFAULT_DATABASE, Config, Daemon, Metrics, Outbox
-from monitor.config.targets import Defaults, Detect, Fetch, Follow, Schedule, Selector, Target
-from monitor.config.units import Duration, parse_duration, parse_size
+from typing import TYPE_CHECKING
+
+from monitor.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from monitor.config.base import WEEKDAYS
+    from monitor.config.channels import EVENT_KINDS, ChannelBase, Route, Templates
+    from monitor.config.loading import load, load_plugins, parse, secret
+    from monitor.config.peek import (
+        DEFAULT_DATABASE,
+        ConfiguredTarget,
+        Glance,
+        database_of,
+        glance,
+        glance_if_present,
+    )
+    from monitor.config.registry import CHANNEL_TYPES, SECTIONS, register_channel, register_section
+    from monitor.config.schema import Config, Daemon, Metrics, Outbox
+    from monitor.config.targets import Defaults, Detect, Fetch, Follow, Schedule, Selector, Target
+    from monitor.config.units import Duration, parse_duration, parse_size
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "WEEKDAYS": "monitor.config.base",
+            "EVENT_KINDS": "monitor.config.channels",
+            "ChannelBase": "monitor.config.channels",
+            "Route": "monitor.config.channels",
+            "Templates": "monitor.config.channels",
+            "database_of": "monitor.config.peek",
+            "glance": "monitor.config.peek",
+            "glance_if_present": "monitor.config.peek",
+            "Glance": "monitor.config.peek",
+            "ConfiguredTarget": "monitor.config.peek",
+            "load": "monitor.config.loading",
+            "load_plugins": "monitor.config.loading",
+            "parse": "monitor.config.loading",
+            "secret": "monitor.config.loading",
+            "CHANNEL_TYPES": "monitor.config.registry",
+            "SECTIONS": "monitor.config.registry",
+            "register_channel": "monitor.config.registry",
+            "register_section": "monitor.config.registry",
+            "DEFAULT_DATABASE": "monitor.config.peek",
+            "Config": "monitor.config.schema",
+            "Daemon": "monitor.config.schema",
+            "Metrics": "monitor.config.schema",
+            "Outbox": "monitor.config.schema",
+            "Defaults": "monitor.config.targets",
+            "Detect": "monitor.config.targets",
+            "Fetch": "monitor.config.targets",
+            "Follow": "monitor.config.targets",
+            "Schedule": "monitor.config.targets",
+            "Selector": "monitor.config.targets",
+            "Target": "monitor.config.targets",
+            "Duration": "monitor.config.units",
+            "parse_duration": "monitor.config.units",
+            "parse_size": "monitor.config.units",
+        },
+    )
 
 __all__ = [
     "CHANNEL_TYPES",
@@ -32,12 +84,14 @@ __all__ = [
     "WEEKDAYS",
     "ChannelBase",
     "Config",
+    "ConfiguredTarget",
     "Daemon",
     "Defaults",
     "Detect",
     "Duration",
     "Fetch",
     "Follow",
+    "Glance",
     "Metrics",
     "Outbox",
     "Route",
@@ -46,6 +100,8 @@ __all__ = [
     "Target",
     "Templates",
     "database_of",
+    "glance",
+    "glance_if_present",
     "load",
     "load_plugins",
     "parse",

@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Union
 
-import yaml
 from pydantic import Field, ValidationError
 
 from monitor.config.errors import describe
+from monitor.config.peek import read_yaml
 from monitor.config.registry import CHANNEL_TYPES, PLUGINS, SECTIONS
 from monitor.config.schema import Config
 from monitor.exceptions import ConfigError
@@ -56,33 +56,10 @@ def parse(data: object, source: str = "<config>") -> Config:
 def load(path: str | os.PathLike[str]) -> Config:
     """Read and validate a config file."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{file}: no such config file (start from config.example.yaml)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{file}: cannot read the config file: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{file}: not valid YAML{where}: {problem}") from None
+    data = read_yaml(file)
     config = parse(data, str(file))
     logger.debug("loaded %d targets from %s", len(config.targets), file)
     return config
-
-
-def database_of(config_path: str | os.PathLike[str], database: str | None) -> str:
-    """The database URL for a command: ``--db`` if given, else the config file's."""
-    if database:
-        return database
-    if not Path(config_path).exists():
-        raise ConfigError(
-            f"{config_path}: no such config file; pass -c CONFIG or --db DATABASE_URL"
-        )
-    return load(config_path).database
 
 
 def secret(variable: str | None, key: str) -> str | None:

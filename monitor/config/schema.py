@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from monitor.config.base import Strict
 from monitor.config.channels import Route
 from monitor.config.errors import ConfigKeyError, allowed
+from monitor.config.peek import DEFAULT_DATABASE
 from monitor.config.registry import SECTIONS
 from monitor.config.targets import Defaults, Detect, Fetch, Schedule, Target
 from monitor.config.units import parse_duration
@@ -18,8 +19,6 @@ from monitor.exceptions import ConfigError
 if TYPE_CHECKING:
     from monitor.config.channels import ChannelBase as Channel
     from monitor.evidence.settings import ArchiveSettings
-
-DEFAULT_DATABASE = "sqlite:///monitor.db"
 
 
 logger = logging.getLogger(__name__)

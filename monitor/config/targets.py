@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from monitor.config.base import NAME_RE, WEEKDAYS, Strict, check_http_url
+from monitor.config.peek import DEFAULT_MAX_ARTICLES
 from monitor.config.units import parse_duration, parse_size
 from monitor.selector import Selector as SelectorValue
 
@@ -176,7 +177,7 @@ class Follow(Strict):
     max_pages: int = Field(default=1, ge=1, le=1000, description="Listing pages to read.")
     same_domain: bool = Field(default=True, description="Only follow links on the same host.")
     max_articles: int = Field(
-        default=500,
+        default=DEFAULT_MAX_ARTICLES,
         ge=1,
         le=100000,
         description="The most articles the listing watches; further new links are not "

@@ -1,4 +1,9 @@
-"""Durations (``90s``, ``15m``, ``2h``) and sizes (``10MB``) as the config writes them."""
+"""Durations (``90s``, ``15m``, ``2h``) and sizes (``10MB``) as the config writes them.
+
+Sizes are parsed here rather than with pydantic's ``ByteSize`` because the config's
+errors name the units it takes (and refuse zero); ``ByteSize`` reads the same notation
+(KB = 1000, KiB = 1024) and formats sizes for people where the CLI prints them.
+"""
 
 from __future__ import annotations
 

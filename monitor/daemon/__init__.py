@@ -10,6 +10,20 @@ The lock and the stored due times are in :mod:`monitor.storage.lock` and
 
 from __future__ import annotations
 
-from monitor.daemon.scheduler import Daemon, next_due, reload_running
+from typing import TYPE_CHECKING
+
+from monitor.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from monitor.daemon.scheduler import Daemon, next_due, reload_running
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "Daemon": "monitor.daemon.scheduler",
+            "next_due": "monitor.daemon.scheduler",
+            "reload_running": "monitor.daemon.scheduler",
+        },
+    )
 
 __all__ = ["Daemon", "next_due", "reload_running"]

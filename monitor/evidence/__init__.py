@@ -5,8 +5,9 @@
 * :func:`export_warc` writes chosen versions of a target as one WARC, from the database
   alone;
 * :func:`verify` recomputes the hash of every stored body and WARC record;
-* :func:`cite` writes a self-contained bundle for one change (docs/EVIDENCE.md says how
-  a third party checks it without this software);
+* :func:`cite` writes a self-contained bundle for one change, :func:`cite_event` one for
+  a removal or a restoration (docs/EVIDENCE.md says how a third party checks it without
+  this software; each bundle carries ``verify_bundle.py``);
 * :class:`SavePageNow` asks a public web archive for a copy of a page, and
   :func:`save_versions` records the copy's URL with the version.
 """
@@ -19,10 +20,13 @@ from monitor.evidence.cite import (
     BUNDLE_WARC,
     CHECKSUMS,
     MANIFEST,
+    VERIFIER,
     Bundle,
     canonical_json,
     cite,
+    cite_event,
     default_bundle_name,
+    default_event_bundle_name,
     default_export_name,
     manifest_hash,
 )
@@ -38,6 +42,7 @@ __all__ = [
     "BUNDLE_WARC",
     "CHECKSUMS",
     "MANIFEST",
+    "VERIFIER",
     "ArchiveSettings",
     "Bundle",
     "EvidenceError",
@@ -51,7 +56,9 @@ __all__ = [
     "canonical_json",
     "capture_record",
     "cite",
+    "cite_event",
     "default_bundle_name",
+    "default_event_bundle_name",
     "default_export_name",
     "export_warc",
     "manifest_hash",

@@ -1,4 +1,10 @@
-"""``monitor cite``: a self-contained, checkable bundle for one change (docs/EVIDENCE.md)."""
+"""``monitor cite``: a self-contained, checkable bundle for one change, removal or
+restoration of a page (docs/EVIDENCE.md).
+
+Why one module of this size: a change, a removal and a restoration are bundled by one
+writer (the same manifest, checksums, WARC, rendered page and verifier), so that a
+bundle of any kind is checked the same way; only the choice of captures differs.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +17,14 @@ import re
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from monitor import __version__
-from monitor.detect.differ import LinkDiff, TextDiff
-from monitor.evidence.archive import capture_record, version_body
+from monitor.evidence.archive import capture_record
 from monitor.evidence.warc import (
     CaptureRecord,
     new_warc_file,
@@ -27,6 +33,7 @@ from monitor.evidence.warc import (
 )
 from monitor.exceptions import (
     EvidenceError,
+    MonitorError,
     UnknownTargetError,
 )
 from monitor.storage.models import Capture, Change, Target, Version
@@ -38,6 +45,8 @@ BUNDLE_FORMAT = "monitor-evidence-bundle/1"
 MANIFEST = "manifest.json"
 CHECKSUMS = "SHA256SUMS"
 BUNDLE_WARC = "captures.warc.gz"
+#: The stand-alone checker (Python standard library only), copied into every bundle.
+VERIFIER = "verify_bundle.py"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +106,16 @@ def default_bundle_name(target: str, from_seq: int, to_seq: int) -> str:
     return f"evidence-{_slug(target)}-v{from_seq}-v{to_seq}"
 
 
+@dataclass(frozen=True, slots=True)
+class Exhibit:
+    """One capture in a bundle: its role, and the version it made (None for a capture
+    that made no version: the 404 or redirect of a removal)."""
+
+    role: str
+    capture: Capture
+    version: Version | None
+
+
 def cite(
     store: Store,
     target: str,
@@ -111,14 +130,12 @@ def cite(
 
     ``output`` is a folder to create (or, with ``as_zip``, a .zip file to create). The
     bundle holds both captures as WARC, their exact bodies, the texts compared, the diff
-    as HTML, a manifest (JSON) with its own sha256, and SHA256SUMS of every file.
+    as HTML, a manifest (JSON) with its own sha256, SHA256SUMS of every file, and
+    ``verify_bundle.py`` to check it all without the monitor.
     """
-    from monitor.detect.differ import diff_versions
-
     if from_seq == to_seq:
         raise EvidenceError("FROM and TO are the same version; a change needs two")
-    if output.exists():
-        raise EvidenceError(f"{output} already exists; choose another path with -o")
+    _refuse_existing(output)
     page = store.page(target)
     with store.session() as session:
         rows = {
@@ -144,23 +161,169 @@ def cite(
     for seq in (from_seq, to_seq):
         if seq not in rows:
             raise UnknownTargetError(f"{page.url} has no version {seq}")
+    exhibits = [
+        Exhibit("before", rows[from_seq][1], rows[from_seq][0]),
+        Exhibit("after", rows[to_seq][1], rows[to_seq][0]),
+    ]
+    return _bundle(
+        store,
+        page.url,
+        target_name or target,
+        exhibits,
+        change,
+        (rows[from_seq][0], rows[to_seq][0]),
+        output,
+        as_zip=as_zip,
+        created_at=created_at,
+    )
+
+
+#: What ``monitor cite --event`` accepts besides an event id: the latest of that kind.
+EVENT_KINDS = ("removed", "restored")
+
+
+def cite_event(
+    store: Store,
+    target: str,
+    event: str,
+    output: Path,
+    *,
+    as_zip: bool = False,
+    created_at: datetime | None = None,
+) -> Bundle:
+    """Write the evidence bundle of a removal or a restoration of a page.
+
+    ``event`` is "removed" or "restored" (the page's latest such event) or an event's
+    id. A removal's bundle holds the last version before it and the capture that showed
+    the removal (its status, headers, redirect chain and body); a restoration's adds the
+    capture that found the page again, and says whether its content equals the
+    version before the removal.
+    """
+    _refuse_existing(output)
+    page = store.page(target)
+    with store.session() as session:
+        query = select(Change).where(Change.page_id == page.id)
+        if event in EVENT_KINDS:
+            query = query.where(Change.kind == event)
+        else:
+            query = query.where(Change.uid == event)
+        change = session.scalar(query.order_by(Change.detected_at.desc(), Change.id.desc()))
+        if change is None:
+            what = f"{event!r} event" if event in EVENT_KINDS else f"event with id {event}"
+            raise UnknownTargetError(f"{page.url} has no {what}")
+        if change.kind not in EVENT_KINDS:
+            raise EvidenceError(
+                f"event {change.uid} is {change.kind!r}; --event cites a removal or a "
+                "restoration (cite a change with FROM and TO versions)"
+            )
+        target_name = session.scalar(select(Target.name).where(Target.id == page.target_id))
+        before = session.get(Version, change.from_version_id) if change.from_version_id else None
+        if before is None:
+            raise EvidenceError(f"{page.url}: no version was recorded before this {change.kind}")
+        exhibits = [Exhibit("before", _capture(session, before.capture_id), before)]
+        pair: tuple[Version, Version] | None = None
+        removal: Change | None = change
+        if change.kind == "restored":
+            removal = session.scalar(
+                select(Change)
+                .where(
+                    Change.page_id == page.id,
+                    Change.kind == "removed",
+                    Change.detected_at <= change.detected_at,
+                    Change.id < change.id,
+                )
+                .order_by(Change.detected_at.desc(), Change.id.desc())
+                .limit(1)
+            )
+        if removal is not None and removal.capture_id is not None:
+            exhibits.append(Exhibit("removal", _capture(session, removal.capture_id), None))
+        if change.kind == "restored" and change.capture_id is not None:
+            after = session.get(Version, change.to_version_id) if change.to_version_id else None
+            capture = _capture(session, change.capture_id)
+            made = after if after is not None and after.capture_id == capture.id else None
+            exhibits.append(Exhibit("restoration", capture, made))
+            if after is not None and after.id != before.id:
+                pair = (before, after)
+    return _bundle(
+        store,
+        page.url,
+        target_name or target,
+        exhibits,
+        change,
+        pair,
+        output,
+        as_zip=as_zip,
+        created_at=created_at,
+    )
+
+
+def _capture(session: Any, capture_id: int) -> Capture:
+    capture = session.get(Capture, capture_id)
+    if capture is None:
+        raise EvidenceError(f"capture {capture_id} is missing from the database")
+    return capture  # type: ignore[no-any-return]
+
+
+def _refuse_existing(output: Path) -> None:
+    if output.exists():
+        raise EvidenceError(f"{output} already exists; choose another path with -o")
+
+
+def default_event_bundle_name(target: str, kind: str, at: datetime) -> str:
+    return f"evidence-{_slug(target)}-{kind}-{at:%Y%m%dT%H%M%SZ}"
+
+
+def _bundle(
+    store: Store,
+    page_url: str,
+    target_name: str,
+    exhibits: list[Exhibit],
+    change: Change | None,
+    pair: tuple[Version, Version] | None,
+    output: Path,
+    *,
+    as_zip: bool,
+    created_at: datetime | None,
+) -> Bundle:
+    """Write a bundle of ``exhibits``: WARC, bodies, texts, the rendered story, manifest."""
+    from monitor.detect.differ import diff_versions
+
     created = (created_at or datetime.now(UTC)).astimezone(UTC)
     files: dict[str, bytes] = {}
+    texts: dict[str, str] = {}
     entries: list[dict[str, Any]] = []
     records: list[CaptureRecord] = []
-    for role, seq in (("before", from_seq), ("after", to_seq)):
-        version, capture = rows[seq]
-        body = version_body(store, capture, page.url, seq)
-        record = capture_record(capture, page.url, target_name, seq, body)
+    for exhibit in exhibits:
+        capture, version = exhibit.capture, exhibit.version
+        seq = version.seq if version is not None else None
+        name = f"v{seq}" if seq is not None else f"{exhibit.role}-capture-{capture.id}"
+        if capture.status is None or capture.body_sha256 is None:
+            raise EvidenceError(
+                f"capture {capture.id} of {page_url} ({exhibit.role}) has no HTTP answer to cite"
+            )
+        try:
+            # Bodies are stored once by sha256: a capture whose bytes an earlier one had
+            # (a restoration to the same page) finds them there.
+            body = store.body(capture.body_sha256)
+        except MonitorError:
+            raise EvidenceError(
+                f"capture {capture.id} of {page_url} ({exhibit.role}): its body was not "
+                "stored, so it cannot be cited"
+            ) from None
+        record = capture_record(capture, page_url, target_name, seq, body)
         records.append(record)
-        body_file = f"bodies/v{seq}{_extension(capture.headers or {})}"
-        text_file = f"text/v{seq}.txt"
+        body_file = f"bodies/{name}{_extension(capture.headers or {})}"
         files[body_file] = body
-        files[text_file] = f"{version.title or ''}\n{version.text}\n".encode()
+        text_file = None
+        if version is not None:
+            text_file = f"text/v{version.seq}.txt"
+            files[text_file] = f"{version.title or ''}\n{version.text}\n".encode()
+            texts[text_file] = version.text
         entries.append(
             {
-                "role": role,
+                "role": exhibit.role,
                 "version": seq,
+                "capture_id": capture.id,
                 "captured_at": warc_date(capture.started_at),
                 "url": capture.final_url or capture.requested_url,
                 "requested_url": capture.requested_url,
@@ -170,32 +333,32 @@ def cite(
                 ],
                 "http_status": capture.status,
                 "http_protocol": capture.protocol,
+                "http_headers": {str(k): str(v) for k, v in (capture.headers or {}).items()},
                 "body_sha256": capture.body_sha256,
                 "body_size": len(body),
                 "body_file": body_file,
                 "text_file": text_file,
-                "title": version.title,
-                "content_sha256": version.content_sha256,
+                "title": version.title if version is not None else None,
+                "content_sha256": version.content_sha256 if version is not None else None,
                 "warc_record_id": record.record_id("response"),
                 "archive_record": capture.warc_record,
-                "web_archive_url": version.archive_url,
+                "web_archive_url": version.archive_url if version is not None else None,
             }
         )
     warc = io.BytesIO()
-    new_warc_file(warc, BUNDLE_WARC, f"evidence for {page.url} v{from_seq} -> v{to_seq}")
+    new_warc_file(warc, BUNDLE_WARC, f"evidence for {page_url}: {_story(entries, change)}")
     write_captures(warc, records)
     files[BUNDLE_WARC] = warc.getvalue()
-    before, after = rows[from_seq][0], rows[to_seq][0]
-    both = diff_versions(before, after)
-    text_diff, link_diff = both.text, both.links
-    files["diff.html"] = _diff_document(page.url, entries, change, text_diff, link_diff, created)
-    files["README.txt"] = _bundle_readme(page.url, from_seq, to_seq).encode()
+    both = diff_versions(*pair) if pair is not None else None
+    files["diff.html"] = _diff_document(page_url, entries, change, both, created, texts)
+    files["README.txt"] = _bundle_readme(page_url, _story(entries, change)).encode()
+    files[VERIFIER] = resources.files("monitor.evidence").joinpath(VERIFIER).read_bytes()
     manifest: dict[str, Any] = {
         "format": BUNDLE_FORMAT,
         "monitor_version": __version__,
         "created_at": warc_date(created),
         "target": target_name,
-        "page_url": page.url,
+        "page_url": page_url,
         "change": None
         if change is None
         else {
@@ -204,10 +367,16 @@ def cite(
             "detected_at": warc_date(change.detected_at),
             "summary": change.summary,
             "significance": f"{change.significance:.2f}",
+            **(
+                {"same_content": bool((change.features or {}).get("same_content"))}
+                if change.kind == "restored"
+                else {}
+            ),
         },
         "captures": entries,
         "warc_file": BUNDLE_WARC,
         "diff_file": "diff.html",
+        "verifier": VERIFIER,
         "files": [
             {"path": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
             for name, data in sorted(files.items())
@@ -228,6 +397,17 @@ def cite(
     except OSError as exc:
         raise EvidenceError(f"cannot write the bundle {output}: {exc}") from exc
     return Bundle(output, manifest["manifest_sha256"], tuple(sorted(files)))
+
+
+def _story(entries: list[dict[str, Any]], change: Change | None) -> str:
+    """What the bundle shows, in a few words (its WARC info and README)."""
+    versions = [f"version {e['version']}" for e in entries if e["version"] is not None]
+    if change is not None and change.kind == "removed":
+        return f"removal ({versions[0]}, then HTTP {entries[-1]['http_status']})"
+    if change is not None and change.kind == "restored":
+        same = (change.features or {}).get("same_content")
+        return f"restoration ({'same content as' if same else 'new content after'} {versions[0]})"
+    return " -> ".join(versions)
 
 
 def _write_folder(output: Path, files: dict[str, bytes]) -> None:
@@ -269,53 +449,90 @@ def _diff_document(
     page_url: str,
     entries: list[dict[str, Any]],
     change: Change | None,
-    text_diff: TextDiff,
-    link_diff: LinkDiff,
+    both: Any,
     created: datetime,
+    texts: dict[str, str],
 ) -> bytes:
     escape = html.escape
     rows = "".join(
-        f"<tr><th>{escape(entry['role'])}: version {entry['version']}</th>"
-        f"<td>{escape(entry['captured_at'])}</td><td>HTTP {entry['http_status']}</td>"
-        f"<td><code>{escape(entry['url'])}</code></td>"
-        f"<td>sha256 <code>{entry['body_sha256']}</code></td></tr>"
+        f"<tr><th>{escape(entry['role'])}"
+        + (f": version {entry['version']}" if entry["version"] is not None else "")
+        + f"</th><td>{escape(entry['captured_at'])}</td><td>HTTP {entry['http_status']}</td>"
+        f"<td><code>{escape(entry['url'])}</code>"
+        + "".join(
+            f"<br><small>redirect {hop['status']} {escape(str(hop['url']))}</small>"
+            for hop in entry["redirects"]
+        )
+        + f"</td><td>sha256 <code>{entry['body_sha256']}</code></td></tr>"
         for entry in entries
     )
-    before, after = (f"v{entry['version']} {entry['captured_at']}" for entry in entries)
-    labels = (before, after)
+    title = "Change"
+    if change is not None and change.kind == "removed":
+        title = "Removal"
+    elif change is not None and change.kind == "restored":
+        title = "Restoration"
     summary = f"<p>{escape(change.summary)}</p>" if change is not None else ""
-    links = link_diff.to_html() if link_diff.changed else "<p>No change in links.</p>"
+    if both is not None:
+        labels = tuple(
+            f"v{entry['version']} {entry['captured_at']}"
+            for entry in entries
+            if entry["version"] is not None
+        )[-2:]
+        links = both.links.to_html() if both.links.changed else "<p>No change in links.</p>"
+        body = (
+            f"<h2>Text</h2>\n{both.text.side_by_side_html(context=3, labels=labels)}\n"
+            f"<h2>Links</h2>\n{links}"
+        )
+    else:
+        before = next((e for e in entries if e["role"] == "before"), None)
+        same = change is not None and (change.features or {}).get("same_content")
+        body = "".join(
+            f"<h2>{escape(e['role'].capitalize())}: HTTP {e['http_status']}</h2>"
+            f"<p>Requested <code>{escape(e['requested_url'])}</code>, answered by "
+            f"<code>{escape(e['url'])}</code>; body in <code>{escape(e['body_file'])}</code>."
+            "</p>"
+            for e in entries
+            if e["role"] != "before"
+        )
+        if same:
+            body += "<p>The restored page has the same content as the version before.</p>"
+        if before is not None:
+            text = (before.get("title") or "") + "\n" + texts.get(before["text_file"] or "", "")
+            body = (
+                f"<h2>Last version before: version {before['version']}</h2>"
+                f'<pre style="white-space:pre-wrap">{escape(text)}</pre>' + body
+            )
     document = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>Change of {escape(page_url)}</title><style>{_CSS}</style></head><body>
-<h1>Change of <code>{escape(page_url)}</code></h1>
+<title>{title} of {escape(page_url)}</title><style>{_CSS}</style></head><body>
+<h1>{title} of <code>{escape(page_url)}</code></h1>
 {summary}
 <table class="meta"><tr><th></th><th>captured (UTC)</th><th>status</th><th>URL</th>
 <th>body</th></tr>{rows}</table>
-<h2>Text</h2>
-{text_diff.side_by_side_html(context=3, labels=labels)}
-<h2>Links</h2>
-{links}
+{body}
 <p><small>Texts compared: the normalised text of each version (text/). Exact bodies:
-bodies/; both HTTP exchanges: {BUNDLE_WARC}. Written by monitor {__version__} at
+bodies/; the HTTP exchanges: {BUNDLE_WARC}. Written by monitor {__version__} at
 {escape(warc_date(created))}.</small></p>
 </body></html>
 """
     return document.encode("utf-8")
 
 
-def _bundle_readme(page_url: str, from_seq: int, to_seq: int) -> str:
-    return f"""Evidence of a change of {page_url} (version {from_seq} -> version {to_seq}).
+def _bundle_readme(page_url: str, story: str) -> str:
+    return f"""Evidence of a {story} of {page_url}.
 
 Files:
   {MANIFEST}       what was captured, when, with what HTTP status, and the sha256 of every file
   {CHECKSUMS}      sha256 of every file: check with `sha256sum -c {CHECKSUMS}`
-  {BUNDLE_WARC}  both HTTP exchanges (request, response, metadata) as WARC 1.1 records
+  {BUNDLE_WARC}  the HTTP exchanges (request, response, metadata) as WARC 1.1 records
   bodies/          the exact bodies received (their sha256 is in the manifest and the WARC)
   text/            the normalised text of each version, as compared
-  diff.html        the change, rendered
+  diff.html        what happened, rendered
+  {VERIFIER}  checks all of this with Python's standard library alone
 
 To check the bundle without the monitor:
+  python3 {VERIFIER} .        (or: python3 {VERIFIER} BUNDLE.zip)
+It does the following, which any other tool can redo:
   1. sha256sum -c {CHECKSUMS}
   2. The manifest's own hash: sha256 of the manifest with the key "manifest_sha256" removed,
      serialised as canonical JSON (keys sorted, separators "," and ":", UTF-8, no escaping
@@ -324,6 +541,5 @@ To check the bundle without the monitor:
      WARC-Payload-Digest (sha256, base32) for the same capture.
   4. Any WARC tool (warcio check, pywb, ReplayWeb.page) reads {BUNDLE_WARC} and checks
      its digests.
-The monitor's repository has scripts/verify_bundle.py (Python standard library only),
-which does all of this, and docs/EVIDENCE.md, which explains each step.
+The monitor's docs/EVIDENCE.md explains each step.
 """

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from scrapy.crawler import AsyncCrawlerRunner
 
 from monitor import config as cfg
 from monitor.fetch.pipeline import FetchSink
 from monitor.fetch.settings import scrapy_settings
-from spiders import ListingJob, ListingSpider, PageJob, PageSpider
+
+if TYPE_CHECKING:
+    # mypy reads the repository's spiders/ as `spiders`; installed (and in an editable
+    # install) it is monitor.spiders (pyproject.toml maps the folder).
+    from spiders import ListingJob, ListingSpider, PageJob, PageSpider
+else:
+    from monitor.spiders import ListingJob, ListingSpider, PageJob, PageSpider
+
 
 logger = logging.getLogger(__name__)
 

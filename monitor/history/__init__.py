@@ -5,7 +5,8 @@ web pages, the feeds and the JSON API all read through it, so they can never dis
 
 - :mod:`monitor.history.targets`: every target with its state (:class:`TargetRow`)
 - :mod:`monitor.history.timeline`: a page, its versions, events and learning notes
-- :mod:`monitor.history.versions`: one version in full, the diff of any two
+- :mod:`monitor.history.versions`: one version or capture in full, the diff of any two,
+  the removal in force on a page
 - :mod:`monitor.history.events`: events across pages (feeds, the API)
 - :mod:`monitor.history.status`: the health report of ``monitor status``
 - :mod:`monitor.history.search`: full-text search of versions
@@ -23,7 +24,6 @@ from monitor.history.activity import (
     daily_events,
     listing_days,
     narrow_targets,
-    natural_key,
     notable_pages,
     outages,
     page_titles,
@@ -34,8 +34,10 @@ from monitor.history.targets import (
     STATUSES,
     TargetRow,
     filter_targets,
+    natural_key,
     site_of,
     target_rows,
+    with_configured,
 )
 from monitor.history.timeline import (
     EventView,
@@ -52,12 +54,15 @@ from monitor.history.timeline import (
 )
 from monitor.history.versions import (
     DIFFS,
+    CaptureDetail,
     Diffs,
     DiffView,
     VersionDetail,
     cached_diff,
+    capture_detail,
     diff_excerpt,
     diff_view,
+    removal_of,
     version_detail,
 )
 
@@ -66,6 +71,7 @@ __all__ = [
     "DIFFS",
     "OVERDUE_GRACE",
     "STATUSES",
+    "CaptureDetail",
     "Day",
     "DiffView",
     "Diffs",
@@ -80,6 +86,7 @@ __all__ = [
     "VersionDetail",
     "VersionSummary",
     "cached_diff",
+    "capture_detail",
     "daily_events",
     "diff_excerpt",
     "diff_view",
@@ -94,9 +101,11 @@ __all__ = [
     "page_notes",
     "page_titles",
     "recent_events",
+    "removal_of",
     "site_of",
     "target_rows",
     "timeline",
     "version_detail",
     "version_summaries",
+    "with_configured",
 ]

@@ -7,7 +7,6 @@
   "changed recently" filters, which look inside a listing at its articles
 - :func:`notable_pages`: the removed or recently changed pages of targets, with titles
 - :func:`page_titles`: the title of each page's latest version (listings show titles)
-- :func:`natural_key`: names in the order people count (bulletin-2 before bulletin-10)
 
 Days are UTC days, as every time the monitor shows.
 """
@@ -20,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from natsort import natsort_keygen, ns
 from sqlalchemy import or_, select
 
 from monitor.storage.models import Change, ListedLink, Page, Version
@@ -48,18 +46,6 @@ ACTIVITY = {
     "month": "changed in the last 30 days",
 }
 _WINDOWS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
-
-_natural = natsort_keygen(alg=ns.IGNORECASE)
-
-
-def natural_key(text: str) -> Any:
-    """A sort key for names as people count: numbers inside compare as numbers.
-
-    >>> sorted(["bulletin-10", "Bulletin-2", "bulletin-1"], key=natural_key)
-    ['bulletin-1', 'Bulletin-2', 'bulletin-10']
-    """
-    return _natural(text)
-
 
 @dataclass(frozen=True, slots=True)
 class Day:

@@ -7,13 +7,14 @@ and the dashboard: one count of failures, so the two can never disagree.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
-from monitor.history import TargetRow, target_rows
+from monitor.history import TargetRow, target_rows, with_configured
 from monitor.storage.models import (
     DaemonLock,
     Delivery,
@@ -45,12 +46,19 @@ class StatusReport:
         return [t for t in self.targets if t.overdue(self.now, self.daemon_alive)]
 
     @property
+    def waiting(self) -> list[TargetRow]:
+        """Targets past their due time while no daemon runs: nothing will check them."""
+        if self.daemon is None or self.daemon_alive:
+            return []
+        return [t for t in self.targets if t.overdue(self.now)]
+
+    @property
     def needs_attention(self) -> bool:
         failing = any(t.failing for t in self.targets if t.active)
         stopped = (
             self.daemon is not None and self.daemon.state == "running" and not self.daemon_alive
         )
-        return bool(self.dead) or failing or bool(self.overdue) or stopped
+        return bool(self.dead) or failing or bool(self.overdue) or stopped or bool(self.waiting)
 
     def as_dict(self) -> dict[str, Any]:
         """The report as plain data (``monitor status --json``)."""
@@ -74,7 +82,8 @@ class StatusReport:
                     "failing": t.failing,
                     "removed": t.removed,
                     "failures": t.failures,
-                    "overdue": t.overdue(self.now, self.daemon_alive),
+                    "overdue": t.overdue(self.now, self.daemon_alive) or t in self.waiting,
+                    "status": t.status,
                     "last_checked": iso(t.last_checked),
                     "last_change": iso(t.last_change),
                     "next_due": iso(t.next_due),
@@ -117,6 +126,10 @@ class StatusReport:
                 flags.append(f"{t.removed} removed")
             if t.overdue(self.now, self.daemon_alive):
                 flags.append("OVERDUE")
+            elif t.overdue(self.now) and self.daemon is not None and not self.daemon_alive:
+                flags.append("OVERDUE, daemon not running")
+            if t.last_checked is None:
+                flags.append("never checked")
             learned = f"  learned noise: {t.learned} rule(s)" if t.learned else ""
             lines.append(
                 f"  {t.name:28} {t.pages:4} page(s)  checked {when(t.last_checked)}  "
@@ -129,6 +142,11 @@ class StatusReport:
                 f"listing {name}: {count:,} article links not followed "
                 + (f"(max_articles {limit:,})" if limit else "(follow.max_articles)")
             )
+        if self.waiting:
+            lines.append(
+                f"{len(self.waiting)} target(s) overdue and no daemon running: start it "
+                "(monitor run) or check them (monitor check)"
+            )
         counts = ", ".join(f"{n} {status}" for status, n in sorted(self.deliveries.items()))
         lines.append(f"outbox: {counts or 'empty'}")
         for delivery_id, channel, error in self.dead:
@@ -139,12 +157,17 @@ class StatusReport:
 
 
 def collect(
-    store: Store, heartbeat_timeout: float = 60.0, max_articles: dict[str, int] | None = None
+    store: Store,
+    heartbeat_timeout: float = 60.0,
+    max_articles: dict[str, int] | None = None,
+    configured: Sequence[tuple[str, str, Sequence[str], bool, bool]] = (),
 ) -> StatusReport:
-    """The status report; ``max_articles``: the listings' limits, from the config if known."""
+    """The status report; ``max_articles``: the listings' limits, from the config if known;
+    ``configured``: the config's targets (name, url, tags, enabled, is a listing), so
+    those never checked are listed too."""
     report = StatusReport(max_articles=dict(max_articles or {}))
-    # Targets never checked have no pages yet to report on.
-    report.targets = [row for row in target_rows(store) if row.pages]
+    rows = [row for row in target_rows(store) if row.pages]
+    report.targets = with_configured(rows, configured) if configured else rows
     with store.session() as session:
         report.daemon = session.get(DaemonLock, 1)
         if report.daemon is not None:

@@ -8,13 +8,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import case, func, select
 
-from monitor.history.activity import natural_key
 from monitor.storage.models import (
     Change,
     Page,
@@ -72,8 +71,9 @@ class TargetRow:
     next_due: datetime | None = None  # when the target's own page is due (the daemon's plan)
     learned: int = 0  # rules learned as noise on its pages (see `monitor volatility`)
 
-    def overdue(self, now: datetime, daemon_alive: bool) -> bool:
-        """Due more than :data:`OVERDUE_GRACE` ago while the daemon runs: it is stuck."""
+    def overdue(self, now: datetime, daemon_alive: bool = True) -> bool:
+        """Due more than :data:`OVERDUE_GRACE` ago (with ``daemon_alive``: while the
+        daemon runs, so it is stuck; without: whoever should have checked it)."""
         if not self.active or self.next_due is None or not daemon_alive:
             return False
         return (now - self.next_due).total_seconds() > OVERDUE_GRACE
@@ -227,6 +227,55 @@ def target_rows(store: Store, names: Sequence[str] = ()) -> list[TargetRow]:
     # In the order people count: bulletin-2 before bulletin-10.
     result.sort(key=lambda row: natural_key(row.name))
     return result
+
+
+def natural_key(text: str) -> Any:
+    """A sort key that orders numbers in names by value: bulletin-2 before bulletin-10
+    (natsort, so the dashboard and the CLI sort alike).
+
+    >>> sorted(["bulletin-10", "bulletin-2", "Bulletin-1"], key=natural_key)
+    ['Bulletin-1', 'bulletin-2', 'bulletin-10']
+    """
+    return _natural_keygen()(text)
+
+
+@cache
+def _natural_keygen() -> Any:
+    from natsort import natsort_keygen, ns  # imported when first sorting
+
+    return natsort_keygen(alg=ns.IGNORECASE)
+
+
+def with_configured(
+    rows: Sequence[TargetRow], configured: Sequence[tuple[str, str, Sequence[str], bool, bool]]
+) -> list[TargetRow]:
+    """``rows`` and, for each configured target the database does not know yet (name,
+    url, tags, enabled, is a listing), a row that says "never checked" (or "paused")."""
+    known = {row.name for row in rows}
+    added = [
+        TargetRow(
+            id=0,
+            name=name,
+            kind="listing" if listing else "page",
+            url=url,
+            tags=list(tags),
+            active=enabled,
+            page_id=None,
+            pages=0,
+            versions=0,
+            failing=0,
+            removed=0,
+            failures=0,
+            last_checked=None,
+            last_event=None,
+            last_change=None,
+            significance=None,
+            last_summary=None,
+        )
+        for name, url, tags, enabled, listing in configured
+        if name not in known
+    ]
+    return sorted([*rows, *added], key=lambda row: natural_key(row.name))
 
 
 def filter_targets(

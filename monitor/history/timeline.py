@@ -113,6 +113,21 @@ class EventView:
     target: str = ""
     url: str = ""
     tags: list[str] = field(default_factory=list)
+    capture_id: int | None = None  # the capture that found it (a removal: the 404 itself)
+    final_url: str | None = None  # where that capture ended (a removal by redirect)
+
+    @property
+    def same_content(self) -> bool | None:
+        """A restoration: whether the page came back with its pre-removal content."""
+        if self.kind != "restored":
+            return None
+        return bool(self.features.get("same_content"))
+
+    @property
+    def how(self) -> str | None:
+        """A removal: how the page answered (http_404, soft_404, redirect_home, ...)."""
+        value = self.features.get("how")
+        return str(value) if value else None
 
     def to_json(self) -> dict[str, Any]:
         features = {k: v for k, v in self.features.items() if k not in ("reasons", "alert")}
@@ -132,6 +147,17 @@ class EventView:
             "from_version": self.from_seq,
             "to_version": self.to_seq,
             "alerted": self.alerted,
+        }
+
+    def story_json(self) -> dict[str, Any]:
+        """:meth:`to_json` (the API's shape, kept stable) with the capture that found the
+        event and, for a restoration, whether the content is the same as before."""
+        return {
+            **self.to_json(),
+            "capture": None
+            if self.capture_id is None
+            else {"id": self.capture_id, "status": self.status, "final_url": self.final_url},
+            **({"same_content": self.same_content} if self.kind == "restored" else {}),
         }
 
 
@@ -169,14 +195,20 @@ class NoteView:
 
 @dataclass(slots=True)
 class TimelineEntry:
-    """One row of a timeline: a version with the events that made it, an event alone, or
-    a note of what was learned."""
+    """One row of a timeline: a version with the events that made it, an event alone at
+    its own time (a removal, an error, a restoration to content already recorded), or a
+    note of what was learned.
+
+    ``in_force`` is the version the page showed at an event's row: the last version
+    before a removal, or the version a restoration brought back.
+    """
 
     when: datetime
     version: VersionSummary | None
     events: list[EventView]
     previous_seq: int | None = None
     notes: list[NoteView] = field(default_factory=list)
+    in_force: int | None = None
 
     @property
     def kind(self) -> str:
@@ -276,6 +308,7 @@ def event_view(change: Change, seqs: dict[int, int], target: str = "", url: str 
         detected_at=change.detected_at,
         significance=change.significance,
         reasons=[str(reason) for reason in features.get("reasons", [])],
+        capture_id=change.capture_id,
         summary=change.summary,
         from_seq=seqs.get(change.from_version_id) if change.from_version_id else None,
         to_seq=seqs.get(change.to_version_id) if change.to_version_id else None,
@@ -304,18 +337,22 @@ def page_events(
             session.execute(select(Version.id, Version.seq).where(Version.page_id == page_id)).all()
         )
         capture_ids = [c.capture_id for c in changes if c.capture_id is not None]
-        statuses = (
-            dict(
-                session.execute(
-                    select(Capture.id, Capture.status).where(Capture.id.in_(capture_ids))
-                ).all()
-            )
+        captured = (
+            {
+                row.id: (row.status, row.final_url)
+                for row in session.execute(
+                    select(Capture.id, Capture.status, Capture.final_url).where(
+                        Capture.id.in_(capture_ids)
+                    )
+                )
+            }
             if capture_ids
             else {}
         )
     events = [event_view(change, seqs) for change in changes]
-    for event, change in zip(events, changes, strict=True):
-        event.status = statuses.get(change.capture_id) if change.capture_id else None
+    for event in events:
+        if event.capture_id is not None and event.capture_id in captured:
+            event.status, event.final_url = captured[event.capture_id]
     return events
 
 
@@ -362,24 +399,31 @@ def timeline(
     events = page_events(store, page_id, since, until)
     for event in events:
         event.target, event.url, event.tags = page.target, page.url, list(page.tags)
-    by_seq: dict[int, TimelineEntry] = {}
+    by_capture: dict[int, TimelineEntry] = {}
     entries: list[TimelineEntry] = []
     previous: int | None = None
     for version in versions:
         entry = TimelineEntry(version.captured_at, version, [], previous)
-        by_seq[version.seq] = entry
+        by_capture[version.capture_id] = entry
         entries.append(entry)
         previous = version.seq
     for event in events:
-        # An event that made a version shares its row; removals and errors stand alone.
-        owner = by_seq.get(event.to_seq) if event.to_seq is not None else None
-        if owner is not None and event.kind in ("changed", "added", "restored"):
+        # An event shares the row of the version its own capture made (a change, an
+        # added article, a restoration with new content). Every other event stands on
+        # its own row at its own time: a removal, an error, a recovery, a restoration
+        # to content already recorded (never on the old version's row).
+        owner = by_capture.get(event.capture_id) if event.capture_id is not None else None
+        made = owner.version if owner is not None else None
+        if owner is not None and made is not None and event.to_seq == made.seq:
             owner.events.append(event)
         else:
-            entries.append(TimelineEntry(event.detected_at, None, [event]))
+            in_force = event.to_seq if event.to_seq is not None else event.from_seq
+            entries.append(TimelineEntry(event.detected_at, None, [event], in_force=in_force))
     notes = page_notes(store, page_id, since, until)
     entries += [TimelineEntry(note.noted_at, None, [], notes=[note]) for note in notes]
-    entries.sort(key=lambda e: (e.when, e.version.seq if e.version else 0), reverse=True)
+    # Newest first; at one instant a version before the events that follow it.
+    entries.sort(key=lambda e: (e.when, e.version is None, e.version.seq if e.version else 0))
+    entries.reverse()
     with store.session() as session:
         captures = (
             session.scalar(select(func.count(Capture.id)).where(Capture.page_id == page_id)) or 0

@@ -66,27 +66,91 @@ class VersionDetail:
             "text": self.text,
             "links": [list(link) for link in self.links],
             "images": [list(image) for image in self.images],
-            "capture": {
-                "id": capture.id,
-                "started_at": capture.started_at.isoformat(),
-                "duration_ms": capture.duration_ms,
-                "requested_url": capture.requested_url,
-                "final_url": capture.final_url,
-                "redirects": list(capture.redirects or []),
-                "status": capture.status,
-                "headers": dict(capture.headers or {}),
-                "request_headers": dict(capture.request_headers or {}),
-                "protocol": capture.protocol,
-                "body_size": capture.body_size,
-                "body_sha256": capture.body_sha256,
-                "body_stored": capture.body_stored,
-                "encoding": capture.encoding,
-                "warc_record": capture.warc_record,
-            },
+            "capture": capture_json(capture),
             "archive_url": self.archive_url,
             "previous_version": self.previous_seq,
             "next_version": self.next_seq,
         }
+
+
+def capture_json(capture: Capture) -> dict[str, Any]:
+    """A capture as plain data: what was asked, what answered, and the body's hash."""
+    return {
+        "id": capture.id,
+        "started_at": capture.started_at.isoformat(),
+        "duration_ms": capture.duration_ms,
+        "requested_url": capture.requested_url,
+        "final_url": capture.final_url,
+        "redirects": list(capture.redirects or []),
+        "status": capture.status,
+        "headers": dict(capture.headers or {}),
+        "request_headers": dict(capture.request_headers or {}),
+        "protocol": capture.protocol,
+        "body_size": capture.body_size,
+        "body_sha256": capture.body_sha256,
+        "body_stored": capture.body_stored,
+        "encoding": capture.encoding,
+        "warc_record": capture.warc_record,
+    }
+
+
+@dataclass(slots=True)
+class CaptureDetail:
+    """One capture of a page: the 404, redirect or soft 404 that showed a removal, say,
+    with the event it recorded (if any)."""
+
+    page: PageInfo
+    capture: Capture
+    event: EventView | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "page_id": self.page.id,
+            "url": self.page.url,
+            "capture": {**capture_json(self.capture), "error": self.capture.error},
+            "event": self.event.story_json() if self.event else None,
+        }
+
+
+def capture_detail(store: Store, page_id: int, capture_id: int) -> CaptureDetail:
+    """A capture of a page by its id (``monitor show --capture``, a removal's link)."""
+    page = page_info(store, page_id)
+    with store.session() as session:
+        capture = session.get(Capture, capture_id)
+        if capture is None or capture.page_id != page_id:
+            raise UnknownTargetError(f"{page.url} has no capture {capture_id}")
+        change = session.scalar(
+            select(Change).where(Change.capture_id == capture_id).order_by(Change.id).limit(1)
+        )
+        seqs = dict(
+            session.execute(select(Version.id, Version.seq).where(Version.page_id == page_id)).all()
+        )
+        session.expunge(capture)
+    event = event_view(change, seqs, page.target, page.url) if change is not None else None
+    if event is not None:
+        event.status, event.final_url = capture.status, capture.final_url
+    return CaptureDetail(page, capture, event)
+
+
+def removal_of(store: Store, page_id: int) -> EventView | None:
+    """The removal in force on a page (its latest event is ``removed``), or None."""
+    with store.session() as session:
+        change = session.scalar(
+            select(Change)
+            .where(Change.page_id == page_id, Change.kind.in_(("removed", "restored")))
+            .order_by(Change.detected_at.desc(), Change.id.desc())
+            .limit(1)
+        )
+        if change is None or change.kind != "removed":
+            return None
+        seqs = dict(
+            session.execute(select(Version.id, Version.seq).where(Version.page_id == page_id)).all()
+        )
+        capture = session.get(Capture, change.capture_id) if change.capture_id else None
+        event = event_view(change, seqs)
+        if capture is not None:
+            event.status, event.final_url = capture.status, capture.final_url
+    return event
 
 
 def version_detail(store: Store, page_id: int, seq: int) -> VersionDetail:

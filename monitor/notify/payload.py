@@ -4,7 +4,9 @@ Its shape is versioned and written down as a JSON Schema in
 ``schemas/webhook-event.v1.json`` (and its digest in ``schemas/webhook-digest.v1.json``);
 webhook receivers get it as the POST body, and the e-mail and Apprise templates render
 it. ``id`` is the event's own id: stable across retries, so receivers can drop
-duplicates.
+duplicates. A removal's ``diff.removed`` holds what the page said before it went (the
+last version's title and first lines); a restoration's ``significance.features`` says
+whether the content is the same as before the removal (``same_content``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,29 @@ def _version(version: Version | None, capture: Capture | None) -> dict[str, Any]
         "body_sha256": capture.body_sha256 if capture else None,
         "status": capture.status if capture else None,
     }
+
+
+#: How much of a removed page an alert carries: its title and first lines.
+REMOVED_LINES = 8
+REMOVED_CHARS = 2_000
+
+
+def removed_excerpt(title: str | None, text: str) -> str:
+    """What a removed page said, for its alert: the title and the first lines.
+
+    >>> removed_excerpt("Visa rules", "Line one\\nLine two\\nLine three")
+    'Visa rules\\nLine one\\nLine two\\nLine three'
+    >>> removed_excerpt(None, "\\n".join(f"line {n}" for n in range(12))).splitlines()[-1]
+    '[... 4 more lines]'
+    """
+    lines = [line for line in text.splitlines() if line.strip()]
+    shown = lines[:REMOVED_LINES]
+    excerpt = "\n".join([*([title] if title else []), *shown])
+    if len(excerpt) > REMOVED_CHARS:
+        excerpt = excerpt[:REMOVED_CHARS].rsplit(" ", 1)[0] + " [...]"
+    if len(lines) > len(shown):
+        excerpt += f"\n[... {len(lines) - len(shown)} more lines]"
+    return excerpt
 
 
 def _clip(text: str) -> str:
@@ -85,6 +110,9 @@ def build(session: Session, change: Change, public_url: str | None = None) -> di
             "added": [list(link) for link in link_diff.added],
             "removed": [list(link) for link in link_diff.removed],
         }
+    if change.kind == "removed" and before is not None:
+        # What the page said before it went: the last version's title and first lines.
+        diff["removed"] = removed_excerpt(before.title, before.text)
     features = dict(change.features)
     reasons = list(features.pop("reasons", []))
     features.pop("alert", None)

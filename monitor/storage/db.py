@@ -8,6 +8,7 @@ new user never runs a migration by hand.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,8 @@ def create(url: str) -> Engine:
 
 
 def migrations_path() -> str:
-    """Where the Alembic scripts are: shipped as the ``migrations`` package."""
-    return str(resources.files("migrations"))
+    """Where the Alembic scripts are: ``monitor.migrations`` (``migrations/`` in the repo)."""
+    return str(resources.files("monitor.migrations"))
 
 
 def alembic_config(engine: Engine) -> Any:
@@ -109,3 +110,63 @@ def ensure_current(engine: Engine) -> None:
         raise StorageError(f"cannot open the database {engine.url!r}: {exc}") from exc
     if current != head_revision(engine):
         upgrade(engine)
+
+
+@dataclass(frozen=True, slots=True)
+class SqliteBackup:
+    """A finished copy of a SQLite database."""
+
+    path: Path
+    pages: int
+    size: int
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for another backend or an in-memory database."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database).expanduser()
+
+
+def backup_sqlite(url: str, destination: Path) -> SqliteBackup:
+    """Copy a SQLite database to ``destination`` with SQLite's online backup API.
+
+    The copy is made page by page through SQLite itself, so it is consistent while the
+    daemon writes, and it includes what is still in the write-ahead log (a copy of the
+    main file alone would lose the last commits). It is written beside ``destination``
+    and renamed into place once checked (``PRAGMA quick_check``), so a failed backup
+    leaves no half-written file.
+    """
+    import os
+    import sqlite3
+
+    source_path = sqlite_file(url)
+    if source_path is None:
+        raise StorageError(f"{url!r} is not a SQLite database file")
+    if not source_path.exists():
+        raise StorageError(f"no database at {source_path}")
+    if destination.exists():
+        raise StorageError(f"{destination} already exists; choose another path")
+    partial = destination.with_name(destination.name + ".partial")
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        source = sqlite3.connect(source_path, timeout=30)
+        try:
+            copy = sqlite3.connect(partial)
+            try:
+                source.backup(copy, pages=1024)
+                check = copy.execute("PRAGMA quick_check").fetchone()
+                pages = int(copy.execute("PRAGMA page_count").fetchone()[0])
+            finally:
+                copy.close()
+        finally:
+            source.close()
+        if not check or check[0] != "ok":
+            raise StorageError(f"the copy failed its integrity check: {check}")
+        os.replace(partial, destination)
+    except (sqlite3.Error, OSError) as exc:
+        partial.unlink(missing_ok=True)
+        raise StorageError(f"cannot back up {source_path} to {destination}: {exc}") from exc
+    return SqliteBackup(destination, pages, destination.stat().st_size)
