@@ -244,3 +244,23 @@ def test_the_removal_alert_carries_the_removed_text(story: Story) -> None:
 def test_the_bundled_verifier_is_the_scripts_copy() -> None:
     packaged = ROOT / "monitor" / "evidence" / "verify_bundle.py"
     assert packaged.read_bytes() == (ROOT / "scripts" / "verify_bundle.py").read_bytes()
+
+
+def test_a_restoration_alert_says_when_and_that_the_content_is_the_same(story: Story) -> None:
+    """The restore alert names its own time and says the content is the pre-removal
+    version, instead of a meaningless "From v2 To v2"."""
+    from sqlalchemy import select
+
+    from monitor.notify import payload, render
+    from monitor.storage.models import Change
+
+    _remove_and_restore(story, Route(status=404, body=b"<html><title>Not Found</title></html>"))
+    with story.store.session() as session:
+        change = session.scalars(select(Change).where(Change.kind == "restored")).one()
+        event = payload.build(session, change)
+    message = render.render("mail", None, [event], digest=False)
+    assert "From version" not in message["text"] and "To version" not in message["text"]
+    assert "Restored:" in message["text"]
+    assert "with the same content as before the removal (v2" in message["text"]
+    assert ">From<" not in message["html"] and ">To<" not in message["html"]
+    assert "with the same content as before the removal (v2" in message["html"]
