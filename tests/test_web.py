@@ -1102,3 +1102,26 @@ def test_browser_no_captured_script_runs_in_the_new_views(
         assert tab.executed == [] and tab.page.title() != EXECUTED, url
     tab.page.goto(newsroom_server + "/?activity=day")
     assert "<script>" in tab.page.locator("ul.notable").inner_text()  # shown, as text
+
+
+def test_a_removal_links_to_the_capture_that_showed_it(history: History, server: str) -> None:
+    """The removal row of the timeline names the status and links to its capture: the
+    404 as served (status, headers, body in a sandbox)."""
+    import re as _re
+
+    page_id = history.pages["statement"]
+    removal = next(e for e in history.store.events(page_id) if e.kind == "removed")
+    timeline = get(f"{server}/pages/{page_id}").text
+    link = f"/pages/{page_id}/captures/{removal.capture_id}"
+    assert f'href="{link}"' in timeline
+    assert _re.search(r"HTTP 404 · <a href=\"" + _re.escape(link), timeline)
+    capture = get(server + link)
+    assert capture.status == 200
+    assert "HTTP 404" in capture.text and "content-type" in capture.text
+    assert f'src="{link}/raw"' in capture.text and "sandbox" in capture.text
+    raw = get(server + link + "/raw")
+    assert raw.status == 200 and b"Not Found" in raw.body
+    assert "sandbox" in raw.headers["content-security-policy"]
+    # Another page's capture id is not this page's capture.
+    other = history.pages["notice"]
+    assert get(f"{server}/pages/{other}/captures/{removal.capture_id}").status == 404

@@ -35,6 +35,7 @@ from starlette.routing import Route
 from monitor import history
 from monitor.exceptions import EvidenceError, SearchQueryError, StorageError, UnknownTargetError
 from monitor.history.activity import activity_since, window
+from monitor.storage.models import Capture
 from monitor.storage.store import Store
 from monitor.timefmt import ago as ago
 from monitor.timefmt import utc as utc
@@ -342,15 +343,45 @@ def version_page(request: Request) -> Response:
 
 
 def raw_body(request: Request) -> Response:
-    """The exact captured body, sandboxed: no script runs, nothing loads from elsewhere."""
+    """The exact captured body of a version, sandboxed (see :func:`_sandboxed`)."""
     params = request.path_params
+    detail = history.version_detail(_store(request), params["page_id"], params["seq"])
+    name = f"page{detail.page.id}-v{detail.version.seq}"
+    return _sandboxed(request, detail.capture, detail.content_type, name)
+
+
+def capture_page(request: Request) -> Response:
+    """One capture: the 404, redirect or soft 404 that showed a removal, say, with its
+    status, redirect chain, headers and body (sandboxed), and the event it recorded."""
+    params = request.path_params
+    detail = history.capture_detail(_store(request), params["page_id"], params["capture_id"])
+    content_type = str((detail.capture.headers or {}).get("content-type", ""))
+    media = content_type.split(";")[0].strip().lower()
+    return render(
+        request,
+        "capture.html.j2",
+        detail=detail,
+        page=detail.page,
+        renderable=media.startswith(RENDERED_TYPES) or not media,
+    )
+
+
+def capture_raw(request: Request) -> Response:
+    """The exact body of any stored capture, sandboxed."""
+    params = request.path_params
+    detail = history.capture_detail(_store(request), params["page_id"], params["capture_id"])
+    content_type = str((detail.capture.headers or {}).get("content-type", ""))
+    name = f"page{detail.page.id}-capture{detail.capture.id}"
+    return _sandboxed(request, detail.capture, content_type, name)
+
+
+def _sandboxed(request: Request, capture: Capture, content_type: str, name: str) -> Response:
+    """The exact captured body, sandboxed: no script runs, nothing loads from elsewhere."""
     store = _store(request)
-    detail = history.version_detail(store, params["page_id"], params["seq"])
-    capture = detail.capture
     if not capture.body_sha256 or not capture.body_stored:
         raise HTTPException(404, "the body of this capture was not stored")
     body = store.body(capture.body_sha256)
-    declared = detail.content_type.split(";")[0].strip().lower() or "text/html"
+    declared = content_type.split(";")[0].strip().lower() or "text/html"
     download = request.query_params.get("download") in ("1", "true")
     headers = {
         "Content-Security-Policy": SNAPSHOT_CSP,
@@ -369,7 +400,7 @@ def raw_body(request: Request) -> Response:
         media, download = "application/octet-stream", True
     if download:
         extension = {"text/html": "html", "application/pdf": "pdf"}.get(declared, "bin")
-        filename = f"page{detail.page.id}-v{detail.version.seq}.{extension}"
+        filename = f"{name}.{extension}"
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return Response(body, media_type=media, headers=headers)
 
@@ -396,6 +427,10 @@ def routes() -> list[Route]:
         Route("/pages/{page_id:int}/diff/{from_seq:int}/{to_seq:int}", diff_page, name="diff"),
         Route("/pages/{page_id:int}/versions/{seq:int}", version_page, name="version"),
         Route("/pages/{page_id:int}/versions/{seq:int}/raw", raw_body, name="raw"),
+        Route("/pages/{page_id:int}/captures/{capture_id:int}", capture_page, name="capture"),
+        Route(
+            "/pages/{page_id:int}/captures/{capture_id:int}/raw", capture_raw, name="capture_raw"
+        ),
     ]
 
 
