@@ -877,13 +877,26 @@ def check_phase(
 
     profilers: list[cProfile.Profile] = []
     if profile_out:
-        # cProfile is per thread: one profiler here, one in the reactor thread, merged.
-        profilers = [cProfile.Profile(), cProfile.Profile()]
+        # cProfile is per thread: one profiler here, one in the reactor thread, one in the
+        # check's writer thread (observe, plan, write), merged.
+        profilers = [cProfile.Profile(), cProfile.Profile(), cProfile.Profile()]
 
         async def enable_in_reactor() -> None:
             profilers[1].enable()
 
         monitor_reactor.run(enable_in_reactor)
+        from monitor.check import writer as writer_module
+
+        unprofiled = writer_module.Writer._run
+
+        def profiled(self: Any) -> None:
+            profilers[2].enable()
+            try:
+                unprofiled(self)
+            finally:
+                profilers[2].disable()
+
+        writer_module.Writer._run = profiled  # type: ignore[method-assign]
     rss_before = _current_rss_mb()
     cpu0, t0 = time.process_time(), time.perf_counter()
     if profilers:
@@ -901,11 +914,15 @@ def check_phase(
 
             monitor_reactor.run(disable_in_reactor)
     if profile_out:
-        # The reactor thread alone (all the work; the main thread only waits for it) is
-        # what the per-stage breakdown reads; the merged file is for the top-N lists.
-        pstats.Stats(profilers[1]).dump_stats(reactor_profile(profile_out))
+        # The reactor and writer threads (all the work; the main thread only waits for
+        # them) are what the per-stage breakdown reads; the merged file is for the top-N
+        # lists.
+        working = pstats.Stats(profilers[1])
+        working.add(profilers[2])
+        working.dump_stats(reactor_profile(profile_out))
         stats = pstats.Stats(profilers[0])
         stats.add(profilers[1])
+        stats.add(profilers[2])
         stats.dump_stats(profile_out)
     counts = store.counts()
     store.close()
@@ -1150,21 +1167,27 @@ STAGES: tuple[Stage, ...] = (
         what="the database's COMMIT",
     ),
     Stage(
-        "ORM",
-        (
-            ("monitor/check/record.py", "record"),
-            ("monitor/check/record.py", "learn_volatility"),
-            ("monitor/storage/store.py", "record_listing"),
-        ),
-        minus=("decide", "commit"),
-        what="SQLAlchemy session, flush, SQL, zstd",
-    ),
-    Stage("WARC", (("monitor/check/sink.py", "_write_warc"),), minus=("commit",), what="evidence"),
-    Stage(
         "learn",
-        (("monitor/check/sink.py", "_learn_from_probe"),),
-        minus=("ORM", "commit"),
-        what="noise learned from probes",
+        (("monitor/detect/noise.py", "probed"), ("monitor/detect/noise.py", "observed")),
+        what="noise learned from probes and new versions (pure)",
+    ),
+    Stage(
+        "plan",
+        (("monitor/detect/plan.py", "plan_batch"),),
+        minus=("decide", "learn"),
+        what="the recording plan: significance, summaries, rows (pure)",
+    ),
+    Stage(
+        "write",
+        (
+            ("monitor/check/record.py", "record_batch"),
+            ("monitor/check/writer.py", "_finish"),
+        ),
+        minus=("plan", "decide", "learn", "commit"),
+        what="SQLAlchemy, SQL, zstd: the plans written",
+    ),
+    Stage(
+        "WARC", (("monitor/check/writer.py", "_write_warc"),), minus=("commit",), what="evidence"
     ),
     Stage(
         "setup",
