@@ -217,3 +217,44 @@ def test_the_pipeline_finds_its_sink_by_crawler_and_flushes_on_spider_closed() -
     assert asyncio.run(pipeline.process_item(fetch)) is fetch
     pipeline.spider_closed(PageSpider())
     assert sink.fetches == [fetch] and sink.flushes == 1
+
+
+def test_the_daemon_heartbeat_beats_while_the_loop_is_busy(tmp_path: Path) -> None:
+    """The lock's heartbeat has its own thread: a loop held for seconds (a slow callback)
+    never makes a running daemon look dead."""
+    import yaml
+
+    from monitor.daemon.scheduler import Daemon
+    from monitor.storage.lock import acquire_lock, read_lock
+
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "database": f"sqlite:///{tmp_path / 'd.db'}",
+                "daemon": {"heartbeat": 0.2},
+                "targets": [{"name": "x", "url": "http://127.0.0.1:9/x"}],
+            }
+        )
+    )
+    daemon = Daemon(path)
+    acquire_lock(daemon.store, daemon.holder, str(path), stale_after=3)
+    beats = threading.Thread(target=daemon._beating, daemon=True)
+    beats.start()
+
+    async def hold_the_loop() -> None:
+        time.sleep(1.5)  # a callback that never yields
+
+    try:
+        held = asyncio.run_coroutine_threadsafe(hold_the_loop(), reactor.loop())
+        time.sleep(0.3)
+        before = read_lock(daemon.store)
+        time.sleep(0.8)
+        during = read_lock(daemon.store)
+        held.result(10)
+    finally:
+        daemon.beats_stop.set()
+        beats.join(5)
+        daemon.store.close()
+    assert before is not None and during is not None
+    assert during.heartbeat_at > before.heartbeat_at
