@@ -258,3 +258,33 @@ def test_the_daemon_heartbeat_beats_while_the_loop_is_busy(tmp_path: Path) -> No
         daemon.store.close()
     assert before is not None and during is not None
     assert during.heartbeat_at > before.heartbeat_at
+
+
+def test_a_batch_the_writer_cannot_write_fails_the_check_loudly(
+    site: LocalSite, tmp_path: Path
+) -> None:
+    """The writer thread keeps going after a failed batch; the check then raises (the
+    daemon logs it and tries again at the next due time), and nothing half-written stays."""
+    from sqlalchemy import event
+
+    from monitor.exceptions import StorageError
+
+    site.page("/notice", "<html><head><title>N</title></head><body><p>Open.</p></body></html>")
+    config = make_config(
+        f"sqlite:///{tmp_path / 'm.db'}", [{"name": "notice", "url": site.url("/notice")}]
+    )
+    store = Store(config.database)
+
+    def explode(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO VERSIONS"):
+            raise RuntimeError("disk on fire")
+
+    event.listen(store.engine, "before_cursor_execute", explode)
+    try:
+        with pytest.raises(StorageError, match="disk on fire"):
+            run_check(config, store, config.targets)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", explode)
+    assert store.counts()["captures"] == 0
+    assert run_check(config, store, config.targets).first_versions == 1
+    store.close()

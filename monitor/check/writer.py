@@ -144,6 +144,9 @@ class Writer:
     # --- the writer's thread -------------------------------------------------------
 
     def _run(self) -> None:
+        # Running: a check cancelled while it waits for the writer lets it finish its
+        # writing (what was fetched is kept), instead of cancelling its result.
+        self.done.set_running_or_notify_cancel()
         try:
             while True:
                 item = self._queue.get()
@@ -279,6 +282,10 @@ class Writer:
         except StorageError as exc:
             logger.error("recording %d captures failed: %s", len(batch), exc)
             self.failures.append(str(exc))
+            return
+        except Exception as exc:  # one bad batch never stops the others
+            logger.exception("recording %d captures failed", len(batch))
+            self.failures.append(f"recording {len(batch)} captures failed: {exc!r}")
             return
         for key in probes:
             self._first_sight.pop(key, None)
