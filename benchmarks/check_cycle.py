@@ -1040,7 +1040,7 @@ def median_rate(runs: Sequence[Run], phase: str) -> float | None:
 
 
 def reactor_profile(path: Path | str) -> Path:
-    """Where the reactor thread's own profile is kept, beside the merged one."""
+    """Where the reactor and writer threads' profile is kept, beside the merged one."""
     path = Path(path)
     return path.with_name(f"{path.stem}.reactor{path.suffix}")
 
@@ -1087,12 +1087,13 @@ class Stage:
     within: tuple[Root, ...] = ()  # only the time below these (default: OURS)
 
 
-# Our part of the reactor thread's time: the crawl's sink and the cycle's setup. The rest
-# of the thread's busy time is fetching (Scrapy, Twisted, asyncio, spiders/).
+# Our part of the reactor and writer threads' time: the crawl's sink, the check's writer
+# thread and the cycle's setup (a worker thread: its sync_targets and states are not
+# profiled). The rest of the busy time is fetching (Scrapy, Twisted, asyncio, spiders/).
 OURS: tuple[Root, ...] = (
     ("monitor/check/sink.py", "accept"),
     ("monitor/check/sink.py", "flush"),
-    ("monitor/check/sink.py", "finish"),
+    ("monitor/check/writer.py", "_run"),
     ("monitor/storage/store.py", "sync_targets"),
     ("monitor/storage/store.py", "states"),
 )
@@ -1289,7 +1290,7 @@ def stage_times(path: Path) -> tuple[float, float, dict[str, float]]:
 
 
 def print_stage_breakdown(path: Path, pages: int, title: str, cpu_per_page: float | None) -> None:
-    """The reactor thread's profiled time per stage (fetch, decode, ..., WARC)."""
+    """The reactor and writer threads' profiled time per stage (fetch, decode, ..., WARC)."""
     total, idle, times = stage_times(path)
     busy = total - idle
     order = ["fetch", "  of which start-up", "  of which spiders/"]
@@ -1300,10 +1301,10 @@ def print_stage_breakdown(path: Path, pages: int, title: str, cpu_per_page: floa
             "fetch": "Scrapy, Twisted, asyncio (network I/O, scheduling, middlewares)",
             "  of which start-up": "a crawler's engine and settings (lazy imports too)",
             "  of which spiders/": "requests, FetchResults",
-            "sink, other": "batching, logging, metrics",
+            "sink, other": "queue, batching, logging, metrics",
         }
     )
-    print(f"\n--- {title}: time per stage (reactor thread, profiled) ---")
+    print(f"\n--- {title}: time per stage (reactor and writer threads, profiled) ---")
     print(f"{'stage':<20} {'seconds':>8} {'ms/page':>8} {'share':>6}  what")
     for name in order:
         seconds = times.get(name, 0.0)
