@@ -247,20 +247,6 @@ class Plan:
     recorded: list[RecordedCapture] = field(default_factory=list)
     states: dict[PageKey, PageState] = field(default_factory=dict)
 
-    def __bool__(self) -> bool:
-        return bool(
-            self.pages
-            or self.captures
-            or self.events
-            or self.page_updates
-            or self.volatility
-            or self.notes
-            or self.chrome
-            or self.listings
-            or self.forget_rules
-            or self.forget_sites
-        )
-
     def settle(self, written: Written) -> None:
         """Put the ids the writer gave into the plan's states and recorded captures."""
         for state in self.states.values():
