@@ -877,13 +877,26 @@ def check_phase(
 
     profilers: list[cProfile.Profile] = []
     if profile_out:
-        # cProfile is per thread: one profiler here, one in the reactor thread, merged.
-        profilers = [cProfile.Profile(), cProfile.Profile()]
+        # cProfile is per thread: one profiler here, one in the reactor thread, one in the
+        # check's writer thread (observe, plan, write), merged.
+        profilers = [cProfile.Profile(), cProfile.Profile(), cProfile.Profile()]
 
         async def enable_in_reactor() -> None:
             profilers[1].enable()
 
         monitor_reactor.run(enable_in_reactor)
+        from monitor.check import writer as writer_module
+
+        unprofiled = writer_module.Writer._run
+
+        def profiled(self: Any) -> None:
+            profilers[2].enable()
+            try:
+                unprofiled(self)
+            finally:
+                profilers[2].disable()
+
+        writer_module.Writer._run = profiled  # type: ignore[method-assign]
     rss_before = _current_rss_mb()
     cpu0, t0 = time.process_time(), time.perf_counter()
     if profilers:
@@ -901,11 +914,15 @@ def check_phase(
 
             monitor_reactor.run(disable_in_reactor)
     if profile_out:
-        # The reactor thread alone (all the work; the main thread only waits for it) is
-        # what the per-stage breakdown reads; the merged file is for the top-N lists.
-        pstats.Stats(profilers[1]).dump_stats(reactor_profile(profile_out))
+        # The reactor and writer threads (all the work; the main thread only waits for
+        # them) are what the per-stage breakdown reads; the merged file is for the top-N
+        # lists.
+        working = pstats.Stats(profilers[1])
+        working.add(profilers[2])
+        working.dump_stats(reactor_profile(profile_out))
         stats = pstats.Stats(profilers[0])
         stats.add(profilers[1])
+        stats.add(profilers[2])
         stats.dump_stats(profile_out)
     counts = store.counts()
     store.close()
@@ -1023,7 +1040,7 @@ def median_rate(runs: Sequence[Run], phase: str) -> float | None:
 
 
 def reactor_profile(path: Path | str) -> Path:
-    """Where the reactor thread's own profile is kept, beside the merged one."""
+    """Where the reactor and writer threads' profile is kept, beside the merged one."""
     path = Path(path)
     return path.with_name(f"{path.stem}.reactor{path.suffix}")
 
@@ -1070,12 +1087,13 @@ class Stage:
     within: tuple[Root, ...] = ()  # only the time below these (default: OURS)
 
 
-# Our part of the reactor thread's time: the crawl's sink and the cycle's setup. The rest
-# of the thread's busy time is fetching (Scrapy, Twisted, asyncio, spiders/).
+# Our part of the reactor and writer threads' time: the crawl's sink, the check's writer
+# thread and the cycle's setup (a worker thread: its sync_targets and states are not
+# profiled). The rest of the busy time is fetching (Scrapy, Twisted, asyncio, spiders/).
 OURS: tuple[Root, ...] = (
     ("monitor/check/sink.py", "accept"),
     ("monitor/check/sink.py", "flush"),
-    ("monitor/check/sink.py", "finish"),
+    ("monitor/check/writer.py", "_run"),
     ("monitor/storage/store.py", "sync_targets"),
     ("monitor/storage/store.py", "states"),
 )
@@ -1150,21 +1168,27 @@ STAGES: tuple[Stage, ...] = (
         what="the database's COMMIT",
     ),
     Stage(
-        "ORM",
-        (
-            ("monitor/check/record.py", "record"),
-            ("monitor/check/record.py", "learn_volatility"),
-            ("monitor/storage/store.py", "record_listing"),
-        ),
-        minus=("decide", "commit"),
-        what="SQLAlchemy session, flush, SQL, zstd",
-    ),
-    Stage("WARC", (("monitor/check/sink.py", "_write_warc"),), minus=("commit",), what="evidence"),
-    Stage(
         "learn",
-        (("monitor/check/sink.py", "_learn_from_probe"),),
-        minus=("ORM", "commit"),
-        what="noise learned from probes",
+        (("monitor/detect/noise.py", "probed"), ("monitor/detect/noise.py", "observed")),
+        what="noise learned from probes and new versions (pure)",
+    ),
+    Stage(
+        "plan",
+        (("monitor/detect/plan.py", "plan_batch"),),
+        minus=("decide", "learn"),
+        what="the recording plan: significance, summaries, rows (pure)",
+    ),
+    Stage(
+        "write",
+        (
+            ("monitor/check/record.py", "record_batch"),
+            ("monitor/check/writer.py", "_finish"),
+        ),
+        minus=("plan", "decide", "learn", "commit"),
+        what="SQLAlchemy, SQL, zstd: the plans written",
+    ),
+    Stage(
+        "WARC", (("monitor/check/writer.py", "_write_warc"),), minus=("commit",), what="evidence"
     ),
     Stage(
         "setup",
@@ -1266,7 +1290,7 @@ def stage_times(path: Path) -> tuple[float, float, dict[str, float]]:
 
 
 def print_stage_breakdown(path: Path, pages: int, title: str, cpu_per_page: float | None) -> None:
-    """The reactor thread's profiled time per stage (fetch, decode, ..., WARC)."""
+    """The reactor and writer threads' profiled time per stage (fetch, decode, ..., WARC)."""
     total, idle, times = stage_times(path)
     busy = total - idle
     order = ["fetch", "  of which start-up", "  of which spiders/"]
@@ -1277,10 +1301,10 @@ def print_stage_breakdown(path: Path, pages: int, title: str, cpu_per_page: floa
             "fetch": "Scrapy, Twisted, asyncio (network I/O, scheduling, middlewares)",
             "  of which start-up": "a crawler's engine and settings (lazy imports too)",
             "  of which spiders/": "requests, FetchResults",
-            "sink, other": "batching, logging, metrics",
+            "sink, other": "queue, batching, logging, metrics",
         }
     )
-    print(f"\n--- {title}: time per stage (reactor thread, profiled) ---")
+    print(f"\n--- {title}: time per stage (reactor and writer threads, profiled) ---")
     print(f"{'stage':<20} {'seconds':>8} {'ms/page':>8} {'share':>6}  what")
     for name in order:
         seconds = times.get(name, 0.0)

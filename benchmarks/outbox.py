@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor import config as cfg
-from monitor.check.record import Recorder
+from monitor.check.record import record
 from monitor.detect.events import Context
 from monitor.detect.extract import Rules
 from monitor.detect.observe import ProcessRules, observe
@@ -124,7 +124,7 @@ def record_events(store: Store, count: int, routes: tuple[Rule, ...]) -> float:
             observations.append(observe(fetch, RULES, state))
         started = time.perf_counter()
         for start in range(0, count, 200):
-            Recorder(store).record(observations[start : start + 200], states, {"bench": context})
+            record(store, observations[start : start + 200], states, {"bench": context})
         if edit == 1:
             timings = time.perf_counter() - started
     return timings

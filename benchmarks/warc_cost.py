@@ -38,7 +38,7 @@ from check_cycle import FIXED_NOISE, render_page
 
 from monitor import config as cfg
 from monitor.check import rules_for
-from monitor.check.record import Recorder
+from monitor.check.record import record as record_batch
 from monitor.detect.observe import observe
 from monitor.evidence import archive_recorded, capture_record
 from monitor.evidence.warc import WarcArchive, write_captures
@@ -126,7 +126,7 @@ def run_round(
             result.body_bytes += len(body)
         result.observe_s += time.perf_counter() - began
         began = time.perf_counter()
-        recorded: list[RecordedCapture] = Recorder(store).record(observations, states)
+        recorded: list[RecordedCapture] = record_batch(store, observations, states)
         result.record_s += time.perf_counter() - began
         for item, observation in zip(recorded, observations, strict=True):
             bodies[item.capture_id] = observation.fetch.body

@@ -245,11 +245,49 @@ class PageState:
     last_modified: str | None = None
     next_due_at: datetime | None = None
     created_at: datetime | None = None
+    last_checked_at: datetime | None = None
     # What is stored about the page's volatility, learned or still a candidate, by
     # (kind, value): monitor.detect.volatility.Rule.
     volatile_rules: dict[tuple[str, str], Rule] = field(default_factory=dict)
     # Found as a new link on a listing: its first version is reported "added".
     announce_added: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    """A stored version as recording decisions read it: what the page said before."""
+
+    id: int
+    title: str | None
+    text: str
+    links: list[tuple[str, str]] = field(default_factory=list)
+    images: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One routing rule of a target: events of these kinds, at least this significant,
+    go to this channel (built from the config by :mod:`monitor.notify.routing`)."""
+
+    channel: str
+    min_significance: float
+    events: frozenset[str]
+
+
+def channels_for(routes: Iterable[Route], kind: str, significance: float) -> list[str]:
+    """The channels an event goes to (each once).
+
+    >>> changed = frozenset({"changed"})
+    >>> routes = [Route("mail", 0.5, changed), Route("hook", 0, changed)]
+    >>> channels_for(routes, "changed", 0.3), channels_for(routes, "removed", 0.9)
+    (['hook'], [])
+    """
+    chosen: list[str] = []
+    for route in routes:
+        wanted = kind in route.events and significance >= route.min_significance
+        if wanted and route.channel not in chosen:
+            chosen.append(route.channel)
+    return chosen
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,10 @@ import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 import scrapy
+from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.response import get_meta_refresh
@@ -183,8 +184,18 @@ class MonitorSpider(scrapy.Spider):
             refresh=refresh,
         )
 
+    # Seconds before a second fetch: from the settings MONITOR_CONFIRM_DELAY and
+    # MONITOR_PROBE_DELAY when the crawler has them (the monitor's config), else these.
     confirm_delay: float = 10.0
     probe_delay: float = 5.0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.confirm_delay = settings.getfloat("MONITOR_CONFIRM_DELAY", cls.confirm_delay)
+        spider.probe_delay = settings.getfloat("MONITOR_PROBE_DELAY", cls.probe_delay)
+        return spider
 
     async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
         refresh = meta_refresh(response)

@@ -9,12 +9,15 @@ choice (the monitor's: new, shared with another target, or over ``max_articles``
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urljoin, urlsplit
+from weakref import WeakKeyDictionary
 
+from scrapy.crawler import Crawler
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
@@ -50,9 +53,19 @@ class ListingJob:
 
 
 # Which of a listing's links to fetch as new pages: given the job and every article link
-# of the listing (url, text) in page order. The monitor decides (monitor.detect.listing); alone,
-# the spider follows every link up to max_articles.
-ArticlePlanner = Callable[[ListingJob, list[tuple[str, str]]], list[PageJob]]
+# of the listing (url, text) in page order; the answer may be awaited. The monitor
+# decides (monitor.detect.listing); alone, the spider follows every link up to
+# max_articles.
+ArticlePlanner = Callable[
+    [ListingJob, list[tuple[str, str]]], list[PageJob] | Awaitable[list[PageJob]]
+]
+
+_planners: WeakKeyDictionary[Crawler, ArticlePlanner] = WeakKeyDictionary()
+
+
+def use_planner(crawler: Crawler, planner: ArticlePlanner) -> None:
+    """Let ``planner`` choose the new pages the listing spider of ``crawler`` fetches."""
+    _planners[crawler] = planner
 
 
 def follow_all(job: ListingJob, links: list[tuple[str, str]]) -> list[PageJob]:
@@ -174,6 +187,14 @@ class ListingSpider(MonitorSpider):
         self.plan_articles: ArticlePlanner = plan_articles or follow_all
         self._fetched: set[PageKey] = set()
 
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        planner = _planners.get(crawler)
+        if planner is not None and kwargs.get("plan_articles") is None:
+            spider.plan_articles = planner
+        return spider
+
     async def start(self) -> AsyncIterator[Request]:
         for job in self.jobs.values():
             key = PageKey(job.target, job.url)
@@ -202,7 +223,9 @@ class ListingSpider(MonitorSpider):
             extra={"monitor_confirm": page.confirm, "monitor_probe": page.probe},
         )
 
-    def _finish(self, chain: dict[str, Any], job: ListingJob, complete: bool) -> Iterator[Any]:
+    async def _finish(
+        self, chain: dict[str, Any], job: ListingJob, complete: bool
+    ) -> AsyncIterator[Any]:
         """The listing's first page, carrying every article link; then the new articles."""
         first: FetchResult = chain["first"]
         links = list(chain["links"].items())
@@ -210,13 +233,14 @@ class ListingSpider(MonitorSpider):
         first.listing_complete = complete
         # Planned before the result is handed on: the plan tells the pipeline which of
         # these links are new, shared or cut.
-        pages = self.plan_articles(job, links)
+        planned = self.plan_articles(job, links)
+        pages = await planned if inspect.isawaitable(planned) else planned
         yield first
         for page in pages:
             if page.key not in self._fetched:
                 yield self._page(page)
 
-    def parse_listing(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+    async def parse_listing(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
         refresh = meta_refresh(response)
         followed = self.follow_refresh(response, refresh)
         if followed is not None:
@@ -235,7 +259,8 @@ class ListingSpider(MonitorSpider):
             if number == 1:
                 yield result  # the listing itself failed: recorded as such
             else:
-                yield from self._finish(chain, job, complete=False)
+                async for item in self._finish(chain, job, complete=False):
+                    yield item
             return
         # New articles are followed once every page of the listing is read: whether a
         # link is new, or an old one moving up, depends on the whole list (monitor.detect.listing).
@@ -252,7 +277,8 @@ class ListingSpider(MonitorSpider):
             if hrefs:
                 next_url = urljoin(response.url, hrefs[0])
         if next_url is None:
-            yield from self._finish(chain, job, complete=True)
+            async for item in self._finish(chain, job, complete=True):
+                yield item
             return
         request = self.make_request(
             PageKey(job.target, canonical_url(next_url)),
@@ -265,13 +291,14 @@ class ListingSpider(MonitorSpider):
         request.errback = self.listing_failed
         yield request
 
-    def listing_failed(self, failure: Failure) -> Iterator[Any]:
+    async def listing_failed(self, failure: Failure) -> AsyncIterator[Any]:
         """A listing page could not be fetched: record it, and close its chain."""
         request = failure.request  # type: ignore[attr-defined]
-        results = list(self.failed(failure))
         number = int(request.meta.get("monitor_page_number", 1))
         chain: dict[str, Any] = request.meta["monitor_chain"]
-        yield from results
+        for result in self.failed(failure):
+            yield result
         if number > 1 and chain.get("first") is not None:
             job = self.jobs[request.meta["monitor_key"].target]
-            yield from self._finish(chain, job, complete=False)
+            async for item in self._finish(chain, job, complete=False):
+                yield item

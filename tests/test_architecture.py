@@ -25,6 +25,7 @@ SHARED = {
     "monitor",  # __init__: the version
     "monitor.exceptions",
     "monitor.records",
+    "monitor.recording",
     "monitor.timefmt",
     "monitor.vocab",
     "monitor.selector",

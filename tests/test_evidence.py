@@ -29,7 +29,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from monitor import config as cfg
 from monitor.check import run_check
-from monitor.check.record import Recorder
+from monitor.check.record import record as record_batch
 from monitor.cli import evidence as evidence_cli
 from monitor.detect.extract import Rules
 from monitor.detect.observe import ProcessRules, observe
@@ -210,8 +210,8 @@ def _record(store: Store, target: cfg.Target, body: str) -> RecordedCapture:
         request_headers={":method": "GET", "user-agent": "monitor-test"},
         protocol="HTTP/1.1",
     )
-    return Recorder(store).record(
-        [observe(fetch, ProcessRules(extract=Rules()), states[key])], states
+    return record_batch(
+        store, [observe(fetch, ProcessRules(extract=Rules()), states[key])], states
     )[0]
 
 

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from datetime import UTC, datetime
 
 import pytest
 from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from monitor import config as cfg
-from monitor.check.record import Recorder
+from monitor.check.record import record
 from monitor.detect.extract import Rules
 from monitor.detect.observe import ProcessRules, observe
 from monitor.exceptions import StorageError
 from monitor.records import FetchResult, PageKey
 from monitor.storage import db
-from monitor.storage.models import Blob, Capture, Change, Page, Version
+from monitor.storage.models import Blob, Capture, Change, Page
 from monitor.storage.store import Store
 
 RULES = ProcessRules(extract=Rules())
@@ -49,7 +50,7 @@ def _record(store: Store, target: cfg.Target, body: str, status: int = 200):  # 
     states = store.states(ids.values())
     fetch = _fetch(target.url, body, target=target.name, status=status)
     state = states[PageKey(target.name, target.url)]
-    return Recorder(store).record([observe(fetch, RULES, state)], states)[0]
+    return record(store, [observe(fetch, RULES, state)], states)[0]
 
 
 def test_new_database_is_at_head(store: Store) -> None:
@@ -190,26 +191,31 @@ def test_bodies_are_stored_once_and_compressed(store: Store) -> None:
     assert blobs[0].compression == "zstd" and len(blobs[0].data) < blobs[0].size / 5
 
 
-def test_failed_batch_writes_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_batch_writes_nothing(store: Store) -> None:
     """A batch is one transaction: a failure half-way leaves no capture, version or body."""
     target = _target()
     ids = store.sync_targets([target])
     states = store.states(ids.values())
     fetch = _fetch(target.url, _page("Half-written?"))
     observation = observe(fetch, RULES, states[PageKey(target.name, target.url)])
-    original_add = Version.__init__
+    before = copy.deepcopy(states)
 
-    def explode(self: Version, **kwargs: object) -> None:
-        raise RuntimeError("killed mid-write")
+    def explode(conn: object, cursor: object, statement: str, *args: object) -> None:
+        # The database fails after the bodies and the captures went in.
+        if statement.lstrip().upper().startswith("INSERT INTO VERSIONS"):
+            raise RuntimeError("killed mid-write")
 
-    monkeypatch.setattr(Version, "__init__", explode)
-    with pytest.raises(RuntimeError):
-        Recorder(store).record([observation], states)
-    monkeypatch.setattr(Version, "__init__", original_add)
+    event.listen(store.engine, "before_cursor_execute", explode)
+    try:
+        with pytest.raises(RuntimeError):
+            record(store, [observation], states)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", explode)
     counts = store.counts()
     assert (counts["captures"], counts["versions"], counts["blobs"]) == (0, 0, 0)
-    # The in-memory state was rolled back too: recording again works.
-    assert Recorder(store).record([observation], states)[0].version_seq == 1
+    # The states in memory were never advanced: recording again works.
+    assert states == before
+    assert record(store, [observation], states)[0].version_seq == 1
 
 
 def test_captures_and_versions_are_kept_per_page(store: Store) -> None:

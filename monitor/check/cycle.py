@@ -8,14 +8,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from monitor import config as cfg
-from monitor.check.record import DEFAULT_CONTEXT
+from monitor.check.listings import Listings
 from monitor.check.sink import Sink
+from monitor.check.writer import Writer
 from monitor.detect import extract
-from monitor.detect.events import Context, shared_context
+from monitor.detect.events import DEFAULT_CONTEXT, Context, shared_context
 from monitor.detect.observe import ProcessRules, TargetRules
 from monitor.exceptions import StorageError
 from monitor.fetch import reactor
@@ -39,7 +41,6 @@ if TYPE_CHECKING:
     from spiders import ListingJob, PageJob
 else:
     from monitor.spiders import ListingJob, PageJob
-
 
 logger = logging.getLogger(__name__)
 
@@ -95,9 +96,10 @@ def run_check(
 ) -> CheckSummary:
     """Check every page of ``targets`` once; returns the cycle's summary.
 
-    ``on_recorded`` is called with each capture as it is recorded, ``on_planned`` with
-    the number of pages added to the plan: those known at the start, then each listing's
-    new articles (``monitor check`` shows its progress with them).
+    ``on_recorded`` is called with each capture as it is recorded (in the writer's
+    thread), ``on_planned`` with the number of pages added to the plan: those known at
+    the start, then each listing's new articles (``monitor check`` shows its progress
+    with them).
     """
     return reactor.run(
         lambda: check_async(config, store, targets, on_recorded=on_recorded, on_planned=on_planned)
@@ -147,22 +149,26 @@ def shared_contexts(
     return result
 
 
-async def check_async(
-    config: cfg.Config,
-    store: Store,
-    targets: Sequence[cfg.Target],
-    *,
-    on_recorded: Callable[[RecordedCapture, Observation], None] | None = None,
-    on_planned: Callable[[int], None] | None = None,
-    due_only: bool = False,
-    timeout: float | None = None,
-) -> CheckSummary:
-    """The check cycle on the reactor's loop (the daemon calls this directly).
+@dataclass
+class Prepared:
+    """What a check needs before it crawls, read from the config and the database."""
 
-    ``due_only``: a listing's known articles are fetched only when their own, aging
-    interval has passed (new articles always are). ``timeout``: the crawl is stopped
-    after that long, and what it fetched so far is recorded.
-    """
+    started: datetime
+    target_ids: dict[str, int]
+    states: dict[PageKey, PageState]
+    rules: dict[str, TargetRules]
+    contexts: dict[str, Context]
+    page_contexts: dict[PageKey, Context]
+    links: dict[str, dict[str, ListedLinkState]]
+    page_jobs: list[PageJob] = field(default_factory=list)
+    listing_jobs: list[ListingJob] = field(default_factory=list)
+
+
+def prepare(
+    config: cfg.Config, store: Store, targets: Sequence[cfg.Target], *, due_only: bool = False
+) -> Prepared:
+    """Sync the targets, read the pages' states and what listings showed, and make the
+    crawl's jobs (in a worker thread: the database is never read on the reactor's loop)."""
     started = utcnow()
     target_ids = store.sync_targets(targets)
     configured = {target.name: target for target in config.targets}
@@ -276,33 +282,70 @@ async def check_async(
                 obey_robots=obey,
             )
         )
-    from monitor.evidence import archive_for
-
-    sink = Sink(
-        store,
+    return Prepared(
+        started,
+        target_ids,
         states,
         rules,
-        target_ids,
-        contexts=contexts,
-        page_contexts=page_contexts,
-        listed=links,
+        contexts,
+        page_contexts,
+        links,
+        page_jobs,
+        listing_jobs,
+    )
+
+
+async def check_async(
+    config: cfg.Config,
+    store: Store,
+    targets: Sequence[cfg.Target],
+    *,
+    on_recorded: Callable[[RecordedCapture, Observation], None] | None = None,
+    on_planned: Callable[[int], None] | None = None,
+    due_only: bool = False,
+    timeout: float | None = None,
+) -> CheckSummary:
+    """The check cycle, awaited on the reactor's loop (the daemon calls this directly).
+
+    The loop only crawls: the setup runs in a worker thread, and the fetches are
+    observed and recorded by the check's writer thread (:mod:`monitor.check.writer`).
+    ``due_only``: a listing's known articles are fetched only when their own, aging
+    interval has passed (new articles always are). ``timeout``: the crawl is stopped
+    after that long, and what it fetched so far is recorded.
+    """
+    ready = await asyncio.to_thread(prepare, config, store, targets, due_only=due_only)
+    from monitor.evidence import SavePageNow, archive_for
+
+    listings = Listings(ready.links, ready.contexts, ready.page_contexts)
+    writer = Writer(
+        store,
+        ready.states,
+        ready.rules,
+        ready.target_ids,
+        listings,
+        started=ready.started,
+        contexts=ready.contexts,
         on_recorded=on_recorded,
         archive=archive_for(config.archive),
         archive_all=config.archive.all_captures,
+        save_page_now=SavePageNow.from_settings(config.archive)
+        if config.archive.save_page_now
+        else None,
         site_pages=config.detect.site_boilerplate_pages,
         site_share=config.detect.site_boilerplate_share,
-        on_planned=on_planned,
-    )
-    logger.info("checking %d pages and %d listings", len(page_jobs), len(listing_jobs))
+    ).start()
+    sink = Sink(writer, store, listings, on_planned=on_planned)
+    logger.info("checking %d pages and %d listings", len(ready.page_jobs), len(ready.listing_jobs))
     if on_planned is not None:
-        on_planned(len(page_jobs) + sum(1 + len(job.pages) for job in listing_jobs))
-    await crawl(config.fetch, sink, page_jobs, listing_jobs, config.detect, timeout=timeout)
-    sink.finish(started)
-    if config.archive.save_page_now and sink.new_versions:
-        from monitor.evidence import SavePageNow, save_versions
-
-        client = SavePageNow.from_settings(config.archive)
-        await asyncio.to_thread(save_versions, store, client, sink.new_versions)
-    if sink.failures:
-        raise StorageError("; ".join(dict.fromkeys(sink.failures)))
-    return sink.summary
+        on_planned(len(ready.page_jobs) + sum(1 + len(job.pages) for job in ready.listing_jobs))
+    try:
+        await crawl(
+            config.fetch, sink, ready.page_jobs, ready.listing_jobs, config.detect, timeout=timeout
+        )
+    finally:
+        # Cancelled or not, what was fetched is recorded.
+        writer.close()
+    summary = await asyncio.wrap_future(writer.done)
+    if writer.failures:
+        raise StorageError("; ".join(dict.fromkeys(writer.failures)))
+    return summary

@@ -53,7 +53,7 @@ def volatility(
 
     Example: monitor volatility embassy-news --reset; monitor volatility --site www.mfa.gov
     """
-    from monitor.check.record import Recorder
+    from monitor.check.learning import reset_volatility
     from monitor.detect.volatility import block_pair, describe_rule
     from monitor.storage.store import rule_of
 
@@ -67,7 +67,7 @@ def volatility(
     documents = []
     for page in store.resolve(target):
         if reset:
-            removed = Recorder(store).reset_volatility(page.id)
+            removed = reset_volatility(store, page.id)
             documents.append({"url": page.url, "forgotten": removed})
             if not as_json:
                 click.echo(
@@ -117,14 +117,14 @@ def volatility(
 
 def _site_volatility(store: Store, site: str, reset: bool, as_json: bool) -> None:
     """``monitor volatility --site HOST``: list or forget a site's learned boilerplate."""
-    from monitor.check.record import Recorder
+    from monitor.check.learning import reset_site
     from monitor.detect.site_boilerplate import host_of
 
     host = None if site == "all" else host_of(site if "//" in site else f"//{site}")
     if reset:
         if host is None:
             raise click.UsageError("--reset needs one site, not 'all'")
-        forgotten = Recorder(store).reset_site(host)
+        forgotten = reset_site(store, host)
         if as_json:
             click.echo(json.dumps({"site": host, "forgotten": forgotten}, indent=2))
         else:

@@ -10,10 +10,11 @@ asyncio loop (:mod:`monitor.fetch.reactor`); the main thread only handles signal
   ``daemon.spread_overdue`` instead of all firing at once.
 * Due targets are checked in batches, at most ``daemon.max_parallel_crawls`` crawls at
   once; a crawl that hangs past ``daemon.crawl_timeout`` is stopped.
-* A lock row in the database admits one scheduler per database; its heartbeat shows in
-  ``monitor status``. SIGHUP (or ``monitor reload``) re-reads the config: new targets
-  start, removed ones are paused (their history stays). SIGTERM/SIGINT: no new checks,
-  in-flight ones get ``daemon.grace``, the outbox is flushed, exit 0.
+* A lock row in the database admits one scheduler per database; its heartbeat (written
+  by a thread of its own, whatever the loop is doing) shows in ``monitor status``.
+  SIGHUP (or ``monitor reload``) re-reads the config: new targets start, removed ones
+  are paused (their history stays). SIGTERM/SIGINT: no new checks, in-flight ones get
+  ``daemon.grace``, the outbox is flushed, exit 0.
 * A target not checked successfully for ``daemon.stale_factor`` intervals produces an
   ``error`` event through the normal alert path.
 """
@@ -40,7 +41,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import config as cfg
 from monitor.check import check_async, metrics
-from monitor.check.record import Recorder
+from monitor.check.stale import record_stale
 from monitor.exceptions import ConfigError, MonitorError
 from monitor.fetch import reactor
 from monitor.notify.outbox import Outbox
@@ -130,6 +131,7 @@ class Daemon:
         self.plans: dict[str, Plan] = {}
         self.stop = threading.Event()
         self.reload = threading.Event()
+        self.beats_stop = threading.Event()
         self.crawls: set[asyncio.Task[Any]] = set()
         self.scheduler: AsyncIOScheduler | None = None
         self.semaphore: asyncio.Semaphore | None = None
@@ -159,6 +161,8 @@ class Daemon:
             sig: signal.signal(sig, self._signal)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
         }
+        beats = threading.Thread(target=self._beating, name="monitor-heartbeat", daemon=True)
+        beats.start()
         try:
             reactor.run(self._start)
             while not self.stop.is_set():
@@ -173,6 +177,8 @@ class Daemon:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            self.beats_stop.set()
+            beats.join(timeout=30)
             heartbeat(self.store, self.holder, state="stopped")
         logger.info("stopped cleanly")
         return 0
@@ -207,14 +213,6 @@ class Daemon:
             id="dispatch",
             max_instances=1,
             coalesce=True,
-        )
-        scheduler.add_job(
-            self._beat,
-            IntervalTrigger(seconds=daemon.heartbeat),
-            id="heartbeat",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=utcnow(),
         )
         scheduler.add_job(
             self._send_alerts,
@@ -325,10 +323,21 @@ class Daemon:
                     plan.last_fire = started
                     plan.due = next_due(schedule, plan.due, now)
                     plan.running = False
-                store_dues(self.store, [(plan.page_id, plan.due) for plan in batch])
+                dues = [(plan.page_id, plan.due) for plan in batch]
+                await asyncio.to_thread(store_dues, self.store, dues)
 
-    async def _beat(self) -> None:
-        await asyncio.to_thread(heartbeat, self.store, self.holder)
+    # --- the heartbeat (its own thread) ----------------------------------------------
+
+    def _beating(self) -> None:
+        """The lock's heartbeat, in its own thread: however busy the loop is, a running
+        daemon never looks dead to `monitor status` or to a second `monitor run`."""
+        while True:
+            try:
+                heartbeat(self.store, self.holder)
+            except Exception:
+                logger.exception("the heartbeat could not be written")
+            if self.beats_stop.wait(self.config.daemon.heartbeat):
+                return
 
     async def _send_alerts(self) -> None:
         if self.outbox_busy or not self.config.channels:
@@ -347,16 +356,7 @@ class Daemon:
 
     async def _staleness(self) -> None:
         """Targets not checked successfully for stale_factor intervals: an error event."""
-        from monitor.notify.routing import rules_for
-
-        factor = self.config.daemon.stale_factor
-        rules = {t.name: rules_for(self.config, t) for t in self.config.targets}
-        limits = {
-            t.name: (self.config.schedule_of(t).every or 86400.0) * factor
-            for t in self.config.targets
-            if t.enabled
-        }
-        count = await asyncio.to_thread(Recorder(self.store).record_stale, limits, rules)
+        count = await asyncio.to_thread(record_stale, self.config, self.store)
         if count:
             logger.warning("%d page(s) not checked successfully for too long: error events", count)
 

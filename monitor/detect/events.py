@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from monitor.records import Observation, PageState
+from monitor.records import Observation, PageState, Route
 from monitor.vocab import EventKind, Outcome, PageStatus, Purpose, Quality, Role
 
 logger = logging.getLogger(__name__)
@@ -37,20 +37,25 @@ class Context:
     volatile_after: int = 3
     # Events scoring below this are recorded (history, feeds) but not alerted.
     min_significance: float = 0.0
-    # Routing rules (monitor.notify.routing.Rule): the deliveries written with an event.
-    routes: tuple[Any, ...] = ()
+    # Routing rules, resolved from the config: the deliveries written with an event.
+    routes: tuple[Route, ...] = ()
     # Keep what new versions contribute to learning site-wide boilerplate.
     learn_site: bool = True
+
+
+#: The context of a page whose target is not in the config any more.
+DEFAULT_CONTEXT = Context()
 
 
 def shared_context(contexts: Sequence[Context]) -> Context:
     """The context of a page several targets watch: each target's routes and watch
     terms, alerted when any of them would alert (each channel still once).
 
-    >>> a, b = Context(min_significance=0.5, routes=("a",)), Context(routes=("b",))
+    >>> mail, hook = (Route(name, 0.0, frozenset({"changed"})) for name in ("mail", "hook"))
+    >>> a, b = Context(min_significance=0.5, routes=(mail,)), Context(routes=(hook,))
     >>> shared = shared_context([a, b])
-    >>> shared.routes, shared.min_significance
-    (('a', 'b'), 0.0)
+    >>> [route.channel for route in shared.routes], shared.min_significance
+    (['mail', 'hook'], 0.0)
     """
     first = contexts[0]
     return replace(
@@ -160,4 +165,30 @@ def _content(observation: Observation, state: PageState, context: Context) -> De
         new_version=True,
         event=EventKind.CHANGED,
         features={"after_error": True} if event else {},
+    )
+
+
+def stale(state: PageState, limit: float, now: datetime) -> Decision | None:
+    """An ``error`` event for a page not checked successfully for ``limit`` seconds (the
+    daemon's ``stale_factor`` x interval), whatever stopped its checks; advances ``state``
+    to the error state, so its next good check reports it recovered. None: not stale.
+    """
+    if (
+        state.state != PageStatus.ACTIVE
+        or state.role not in (Role.PAGE, Role.LISTING)
+        or state.last_checked_at is None
+    ):
+        return None
+    since = state.failing_since if state.consecutive_failures else state.last_checked_at
+    if since is None or (now - since).total_seconds() < limit:
+        return None
+    state.state = PageStatus.ERROR
+    return Decision(
+        Outcome.ERROR,
+        event=EventKind.ERROR,
+        features={
+            "how": "stale",
+            "since": since.isoformat(),
+            "reasons": ["not checked successfully for too long"],
+        },
     )

@@ -135,7 +135,8 @@ def score(
 ) -> Significance:
     """Score one event; ``before``/``after`` are the compared (masked) lines."""
     features: dict[str, Any] = dict(extra or {})
-    reasons: list[str] = []
+    # Reasons the decision already knows (a stale page) come first.
+    reasons: list[str] = list(features.pop("reasons", ()))
     watch = tuple(watch_terms)
     value = BASE.get(kind, 0.3)
     removed, added = _changed_text(before, after)

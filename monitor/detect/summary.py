@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
+from monitor.timefmt import when
 from monitor.vocab import EventKind
 
 logger = logging.getLogger(__name__)
@@ -21,6 +23,9 @@ def summarize(kind: str, title: str, features: Mapping[str, Any]) -> str:
         return f"Restored: {title} ({same})"
     if kind == EventKind.ADDED:
         return f"Added: {title}"
+    if kind == EventKind.ERROR and features.get("how") == "stale":
+        last_good = datetime.fromisoformat(str(features["since"]))
+        return f"Error: {title} has not been checked successfully since {when(last_good)}"
     if kind == EventKind.ERROR:
         since = features.get("failing_since")
         return f"Error: {title} has failed since {since} ({features.get('reason')})"

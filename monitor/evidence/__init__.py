@@ -1,7 +1,8 @@
 """Evidence: captures as WARC, integrity checks, citable bundles, public archive copies.
 
-* :func:`archive_recorded` writes recorded captures to the WARC archive (the hook the
-  check cycle calls after each batch) and notes where on each capture;
+* :func:`archive_plan` writes the captures of a committed recording plan to the WARC
+  archive from memory (the check's writer calls it after each batch), and
+  :func:`archive_recorded` writes stored captures, read back by id;
 * :func:`export_warc` writes chosen versions of a target as one WARC, from the database
   alone;
 * :func:`verify` recomputes the hash of every stored body and WARC record;
@@ -14,7 +15,13 @@
 
 from __future__ import annotations
 
-from monitor.evidence.archive import archive_for, archive_recorded, capture_record, wants_warc
+from monitor.evidence.archive import (
+    archive_for,
+    archive_plan,
+    archive_recorded,
+    capture_record,
+    wants_warc,
+)
 from monitor.evidence.cite import (
     BUNDLE_FORMAT,
     BUNDLE_WARC,
@@ -52,6 +59,7 @@ __all__ = [
     "VerifyReport",
     "WarcCheck",
     "archive_for",
+    "archive_plan",
     "archive_recorded",
     "canonical_json",
     "capture_record",

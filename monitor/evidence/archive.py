@@ -1,11 +1,20 @@
-"""Recorded captures to the WARC archive: the hook the check cycle calls after each batch."""
+"""Recorded captures to the WARC archive.
+
+:func:`archive_plan` is what the check's writer calls after each batch is committed: the
+captures the plan asks for, built from the plan's rows and the bodies it holds in memory
+(nothing is read back). :func:`archive_recorded` writes captures already stored, by id,
+reading them from the database (for captures whose writing failed, and for tools); both
+build the same records byte for byte (:func:`capture_record`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 
@@ -15,6 +24,7 @@ from monitor.evidence.warc import (
     WarcArchive,
 )
 from monitor.exceptions import EvidenceError, MonitorError
+from monitor.recording import Plan, Written
 from monitor.records import RecordedCapture
 from monitor.storage.models import Capture, Page, Target, Version
 from monitor.storage.store import Store
@@ -39,6 +49,35 @@ def wants_warc(recorded: RecordedCapture, all_captures: bool = False) -> bool:
     if recorded.status is None:
         return False
     return all_captures or recorded.version_id is not None or recorded.event is not None
+
+
+def archive_plan(archive: WarcArchive, plan: Plan, written: Written) -> dict[int, str]:
+    """Write the captures a committed plan asks for (``plan.warc``) as WARC records, from
+    the plan's rows and bodies; returns capture id -> "file.warc.gz#offset" (to note on
+    the captures). Raises :class:`EvidenceError` if the WARC folder cannot be written.
+    """
+    if not plan.warc:
+        return {}
+    pending: list[tuple[int, CaptureRecord]] = []
+    for wanted in plan.warc:
+        row = plan.captures[wanted.capture]
+        capture_id = written.captures[wanted.capture]
+        pending.append(
+            (
+                capture_id,
+                capture_record(
+                    row, wanted.page_url, wanted.target, wanted.version_seq, wanted.body, capture_id
+                ),
+            )
+        )
+    try:
+        locations = archive.write([record for _id, record in pending])
+    except (OSError, ValueError) as exc:
+        raise EvidenceError(f"cannot write WARC records in {archive.folder}: {exc}") from exc
+    logger.info("wrote %d capture(s) as WARC records in %s", len(pending), archive.folder)
+    return {
+        capture_id: location for (capture_id, _), location in zip(pending, locations, strict=True)
+    }
 
 
 def archive_recorded(
@@ -119,16 +158,45 @@ def archive_recorded(
     return done | written
 
 
+class CaptureFields(Protocol):
+    """What a WARC record needs of a capture: a stored row, or a plan's row."""
+
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def requested_url(self) -> str: ...
+    @property
+    def final_url(self) -> str | None: ...
+    @property
+    def redirects(self) -> Sequence[Mapping[str, Any]] | None: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def headers(self) -> Mapping[str, Any] | None: ...
+    @property
+    def request_headers(self) -> Mapping[str, Any] | None: ...
+    @property
+    def protocol(self) -> str | None: ...
+    @property
+    def body_sha256(self) -> str | None: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def content_sha256(self) -> str | None: ...
+
+
 def capture_record(
-    capture: Capture,
+    capture: CaptureFields,
     page_url: str | None,
     target: str | None,
     version_seq: int | None,
     body: bytes,
+    capture_id: int | None = None,
 ) -> CaptureRecord:
     """A capture row (and its body) as the plain data the WARC writer takes."""
+    capture_id = capture_id if capture_id is not None else getattr(capture, "id", None)
     if capture.status is None or capture.body_sha256 is None:
-        raise EvidenceError(f"capture {capture.id} has no HTTP answer to write as WARC")
+        raise EvidenceError(f"capture {capture_id} has no HTTP answer to write as WARC")
     return CaptureRecord(
         url=capture.final_url or capture.requested_url,
         started_at=capture.started_at,
@@ -142,7 +210,7 @@ def capture_record(
         redirects=tuple(capture.redirects or ()),
         target=target,
         page_url=page_url,
-        capture_id=capture.id,
+        capture_id=capture_id,
         outcome=capture.outcome,
         version_seq=version_seq,
         content_sha256=capture.content_sha256,

@@ -1,4 +1,9 @@
-"""Scrapy settings from the config's ``fetch`` section: polite by default."""
+"""Scrapy settings from the config's ``fetch`` section: polite by default.
+
+Two settings of the monitor's own carry the ``detect`` section to the spiders (read in
+their ``from_crawler``): ``MONITOR_CONFIRM_DELAY`` (seconds before a suspected removal is
+fetched again) and ``MONITOR_PROBE_DELAY`` (seconds before a new page is fetched again).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,18 @@ logger = logging.getLogger(__name__)
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 
 
-def scrapy_settings(fetch: cfg.Fetch, *, obey_robots: bool) -> dict[str, Any]:
-    """Scrapy settings from the ``fetch`` section: polite by default."""
+def scrapy_settings(
+    fetch: cfg.Fetch, *, obey_robots: bool, detect: cfg.Detect | None = None
+) -> dict[str, Any]:
+    """Scrapy settings from the ``fetch`` section (and ``detect``'s delays)."""
+    monitor: dict[str, Any] = {}
+    if detect is not None:
+        monitor = {
+            "MONITOR_CONFIRM_DELAY": detect.confirm_removal_after,
+            "MONITOR_PROBE_DELAY": detect.probe_delay,
+        }
     return {
+        **monitor,
         "BOT_NAME": "monitor",
         "USER_AGENT": fetch.user_agent.format(version=__version__, contact=fetch.contact),
         "ROBOTSTXT_OBEY": obey_robots,

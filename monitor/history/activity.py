@@ -47,6 +47,7 @@ ACTIVITY = {
 }
 _WINDOWS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
 
+
 @dataclass(frozen=True, slots=True)
 class Day:
     """One UTC day and its events, counted by kind."""

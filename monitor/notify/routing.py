@@ -1,28 +1,28 @@
-"""Routing: which channels an event goes to, from targets' notify lists and the routes."""
+"""Routing: which channels an event goes to, from targets' notify lists and the routes.
+
+The rules are plain data (:class:`monitor.records.Route`), resolved from the config once
+per check, so the recording plan (:mod:`monitor.detect.plan`) picks an event's channels
+without reading the config.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from monitor import config as cfg
+from monitor.records import Route, channels_for
+
+# The name the outbox and older callers know a routing rule by.
+Rule = Route
+
+__all__ = ["Route", "Rule", "channels_for", "rules_for"]
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One routing rule of a target: events of these kinds, at least this significant."""
-
-    channel: str
-    min_significance: float
-    events: frozenset[str]
-
-
-def rules_for(config: cfg.Config, target: cfg.Target) -> tuple[Rule, ...]:
+def rules_for(config: cfg.Config, target: cfg.Target) -> tuple[Route, ...]:
     """The routing rules of a target: its notify channels, and every route matching it."""
-    rules: list[Rule] = []
+    rules: list[Route] = []
     for name in config.channels_of(target):
         channel = config.channels[name]
         rules.append(
-            Rule(
+            Route(
                 name,
                 max(target.min_significance, channel.min_significance),
                 frozenset(channel.events),
@@ -33,20 +33,10 @@ def rules_for(config: cfg.Config, target: cfg.Target) -> tuple[Rule, ...]:
             for name in route.channels:
                 channel = config.channels[name]
                 rules.append(
-                    Rule(
+                    Route(
                         name,
                         max(route.min_significance, channel.min_significance),
                         frozenset(route.events) & frozenset(channel.events),
                     )
                 )
     return tuple(rules)
-
-
-def channels_for(rules: tuple[Rule, ...], kind: str, significance: float) -> list[str]:
-    """The channels an event goes to (each once)."""
-    chosen: list[str] = []
-    for rule in rules:
-        wanted = kind in rule.events and significance >= rule.min_significance
-        if wanted and rule.channel not in chosen:
-            chosen.append(rule.channel)
-    return chosen

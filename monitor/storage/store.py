@@ -1,14 +1,15 @@
 """The capture store: targets, pages, captures, bodies, versions, listings, learning.
 
-It reads and writes what it is given; deciding what a capture means (events,
-significance, routing, learning) happens before it (:mod:`monitor.check.record` today,
-a pure plan in ``monitor.detect`` after issue 11 stage B). Writes come in batches, each
-one transaction: a process killed mid-batch leaves the database as it was before the
-batch, never a capture without its version or a version without its body.
+It writes what it is given and answers queries; deciding what a capture means (events,
+significance, routing, learning) happens before it, in a pure recording plan
+(:func:`monitor.detect.plan.plan_batch`). :meth:`Store.write` writes one plan in one
+transaction (:mod:`monitor.storage.plans`): a process killed mid-batch leaves the
+database as it was before the batch, never a capture without its version or a version
+without its body.
 
-Why one module of this size: the one class that reads and writes the database, by
-table group (targets and pages, learning, site boilerplate, listings, reading); stage B
-of issue 11 moves its writes behind plans.
+Why one module of this size: the one class that reads the database for the check and
+the CLI, by table group (targets and pages, learning, site boilerplate, listings,
+reading); its writes of captures are plans (:mod:`monitor.storage.plans`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from monitor.exceptions import StorageError, UnknownTargetError
+from monitor.recording import Plan, Written
 from monitor.records import (
     FetchResult,
     ListedLinkState,
@@ -35,6 +37,7 @@ from monitor.records import (
     Rule,
     SiteChrome,
     SiteCounts,
+    StoredVersion,
     Volatility,
     host_of,
     threshold,
@@ -53,8 +56,9 @@ from monitor.storage.models import (
     Version,
     VolatileLine,
 )
+from monitor.storage.plans import write_plan
 from monitor.timefmt import utcnow
-from monitor.vocab import Role
+from monitor.vocab import PageStatus, Role
 
 
 def rule_of(line: VolatileLine) -> Rule:
@@ -68,12 +72,6 @@ def rule_of(line: VolatileLine) -> Rule:
         frozenset(samples.get("seen", ())),
         frozenset(samples.get("known", ())),
     )
-
-
-def samples(rule: Rule) -> dict[str, Any] | None:
-    if rule.kind != "after" or not (rule.seen or rule.known):
-        return None
-    return {"seen": sorted(rule.seen), "known": sorted(rule.known)}
 
 
 def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -310,6 +308,7 @@ class Store:
                 last_modified=page.last_modified,
                 next_due_at=page.next_due_at,
                 created_at=page.created_at,
+                last_checked_at=page.last_checked_at,
                 recent_hashes=tuple(recent.get(page.id, ())[-20:]),
                 volatility=learned,
                 volatile_rules=page_rules,
@@ -317,6 +316,77 @@ class Store:
                 site_chrome=chrome.get(host_of(page.url)),
             )
         return states
+
+    def stale_candidates(self, target_names: Iterable[str]) -> list[tuple[PageKey, PageState]]:
+        """The active pages (own pages and listings) of these active targets that were
+        checked before: whether each is stale is decided from its state
+        (:func:`monitor.detect.events.stale`)."""
+        names = sorted(set(target_names))
+        found: list[tuple[PageKey, PageState]] = []
+        with self.session() as session:
+            for chunk in chunks(names, 500):
+                for page, name in session.execute(
+                    select(Page, Target.name)
+                    .join(Target, Target.id == Page.target_id)
+                    .where(
+                        Target.name.in_(chunk),
+                        Target.active.is_(True),
+                        Page.state == PageStatus.ACTIVE,
+                        Page.role.in_([Role.PAGE, Role.LISTING]),
+                        Page.last_checked_at.is_not(None),
+                    )
+                    .order_by(Page.id)
+                ):
+                    found.append(
+                        (
+                            PageKey(name, page.url),
+                            PageState(
+                                page_id=page.id,
+                                target_id=page.target_id,
+                                role=Role(page.role),
+                                state=page.state,
+                                last_version_id=page.last_version_id,
+                                consecutive_failures=page.consecutive_failures,
+                                failing_since=page.failing_since,
+                                last_checked_at=page.last_checked_at,
+                            ),
+                        )
+                    )
+        return found
+
+    def host_versions(self, host: str) -> list[tuple[int, StoredVersion]]:
+        """The last version of every page (own pages and articles) of a site, by page id:
+        what a change of the site's known chrome re-bases."""
+        with self.session() as session:
+            pages = [
+                (page_id, version_id)
+                for page_id, url, version_id in session.execute(
+                    select(Page.id, Page.url, Page.last_version_id).where(
+                        Page.last_version_id.is_not(None), Page.role.in_([Role.PAGE, Role.ARTICLE])
+                    )
+                )
+                if version_id is not None and host_of(url) == host
+            ]
+        versions = self.previous_versions(version_id for _page, version_id in pages)
+        return [
+            (page_id, versions[version_id])
+            for page_id, version_id in pages
+            if version_id in versions
+        ]
+
+    def learned_volatility(self, page_ids: Iterable[int]) -> dict[int, Volatility]:
+        """What was learned to be volatile on these pages."""
+        found: dict[int, Volatility] = {}
+        with self.session() as session:
+            for chunk in chunks(sorted(set(page_ids)), 500):
+                for line in session.scalars(
+                    select(VolatileLine).where(
+                        VolatileLine.page_id.in_(chunk), VolatileLine.learned.is_(True)
+                    )
+                ):
+                    learned = found.get(line.page_id, Volatility())
+                    found[line.page_id] = learned.merged(rule_of(line).volatility())
+        return found
 
     def volatile_lines(self, page_id: int) -> list[VolatileLine]:
         with self.session() as session:
@@ -399,23 +469,6 @@ class Store:
                     counts.candidates.setdefault(line, set()).add(page_id)
         return counts
 
-    def add_site_chrome(self, host: str, learned: SiteChrome, counts: SiteCounts) -> None:
-        """Store lines and blocks learned to be chrome on a site."""
-        now = utcnow()
-        with self.session() as session, session.begin():
-            for line in sorted(learned.lines):
-                pages = counts.line_pages.get(line, 0)
-                session.add(
-                    SiteBoilerplate(host=host, kind="line", value=line, pages=pages, created_at=now)
-                )
-            for block in sorted(learned.blocks):
-                pages = counts.block_pages.get(block, 0)
-                session.add(
-                    SiteBoilerplate(
-                        host=host, kind="block", value=block, pages=pages, created_at=now
-                    )
-                )
-
     def site_boilerplate(self, host: str | None = None) -> list[SiteBoilerplate]:
         """What was learned per site (one site, or every site), for `monitor volatility`."""
         with self.session() as session:
@@ -481,57 +534,45 @@ class Store:
                     found.setdefault(url, (PageKey(name, url), page_id))
         return found
 
-    def record_listing(
-        self, target_id: int, links: Sequence[tuple[str, int | None, bool]], when: datetime
-    ) -> None:
-        """Record the links a listing showed at ``when``: (url, watching page id, announce).
+    # --- recording captures ------------------------------------------------------
 
-        A link seen for the first time gets its row; a known one its new time, and its
-        page once it is followed. Links not given keep what they had.
+    def write(self, plan: Plan) -> Written:
+        """Write a recording plan in one transaction; returns the ids given to its rows.
+
+        On any failure nothing of the plan is written (:class:`StorageError`).
         """
-        if not links:
+        with self.session() as session, session.begin():
+            return write_plan(session, plan, self.compress)
+
+    def previous_versions(self, version_ids: Iterable[int]) -> dict[int, StoredVersion]:
+        """The versions a batch's decisions read (:func:`monitor.detect.plan.versions_needed`),
+        by id, in one query per 500."""
+        found: dict[int, StoredVersion] = {}
+        with self.session() as session:
+            for chunk in chunks(sorted(set(version_ids)), 500):
+                for version_id, title, text, links, images in session.execute(
+                    select(
+                        Version.id, Version.title, Version.text, Version.links, Version.images
+                    ).where(Version.id.in_(chunk))
+                ):
+                    found[version_id] = StoredVersion(
+                        version_id,
+                        title,
+                        text,
+                        [(link[0], link[1]) for link in links or ()],
+                        [(image[0], image[1]) for image in images or ()],
+                    )
+        return found
+
+    def note_warc(self, locations: dict[int, str]) -> None:
+        """Where each capture's WARC records were written (capture id -> file#offset)."""
+        if not locations:
             return
         with self.session() as session, session.begin():
-            existing: dict[str, ListedLink] = {}
-            for chunk in chunks([url for url, _page, _announce in links], 500):
-                existing.update(
-                    (row.url, row)
-                    for row in session.scalars(
-                        select(ListedLink).where(
-                            ListedLink.target_id == target_id, ListedLink.url.in_(chunk)
-                        )
-                    )
-                )
-            updates: list[dict[str, Any]] = []
-            for url, page_id, announce in links:
-                row = existing.get(url)
-                if row is None:
-                    session.add(
-                        ListedLink(
-                            target_id=target_id,
-                            url=url,
-                            page_id=page_id,
-                            first_listed_at=when,
-                            last_listed_at=when,
-                            announce=announce,
-                        )
-                    )
-                    continue
-                values: dict[str, Any] = {"id": row.id, "last_listed_at": when}
-                if row.page_id is None and page_id is not None:
-                    values.update(page_id=page_id, announce=announce)
-                updates.append(values)
-            if updates:
-                session.execute(update(ListedLink), updates)
-            followed = [page_id for _url, page_id, _announce in links if page_id is not None]
-            for chunk in chunks(followed, 500):
-                session.execute(
-                    update(Page)
-                    .where(Page.target_id == target_id, Page.id.in_(chunk))
-                    .values(last_listed_at=when)
-                )
-
-    # --- recording captures ------------------------------------------------------
+            session.execute(
+                update(Capture),
+                [{"id": capture_id, "warc_record": at} for capture_id, at in locations.items()],
+            )
 
     def compress(self, body: bytes) -> tuple[str, bytes]:
         """A body as stored: zstd when that is smaller."""
@@ -571,6 +612,10 @@ class Store:
         if not pages:
             raise UnknownTargetError(f"no target or page matches {name_or_url!r}")
         return pages
+
+    def page_by_id(self, page_id: int) -> Page | None:
+        with self.session() as session:
+            return session.get(Page, page_id)
 
     def page(self, name_or_url: str) -> Page:
         """The one page meant by a target name or URL (a listing target: its listing page)."""
