@@ -26,6 +26,8 @@ from monitor import config as cfg
 from monitor.check import run_check
 from monitor.cli import main
 from monitor.exceptions import ConfigError
+from monitor.notify import contract
+from monitor.notify import payload as payload_module
 from monitor.notify.outbox import Outbox
 from monitor.notify.webhook import verify
 from monitor.storage.models import Delivery, DeliveryAttempt
@@ -49,6 +51,22 @@ def _validate(payload: dict[str, Any], schema: dict[str, Any]) -> None:
     jsonschema.Draft202012Validator(
         schema, registry=REGISTRY, format_checker=jsonschema.FormatChecker()
     ).validate(payload)
+    # The models the schema is generated from accept it too (and nothing more).
+    model = contract.Event if schema is EVENT_SCHEMA else contract.Digest
+    model.model_validate(payload)
+
+
+def test_published_webhook_schemas_are_generated_from_the_models() -> None:
+    for name, text in contract.documents().items():
+        committed = (ROOT / "schemas" / name).read_text(encoding="utf-8")
+        assert committed == text, f"regenerate: python -m monitor.notify.contract ({name})"
+    jsonschema.Draft202012Validator.check_schema(EVENT_SCHEMA)
+    jsonschema.Draft202012Validator.check_schema(DIGEST_SCHEMA)
+    # The synthetic event of `monitor notify test` is a valid payload.
+    _validate(payload_module.test_event(), EVENT_SCHEMA)
+    # An unknown field is refused: receivers can rely on the documented shape.
+    with pytest.raises(jsonschema.ValidationError):
+        _validate({**payload_module.test_event(), "extra": 1}, EVENT_SCHEMA)
 
 
 def _page(title: str, body: str) -> str:

@@ -30,6 +30,7 @@ SHARED = {
     "monitor.vocab",
     "monitor.selector",
     "monitor.lazy",  # lazy package exports (PEP 562)
+    "monitor.schemagen",  # JSON Schemas generated from pydantic models
 }
 
 #: What each package may import, besides itself and SHARED. Data flows one way:

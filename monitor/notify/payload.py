@@ -1,7 +1,8 @@
 """The event payload: one JSON document per event, the same for every channel.
 
-Its shape is versioned and written down as a JSON Schema in
-``schemas/webhook-event.v1.json`` (and its digest in ``schemas/webhook-digest.v1.json``);
+Its shape is versioned, modelled in :mod:`monitor.notify.contract` and published as the JSON
+Schemas generated from those models, ``schemas/webhook-event.v1.json`` (and its digest in
+``schemas/webhook-digest.v1.json``);
 webhook receivers get it as the POST body, and the e-mail and Apprise templates render
 it. ``id`` is the event's own id: stable across retries, so receivers can drop
 duplicates. A removal's ``diff.removed`` holds what the page said before it went (the

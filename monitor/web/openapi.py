@@ -1,5 +1,8 @@
 """The OpenAPI 3.1 document of the JSON API (:mod:`monitor.web.api`).
 
+The answers' schemas are generated from the pydantic models in :mod:`monitor.web.contract`;
+this module declares the paths and their parameters.
+
 Served at ``/api/openapi.json`` and kept in the repository as ``schemas/openapi.json``; a
 test checks that the two agree and that every API answer fits its schema. After changing
 the API, write the file again with::
@@ -10,298 +13,22 @@ the API, write the file again with::
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, get_args
 
 from monitor.history.activity import ACTIVITY
+from monitor.schemagen import definitions
+from monitor.web import contract
 
 SCHEMA_VERSION = "1"
-
-
-def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
-    return {"type": [kind, "null"], **extra}
-
-
-def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties) if required is None else required,
-        "additionalProperties": False,
-    }
 
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _array(items: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "array", "items": items}
-
-
-TIME = {"type": "string", "format": "date-time"}
-NULL_TIME = _nullable("string", format="date-time")
-SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
-STRINGS = _array({"type": "string"})
-
-TARGET: dict[str, Any] = {
-    "name": {"type": "string"},
-    "kind": {"type": "string", "enum": ["page", "listing"]},
-    "url": {"type": "string"},
-    "site": {"type": "string", "description": "The host of the target's URL."},
-    "tags": STRINGS,
-    "active": {"type": "boolean"},
-    "status": {"type": "string", "enum": ["failing", "removed", "paused", "never checked", "ok"]},
-    "page_id": _nullable(
-        "integer", description="The target's own page (for a listing, the listing page)."
-    ),
-    "pages": {"type": "integer", "description": "Pages watched (a listing's articles included)."},
-    "versions": {"type": "integer"},
-    "failing_pages": {"type": "integer"},
-    "removed_pages": {"type": "integer"},
-    "consecutive_failures": {"type": "integer"},
-    "last_checked_at": NULL_TIME,
-    "last_event": _nullable("string"),
-    "last_change_at": NULL_TIME,
-    "significance": _nullable("number", description="Of the last event."),
-    "summary": _nullable("string", description="Of the last event."),
-}
-
-VERSION = {
-    "seq": {"type": "integer", "minimum": 1},
-    "captured_at": TIME,
-    "title": _nullable("string"),
-    "status": _nullable("integer"),
-    "final_url": _nullable("string"),
-    "content_sha256": {"type": "string"},
-    "body_sha256": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"},
-    "body_size": _nullable("integer"),
-}
-
-CHANGE = {
-    "id": {"type": "string", "format": "uuid", "description": "Stable: the id alerts carry."},
-    "event": {
-        "type": "string",
-        "enum": ["changed", "removed", "added", "restored", "error", "recovered"],
-    },
-    "page_id": {"type": "integer"},
-    "target": {"type": "string"},
-    "url": {"type": "string"},
-    "detected_at": TIME,
-    "significance": _object(
-        {
-            "score": {"type": "number", "minimum": 0, "maximum": 1},
-            "reasons": STRINGS,
-            "features": {"type": "object"},
-        }
-    ),
-    "summary": {"type": "string"},
-    "from_version": _nullable("integer"),
-    "to_version": _nullable("integer"),
-    "alerted": {"type": "boolean", "description": "False below the target's min_significance."},
-}
-
-PAGE = {
-    "id": {"type": "integer"},
-    "url": {"type": "string"},
-    "role": {"type": "string", "enum": ["page", "listing", "article"]},
-    "state": {"type": "string", "enum": ["active", "removed", "error"]},
-    "target": {"type": "string"},
-    "tags": STRINGS,
-    "title": _nullable("string"),
-    "created_at": NULL_TIME,
-    "last_checked_at": NULL_TIME,
-    "consecutive_failures": {"type": "integer"},
-    "failing_since": NULL_TIME,
-    "latest_version": _nullable("integer"),
-}
-
-SEGMENT = {
-    "type": "array",
-    "prefixItems": [{"type": "string", "enum": ["equal", "insert", "delete"]}, {"type": "string"}],
-    "minItems": 2,
-    "maxItems": 2,
-}
-
-TEXT_DIFF = _object(
-    {
-        "lines": _array(
-            _object(
-                {
-                    "op": {
-                        "type": "string",
-                        "enum": ["equal", "insert", "delete", "change", "moved_out", "moved_in"],
-                    },
-                    "old": _nullable("integer"),
-                    "new": _nullable("integer"),
-                    "segments": _array(SEGMENT),
-                    "counterpart": _nullable("integer"),
-                }
-            )
-        ),
-        "moves": _array(
-            _object(
-                {
-                    "old_start": {"type": "integer"},
-                    "new_start": {"type": "integer"},
-                    "length": {"type": "integer"},
-                }
-            )
-        ),
-        "stats": _object(
-            {
-                name: {"type": "number" if name == "ratio_changed" else "integer"}
-                for name in (
-                    "chars_added",
-                    "chars_removed",
-                    "words_added",
-                    "words_removed",
-                    "ratio_changed",
-                    "hunks",
-                    "lines_added",
-                    "lines_removed",
-                    "moved_lines",
-                    "longest_change_chars",
-                )
-            }
-        ),
-        "added_text": {"type": "string"},
-        "removed_text": {"type": "string"},
-        "degenerate": {"type": "boolean"},
-    }
-)
-
-LINK_PAIR = {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}
-LINK_DIFF = _object(
-    {
-        "added": _array(LINK_PAIR),
-        "removed": _array(LINK_PAIR),
-        "text_changed": _array({"type": "array", "items": {"type": "string"}, "minItems": 3}),
-    }
-)
-
-CAPTURE = _object(
-    {
-        "id": {"type": "integer"},
-        "started_at": TIME,
-        "duration_ms": {"type": "number"},
-        "requested_url": {"type": "string"},
-        "final_url": _nullable("string"),
-        "redirects": {"type": "array"},
-        "status": _nullable("integer"),
-        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-        "request_headers": {"type": "object", "additionalProperties": {"type": "string"}},
-        "protocol": _nullable("string"),
-        "body_size": _nullable("integer"),
-        "body_sha256": {"type": ["string", "null"]},
-        "body_stored": {"type": "boolean"},
-        "encoding": _nullable("string"),
-        "warc_record": _nullable("string"),
-    }
-)
-
-SEARCH_PAGE = _object(
-    {
-        "page_id": {"type": "integer"},
-        "target": {"type": "string"},
-        "url": {"type": "string"},
-        "title": _nullable("string"),
-        "versions": _array({"type": "integer"}),
-        "first_match_at": TIME,
-        "last_match_at": TIME,
-        "latest_version": _nullable("integer"),
-        "current": {"type": "boolean", "description": "The page's newest version matches."},
-        "excerpt": {"type": "string"},
-    }
-)
-
-SCHEMAS: dict[str, Any] = {
-    "Error": _object({"error": {"type": "string"}, "status": {"type": "integer"}}),
-    "Target": _object(TARGET),
-    "TargetDetail": _object(
-        {
-            **TARGET,
-            "watched_pages": _array(
-                _object(
-                    {
-                        "id": {"type": "integer"},
-                        "url": {"type": "string"},
-                        "role": {"type": "string"},
-                        "state": {"type": "string"},
-                    }
-                )
-            ),
-        }
-    ),
-    "TargetList": _object({"targets": _array(_ref("Target"))}),
-    "Change": _object(CHANGE),
-    "ChangeList": _object({"changes": _array(_ref("Change"))}),
-    "Version": _object(VERSION),
-    "VersionList": _object({"page_id": {"type": "integer"}, "versions": _array(_ref("Version"))}),
-    "VersionDetail": _object(
-        {
-            **VERSION,
-            "page_id": {"type": "integer"},
-            "url": {"type": "string"},
-            "text": {"type": "string", "description": "The extracted text, one block a line."},
-            "links": _array(LINK_PAIR),
-            "images": _array(LINK_PAIR),
-            "capture": CAPTURE,
-            "archive_url": _nullable("string"),
-            "previous_version": _nullable("integer"),
-            "next_version": _nullable("integer"),
-        }
-    ),
-    "Page": _object(
-        {
-            **PAGE,
-            "captures": {"type": "integer"},
-            "versions": _array(_ref("Version")),
-            "changes": _array(_ref("Change")),
-            "learning_notes": _array(_ref("LearningNote")),
-        }
-    ),
-    "LearningNote": _object(
-        {
-            "id": {"type": "integer"},
-            "note": {"type": "string", "enum": ["learned", "forgotten"]},
-            "source": {
-                "type": "string",
-                "enum": ["probe", "observed", "user"],
-                "description": "probe: two fetches of a new page seconds apart differed; "
-                "observed: changed like noise over several captures; user: a reset.",
-            },
-            "noted_at": TIME,
-            "summary": {"type": "string"},
-            "rules": _array({"type": "object"}),
-            "alerted": {
-                "type": "boolean",
-                "description": "Always false: a note is recorded, never alerted.",
-            },
-        }
-    ),
-    "TextDiff": TEXT_DIFF,
-    "LinkDiff": LINK_DIFF,
-    "Diff": _object(
-        {
-            "page_id": {"type": "integer"},
-            "url": {"type": "string"},
-            "from": _ref("Version"),
-            "to": _ref("Version"),
-            "diff": _ref("TextDiff"),
-            "links": _ref("LinkDiff"),
-            "images": _ref("LinkDiff"),
-            "events": _array(_ref("Change")),
-        }
-    ),
-    "SearchResult": _object(
-        {
-            "query": {"type": "string"},
-            "matching_versions": {"type": "integer"},
-            "matching_pages": {"type": "integer"},
-            "pages": _array(SEARCH_PAGE),
-        }
-    ),
-}
+def schemas() -> dict[str, Any]:
+    """The answers' schemas, generated from :mod:`monitor.web.contract`."""
+    return definitions(contract.ANSWERS.values(), ref_template="#/components/schemas/{model}")
 
 
 def _parameter(
@@ -361,7 +88,7 @@ def document() -> dict[str, Any]:
                     "status",
                     "query",
                     "Only targets in this state.",
-                    enum=list(TARGET["status"]["enum"]),
+                    enum=list(get_args(contract.TargetStatus)),
                 ),
                 _parameter("q", "query", "Only targets whose name or URL contains this."),
                 _parameter(
@@ -452,7 +179,7 @@ def document() -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": schemas(),
             "securitySchemes": {
                 "token": {"type": "http", "scheme": "bearer"},
                 "password": {"type": "http", "scheme": "basic"},
