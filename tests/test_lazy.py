@@ -82,10 +82,20 @@ def test_reading_commands_import_no_heavy_library(command: list[str], tmp_path: 
         f"    main({[*command, '-c', str(config)] if command != ['--help'] else command!r})\n"
         "except SystemExit:\n"
         "    pass\n"
-        "print(','.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+        "print(','.join(sorted(sys.modules)))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=tmp_path
     )
-    loaded = set(result.stdout.strip().splitlines()[-1].split(","))
+    modules = set(result.stdout.strip().splitlines()[-1].split(","))
+    loaded = {name.split(".")[0] for name in modules}
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+    if command != ["--help"]:
+        # Only the command's own module, and no diff is computed to list history.
+        other_commands = {m for m in modules if m.startswith("monitor.cli.")} - {
+            "monitor.cli._common",
+            "monitor.cli.history",
+            "monitor.cli.daemon",
+        }
+        assert not other_commands, sorted(other_commands)
+        assert "monitor.detect.differ" not in modules

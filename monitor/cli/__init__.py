@@ -7,28 +7,58 @@ clear message and a non-zero exit code, never as a traceback
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 import click
 
 from monitor import __version__
-from monitor.cli import (
-    check,
-    configure,
-    daemon,
-    db,
-    demo,
-    evidence,
-    history,
-    notify,
-    serve,
-    volatility,
-)
 
 logger = logging.getLogger(__name__)
 
+#: Every command, by name: the module (in ``monitor.cli``) and the function that defines
+#: it. A command's module is imported only when that command runs (or ``--help`` lists
+#: them all), so a command's start-up pays only for its own imports.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("check", "check"),
+    "config": ("configure", "config_group"),
+    "add": ("configure", "add"),
+    "volatility": ("volatility", "volatility"),
+    "targets": ("history", "targets"),
+    "history": ("history", "history"),
+    "show": ("history", "show"),
+    "search": ("history", "search"),
+    "diff": ("history", "diff"),
+    "export": ("evidence", "export"),
+    "verify": ("evidence", "verify"),
+    "cite": ("evidence", "cite"),
+    "notify": ("notify", "notify"),
+    "run": ("daemon", "run"),
+    "reload": ("daemon", "reload"),
+    "status": ("daemon", "status"),
+    "db": ("db", "db"),
+    "demo": ("demo", "demo"),
+    "serve": ("serve", "serve"),
+}
 
-@click.group()
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when they are asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module_name, attribute = COMMANDS[cmd_name]
+            module = importlib.import_module(f"monitor.cli.{module_name}")
+            command = getattr(module, attribute)
+            assert isinstance(command, click.Command)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(__version__, prog_name="monitor")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option(
@@ -53,27 +83,3 @@ def main(context: click.Context, verbose: int, log_format: str) -> None:
         # Scrapy reports every retry and give-up at ERROR; the monitor records those
         # outcomes itself, so they are only shown with -vv.
         logging.getLogger("scrapy").setLevel(logging.CRITICAL)
-
-
-for _command in (
-    check.check,
-    configure.config_group,
-    configure.add,
-    volatility.volatility,
-    history.targets,
-    history.history,
-    history.show,
-    history.search,
-    history.diff,
-    evidence.export,
-    evidence.verify,
-    evidence.cite,
-    notify.notify,
-    daemon.run,
-    daemon.reload,
-    daemon.status,
-    db.db,
-    demo.demo,
-    serve.serve,
-):
-    main.add_command(_command)

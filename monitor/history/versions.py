@@ -6,20 +6,10 @@ import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from monitor.detect.differ import (
-    DiffLine,
-    ImageDiff,
-    LinkDiff,
-    Segment,
-    TextDiff,
-    VersionText,
-    diff_images,
-    diff_versions,
-)
 from monitor.exceptions import UnknownTargetError
 from monitor.history.timeline import (
     SUMMARY_COLUMNS,
@@ -35,6 +25,9 @@ from monitor.storage.models import (
     Version,
 )
 from monitor.storage.store import Store
+
+if TYPE_CHECKING:  # the differ is imported when a diff is made (start-up of other commands)
+    from monitor.detect.differ import DiffLine, ImageDiff, LinkDiff, TextDiff, VersionText
 
 logger = logging.getLogger(__name__)
 
@@ -206,7 +199,7 @@ class DiffView:
     links: LinkDiff
     events: list[EventView]
     seqs: list[int]
-    images: ImageDiff = field(default_factory=lambda: diff_images((), ()))
+    images: ImageDiff = field(default_factory=lambda: _no_images())
 
     @property
     def previous_pair(self) -> tuple[int, int] | None:
@@ -233,8 +226,14 @@ class DiffView:
         }
 
 
+def _no_images() -> ImageDiff:
+    from monitor.detect.differ import diff_images
+
+    return diff_images((), ())
+
+
 #: The text, link and image diffs of two versions.
-Diffs = tuple[TextDiff, LinkDiff, ImageDiff]
+Diffs = tuple["TextDiff", "LinkDiff", "ImageDiff"]
 
 
 class _DiffCache:
@@ -269,6 +268,8 @@ def cached_diff(old: VersionText, new: VersionText) -> Diffs:
     key = (getattr(old, "id"), getattr(new, "id"))  # noqa: B009  (rows, not a protocol)
     cached = DIFFS.get(key)
     if cached is None:
+        from monitor.detect.differ import diff_versions
+
         both = diff_versions(old, new)
         cached = (both.text, both.links, both.images)
         DIFFS.put(key, cached)
@@ -286,6 +287,8 @@ def _cut(text: str, where: str, chars: int) -> str:
 
 
 def _excerpt(line: DiffLine, chars: int) -> DiffLine:
+    from monitor.detect.differ import Segment
+
     last = len(line.segments) - 1
     return replace(
         line,
@@ -362,6 +365,8 @@ def diff_view(store: Store, page_id: int, from_seq: int, to_seq: int) -> DiffVie
                     ).where(Version.id.in_(key))
                 )
             }
+            from monitor.detect.differ import diff_versions
+
             both = diff_versions(texts[old.id], texts[new.id])
             cached = (both.text, both.links, both.images)
             DIFFS.put(key, cached)
