@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from monitor.history import TargetRow, target_rows, with_configured
+from monitor.storage.lock import holder_alive
 from monitor.storage.models import (
     DaemonLock,
     Delivery,
@@ -171,8 +172,13 @@ def collect(
     with store.session() as session:
         report.daemon = session.get(DaemonLock, 1)
         if report.daemon is not None:
+            # The OS lock says at once whether a daemon still holds the database (it died:
+            # no one does); without one, a heartbeat older than heartbeat_timeout does.
+            held = holder_alive(store)
             age = (report.now - report.daemon.heartbeat_at).total_seconds()
-            report.daemon_alive = report.daemon.state == "running" and age < heartbeat_timeout
+            report.daemon_alive = report.daemon.state == "running" and (
+                age < heartbeat_timeout if held is None else held
+            )
         # Links of each listing's last check (they share its time) that no page watches.
         latest = (
             select(ListedLink.target_id, func.max(ListedLink.last_listed_at).label("at"))
