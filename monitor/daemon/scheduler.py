@@ -47,7 +47,7 @@ from monitor import config as cfg
 from monitor.check import check_async, metrics
 from monitor.check.stale import record_stale
 from monitor.exceptions import ConfigError, LockLostError, MonitorError, StorageError
-from monitor.fetch import reactor
+from monitor.fetch import reactor, runner
 from monitor.notify.outbox import Outbox
 from monitor.storage.lock import OsLock, acquire_lock, heartbeat, read_lock
 from monitor.storage.schedule import root_pages, store_dues, stored_dues
@@ -171,6 +171,7 @@ class Daemon:
         beats = threading.Thread(target=self._beating, name="monitor-heartbeat", daemon=True)
         beats.start()
         try:
+            runner.preload()  # not on the loop at the first crawl
             reactor.run(self._start)
             while not self.stop.is_set():
                 self.stop.wait(0.2)
@@ -201,6 +202,7 @@ class Daemon:
                 except StorageError as exc:
                     logger.error("could not mark the lock stopped: %s", exc)
             os_lock.release()
+        logger.info("the event loop was held at most %.2fs at a time", self.loop_lag)
         if lost:
             logger.error("stopped: the scheduler lock was lost")
             return 1
