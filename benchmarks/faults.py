@@ -35,6 +35,7 @@ import argparse
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -141,7 +142,7 @@ def _kill_at(process: subprocess.Popen[bytes], delay: float) -> bool:
     return running
 
 
-def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*MONITOR, *args], capture_output=True, text=True, env=ENV, timeout=timeout
     )
@@ -240,15 +241,28 @@ def _drop_postgres(name: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _received(receiver: WebhookReceiver) -> list[tuple[str, str]]:
-    found = []
-    for request in list(receiver.requests):
-        payload = json.loads(request.body)
-        added = payload.get("diff", {}).get("added", "")
-        for word in added.split():
-            if word.startswith("TOKEN-R"):
-                found.append((payload["id"], word.rstrip(":")))
-    return found
+def _received(receiver: WebhookReceiver, database: str) -> list[tuple[str, str]]:
+    """(event id, token) of each delivery: the token of the version the event is about,
+    read from the database by the event's id (the payload's diff may show only part of
+    the new sentence)."""
+    ids = [json.loads(request.body)["id"] for request in list(receiver.requests)]
+    tokens: dict[str, str] = {}
+    engine = create_engine(database.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as connection:
+            for event_id in set(ids):
+                version_text = connection.execute(
+                    text(
+                        "SELECT v.text FROM changes c JOIN versions v ON v.id = c.to_version_id "
+                        "WHERE c.uid = :uid"
+                    ),
+                    {"uid": event_id},
+                ).scalar()
+                found = re.search(r"TOKEN-R\d+-P\d+", version_text or "")
+                tokens[event_id] = found.group(0) if found else "?"
+    finally:
+        engine.dispose()
+    return [(event_id, tokens[event_id]) for event_id in ids]
 
 
 def scenario(backend: str, mode: str, rounds: int, pages: int, rng: random.Random) -> Result:
@@ -283,7 +297,7 @@ def scenario(backend: str, mode: str, rounds: int, pages: int, rng: random.Rando
             else:
                 result.kills += _kill_at(_start("run", "-c", str(config)), rng.uniform(0, 4))
                 daemon = _start("run", "-c", str(config))
-                deadline = time.monotonic() + 60
+                deadline = time.monotonic() + 300
                 while time.monotonic() < deadline and not _recorded(database, tokens):
                     if daemon.poll() is not None:  # refused or died: start it again
                         daemon = _start("run", "-c", str(config))
@@ -297,7 +311,7 @@ def scenario(backend: str, mode: str, rounds: int, pages: int, rng: random.Rando
             time.sleep(0.2)
             if len(receiver.requests) != count:
                 quiet = time.monotonic()
-        result.received = _received(receiver)
+        result.received = _received(receiver, database)
         problems, result.doubled_events = _integrity(database, result.expected)
         result.integrity.extend(problems)
     finally:

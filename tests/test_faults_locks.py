@@ -262,37 +262,48 @@ def _revision(path: Path) -> tuple[str | None, str]:
         connection.close()
 
 
+OPENER = """
+import sys
+import alembic.command, alembic.runtime.migration, alembic.script
+from monitor.storage.store import Store
+print("ready", flush=True)
+Store("sqlite:///" + sys.argv[1])
+print("done", flush=True)
+"""
+
+
 @pytest.mark.slow
 def test_fifty_sigkills_during_first_use_leave_no_broken_database(tmp_path: Path) -> None:
-    """Each round: a new database, `monitor` killed at a random moment of its first use
-    (most often inside the schema creation), then a later command must work."""
-    opener = (
-        "from monitor.storage.store import Store; Store('sqlite:///' + __import__('sys').argv[1])"
-    )
-    # How long a first use takes here, to spread the kills over it.
+    """Each round: a new database, its first use killed (SIGKILL) at a random moment of
+    the schema creation; the database is then either empty or fully migrated, never
+    half, and the next use works."""
     started = time.monotonic()
-    subprocess.run([sys.executable, "-c", opener, str(tmp_path / "timing.db")], check=True)
-    span = time.monotonic() - started
-    states: dict[str, int] = {}
+    Store(f"sqlite:///{tmp_path / 'timing.db'}").close()
+    span = time.monotonic() - started  # how long a first use's upgrade takes here
+    outcomes: dict[str, int] = {}
     for round_ in range(50):
         path = tmp_path / f"r{round_}.db"
-        process = subprocess.Popen([sys.executable, "-c", opener, str(path)], env=ENV)
-        time.sleep(random.uniform(0.3, 1.0) * span)
+        process = subprocess.Popen(
+            [sys.executable, "-c", OPENER, str(path)], stdout=subprocess.PIPE, text=True, env=ENV
+        )
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
+        time.sleep(random.uniform(0, span))
         process.kill()
         process.wait()
+        process.stdout.close()
         revision, check = _revision(path) if path.exists() else (None, "ok")
         assert check == "ok"
-        assert revision in (None, SCHEMA_REVISION)  # all or nothing, never half
-        states[revision or "empty"] = states.get(revision or "empty", 0) + 1
-        store = Store(f"sqlite:///{path}")  # the next use migrates (or finds it current)
+        assert revision in (None, SCHEMA_REVISION)  # all or nothing
+        outcomes[revision or "empty"] = outcomes.get(revision or "empty", 0) + 1
+        store = Store(f"sqlite:///{path}")  # the next use upgrades it (or finds it current)
         try:
-            assert store.counts() is not None
+            assert store.counts()["pages"] == 0
         finally:
             store.close()
         assert _revision(path) == (SCHEMA_REVISION, "ok")
-    assert states.get("empty", 0) > 0  # some kills did land inside the migration
-    last = tmp_path / "r49.db"
-    result = _monitor("status", "--db", f"sqlite:///{last}")
+    assert outcomes.get("empty", 0) > 0  # kills did land inside the upgrade
+    result = _monitor("status", "--db", f"sqlite:///{tmp_path / 'r0.db'}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
 
@@ -518,4 +529,4 @@ def test_a_full_disk_gives_one_line_per_failed_write_and_status_sees_the_daemon_
     assert "database or disk is full" in output
     assert MARK not in output
     assert status.returncode == 1, status.stdout
-    assert "died" in status.stdout
+    assert "DIED" in status.stdout

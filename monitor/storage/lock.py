@@ -275,7 +275,7 @@ def holder_alive(store: Store) -> bool | None:
         return bool(count)
     path = lock_file(store)
     if path is None or not path.exists():
-        return None if path is None else False
+        return None  # no daemon of this version ever ran here: the heartbeat decides
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
