@@ -7,7 +7,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Engine
 
-from monitor.storage.db import create
+from monitor.storage.db import lock_for_upgrade, migration_engine
 from monitor.storage.models import Base
 
 config = context.config
@@ -28,7 +28,9 @@ def include_object(
 def _engine() -> Engine:
     engine = config.attributes.get("engine")
     if engine is None:
-        engine = create(config.get_main_option("sqlalchemy.url") or "sqlite:///monitor.db")
+        engine = migration_engine(
+            config.get_main_option("sqlalchemy.url") or "sqlite:///monitor.db"
+        )
     return engine
 
 
@@ -53,8 +55,12 @@ def run_migrations_online() -> None:
             compare_type=True,
             compare_server_default=True,
             include_object=include_object,
+            # The whole upgrade is one transaction (SQLite's DDL is transactional too):
+            # a process killed midway leaves the database as it was.
+            transactional_ddl=True,
         )
         with context.begin_transaction():
+            lock_for_upgrade(connection)
             context.run_migrations()
         connection.commit()
 

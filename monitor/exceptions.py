@@ -4,7 +4,9 @@ MonitorError                 base of all of them; the CLI turns it into a messag
 ├── ConfigError              the config file is missing, unreadable or invalid
 ├── StorageError             the database cannot be opened, upgraded or written
 │   ├── UnknownTargetError   a name or URL that matches no target or page
-│   └── DaemonLockedError    another `monitor run` holds the database's scheduler lock
+│   ├── DaemonLockedError    another `monitor run` holds the database's scheduler lock
+│   ├── LockLostError        this `monitor run` no longer holds it: it stops writing
+│   └── WriteConflictError   another process wrote the same rows first (retried)
 ├── EvidenceError            a WARC file, bundle or stored body could not be written or read
 │   ├── SavePageNowError     the public web archive made (or reported) no copy
 │   └── TimeValueError       a date or time given by a person that cannot be read
@@ -36,6 +38,14 @@ class UnknownTargetError(StorageError):
 
 class DaemonLockedError(StorageError):
     """Another scheduler is alive on the same database."""
+
+
+class LockLostError(StorageError):
+    """This scheduler lost the database's lock: another one took over; stop writing."""
+
+
+class WriteConflictError(StorageError):
+    """A write collided with another process's (a unique row it wrote first)."""
 
 
 class EvidenceError(MonitorError):

@@ -6,6 +6,12 @@ query), :func:`monitor.detect.plan.plan_batch` decides everything the batch mean
 :meth:`monitor.storage.store.Store.write` writes it. Only once the plan is written are
 the pages' states in memory replaced by the plan's, so a failed batch leaves the
 database and the states as they were.
+
+Another process may record the same pages meanwhile (`monitor check` while the daemon
+runs): a plan made from states it has since outdated collides with what it wrote (the
+next version's number is taken). The batch is then planned again from the pages' states
+as stored now and written again, so the capture is judged against what the other
+process recorded (an edit both saw becomes one version and one alert).
 """
 
 from __future__ import annotations
@@ -15,12 +21,16 @@ from collections.abc import Mapping, Sequence
 
 from monitor.detect.events import Context
 from monitor.detect.plan import WarcPolicy, plan_batch, versions_needed
+from monitor.exceptions import WriteConflictError
 from monitor.recording import Plan, Written
 from monitor.records import Observation, PageKey, PageState, RecordedCapture
 from monitor.storage.store import Store
 from monitor.timefmt import utcnow
 
 logger = logging.getLogger(__name__)
+
+# How often a batch is planned again after colliding with another process's writes.
+ATTEMPTS = 4
 
 
 def record_batch(
@@ -39,21 +49,50 @@ def record_batch(
     win over them. Raises :class:`monitor.exceptions.StorageError` when the batch could
     not be written (nothing of it is, and ``states`` is unchanged).
     """
-    previous = store.previous_versions(versions_needed(observations, states))
-    plan = plan_batch(
-        observations,
-        states,
-        contexts or {},
-        previous,
-        utcnow(),
-        page_contexts=page_contexts,
-        first_sights=first_sights,
-        warc=warc,
+    for attempt in range(1, ATTEMPTS + 1):
+        previous = store.previous_versions(versions_needed(observations, states))
+        plan = plan_batch(
+            observations,
+            states,
+            contexts or {},
+            previous,
+            utcnow(),
+            page_contexts=page_contexts,
+            first_sights=first_sights,
+            warc=warc,
+        )
+        try:
+            written = store.write(plan)
+        except WriteConflictError as exc:
+            if attempt == ATTEMPTS:
+                raise
+            logger.warning(
+                "another process recorded some of these %d page(s) meanwhile; "
+                "planning them again from what is stored now (%s)",
+                len({o.fetch.key for o in observations}),
+                exc,
+            )
+            _reread(store, observations, states)
+            continue
+        plan.settle(written)
+        states.update(plan.states)
+        return plan, written
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _reread(
+    store: Store, observations: Sequence[Observation], states: dict[PageKey, PageState]
+) -> None:
+    """The stored states of the batch's pages, in place of those held in memory."""
+    keys = {o.fetch.key for o in observations}
+    held = [states[key] for key in keys if key in states]
+    fresh = store.states(
+        {state.target_id for state in held},
+        pages=[state.page_id for state in held if state.page_id is not None],
     )
-    written = store.write(plan)
-    plan.settle(written)
-    states.update(plan.states)
-    return plan, written
+    for key in keys:
+        if key in fresh:
+            states[key] = fresh[key]
 
 
 def record(

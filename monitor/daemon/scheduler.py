@@ -10,8 +10,12 @@ asyncio loop (:mod:`monitor.fetch.reactor`); the main thread only handles signal
   ``daemon.spread_overdue`` instead of all firing at once.
 * Due targets are checked in batches, at most ``daemon.max_parallel_crawls`` crawls at
   once; a crawl that hangs past ``daemon.crawl_timeout`` is stopped.
-* A lock row in the database admits one scheduler per database; its heartbeat (written
-  by a thread of its own, whatever the loop is doing) shows in ``monitor status``.
+* One scheduler per database (:mod:`monitor.storage.lock`): an OS lock held for the
+  process's life (a flock beside a SQLite database, a PostgreSQL advisory lock) refuses a
+  second one even while this one is stopped or busy; the lock row's heartbeat (written
+  by a thread of its own, whatever the loop is doing) shows in ``monitor status``. Every
+  write is fenced by the lock row: a daemon that lost its lock stops writing at once,
+  then stops (exit 1).
   SIGHUP (or ``monitor reload``) re-reads the config: new targets start, removed ones
   are paused (their history stays). SIGTERM/SIGINT: no new checks, in-flight ones get
   ``daemon.grace``, the outbox is flushed, exit 0.
@@ -42,10 +46,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor import config as cfg
 from monitor.check import check_async, metrics
 from monitor.check.stale import record_stale
-from monitor.exceptions import ConfigError, MonitorError
-from monitor.fetch import reactor
+from monitor.exceptions import ConfigError, LockLostError, MonitorError, StorageError
+from monitor.fetch import reactor, runner
 from monitor.notify.outbox import Outbox
-from monitor.storage.lock import acquire_lock, heartbeat, read_lock
+from monitor.storage.lock import OsLock, acquire_lock, heartbeat, read_lock
 from monitor.storage.schedule import root_pages, store_dues, stored_dues
 from monitor.storage.store import Store
 from monitor.timefmt import utcnow
@@ -136,6 +140,9 @@ class Daemon:
         self.scheduler: AsyncIOScheduler | None = None
         self.semaphore: asyncio.Semaphore | None = None
         self.outbox_busy = False
+        self.os_lock: OsLock | None = None
+        self.lag_watch: asyncio.Future[None] | None = None
+        self.loop_lag = 0.0  # the longest the loop was held (seconds), for the logs
 
     def _load(self) -> cfg.Config:
         return cfg.load(self.config_path)
@@ -143,7 +150,7 @@ class Daemon:
     # --- lifecycle (main thread) -------------------------------------------------
 
     def run(self) -> int:
-        acquire_lock(
+        self.os_lock = os_lock = acquire_lock(
             self.store,
             self.holder,
             str(self.config_path),
@@ -164,10 +171,17 @@ class Daemon:
         beats = threading.Thread(target=self._beating, name="monitor-heartbeat", daemon=True)
         beats.start()
         try:
+            runner.preload()  # not on the loop at the first crawl
             reactor.run(self._start)
             while not self.stop.is_set():
                 self.stop.wait(0.2)
-                if self.reload.is_set():
+                if self.store.fence_lost.is_set():
+                    logger.error(
+                        "this daemon lost the database's scheduler lock (another `monitor "
+                        "run` took over): it writes nothing more and stops"
+                    )
+                    self.stop.set()
+                elif self.reload.is_set():
                     self.reload.clear()
                     self._reload()
             logger.info(
@@ -179,7 +193,19 @@ class Daemon:
                 signal.signal(sig, handler)
             self.beats_stop.set()
             beats.join(timeout=30)
-            heartbeat(self.store, self.holder, state="stopped")
+            lost = self.store.fence_lost.is_set()
+            if not lost:
+                try:
+                    heartbeat(self.store, self.holder, state="stopped")
+                except LockLostError:
+                    lost = True
+                except StorageError as exc:
+                    logger.error("could not mark the lock stopped: %s", exc)
+            os_lock.release()
+        logger.info("the event loop was held at most %.2fs at a time", self.loop_lag)
+        if lost:
+            logger.error("stopped: the scheduler lock was lost")
+            return 1
         logger.info("stopped cleanly")
         return 0
 
@@ -230,6 +256,19 @@ class Daemon:
         )
         scheduler.start()
         self.scheduler = scheduler
+        self.lag_watch = asyncio.ensure_future(self._watch_loop())
+
+    async def _watch_loop(self, every: float = 0.5, warn_after: float = 2.0) -> None:
+        """Say so when something held the loop (a callback that never yields): the
+        fetches and every schedule wait while it is held."""
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(every)
+            held = loop.time() - before - every
+            self.loop_lag = max(self.loop_lag, held)
+            if held >= warn_after:
+                logger.warning("the event loop was held for %.1fs", held)
 
     async def _sync_plans(self) -> None:
         """Targets from the config, due times from the database (overdue ones spread)."""
@@ -324,18 +363,38 @@ class Daemon:
                     plan.due = next_due(schedule, plan.due, now)
                     plan.running = False
                 dues = [(plan.page_id, plan.due) for plan in batch]
-                await asyncio.to_thread(store_dues, self.store, dues)
+                try:
+                    await asyncio.to_thread(store_dues, self.store, dues)
+                except StorageError as exc:  # kept in memory; stored with the next ones
+                    logger.error("could not store the next due times: %s", exc)
 
     # --- the heartbeat (its own thread) ----------------------------------------------
 
     def _beating(self) -> None:
         """The lock's heartbeat, in its own thread: however busy the loop is, a running
         daemon never looks dead to `monitor status` or to a second `monitor run`."""
+        failing = False
         while True:
+            lost = self.os_lock.lost() if self.os_lock is not None else None
             try:
-                heartbeat(self.store, self.holder)
+                if lost is None:
+                    heartbeat(self.store, self.holder)
+            except LockLostError as exc:
+                lost = str(exc)
+            except StorageError as exc:  # a full disk, a lost server: said once per beat
+                logger.error("the heartbeat could not be written: %s", exc)
+                failing = True
             except Exception:
                 logger.exception("the heartbeat could not be written")
+                failing = True
+            else:
+                if failing:
+                    logger.info("the heartbeat is written again")
+                    failing = False
+            if lost is not None:
+                logger.error("lost the scheduler lock: %s", lost)
+                self.store.fence_lost.set()
+                return
             if self.beats_stop.wait(self.config.daemon.heartbeat):
                 return
 
@@ -349,6 +408,8 @@ class Daemon:
             if report.messages:
                 logger.info("alerts: %s", report)
             metrics.record_deliveries(report)
+        except MonitorError as exc:
+            logger.error("sending alerts failed: %s", exc)
         except Exception:
             logger.exception("sending alerts failed")
         finally:
@@ -356,25 +417,35 @@ class Daemon:
 
     async def _staleness(self) -> None:
         """Targets not checked successfully for stale_factor intervals: an error event."""
-        count = await asyncio.to_thread(record_stale, self.config, self.store)
+        try:
+            count = await asyncio.to_thread(record_stale, self.config, self.store)
+        except MonitorError as exc:
+            logger.error("the staleness check failed: %s", exc)
+            return
         if count:
             logger.warning("%d page(s) not checked successfully for too long: error events", count)
 
     async def _shutdown(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
+        if self.lag_watch is not None:
+            self.lag_watch.cancel()
         if self.crawls:
             _done, pending = await asyncio.wait(set(self.crawls), timeout=self.config.daemon.grace)
             for task in pending:
                 task.cancel()
             if pending:
                 logger.warning("%d crawl(s) cancelled at the end of the grace period", len(pending))
-        if self.config.channels:
+        if self.config.channels and not self.store.fence_lost.is_set():
             outbox = Outbox(self.store, self.config)
-            report = await asyncio.to_thread(
-                outbox.deliver, timeout=self.config.daemon.grace, final=True
-            )
-            logger.info("alerts flushed: %s", report)
+            try:
+                report = await asyncio.to_thread(
+                    outbox.deliver, timeout=self.config.daemon.grace, final=True
+                )
+            except MonitorError as exc:
+                logger.error("alerts not flushed: %s", exc)
+            else:
+                logger.info("alerts flushed: %s", report)
 
 
 def reload_running(store: Store) -> str:

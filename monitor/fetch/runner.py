@@ -74,3 +74,25 @@ async def crawl(
         # A crawl that hangs past its budget is stopped; the pages it fetched are kept.
         logger.error("crawl still running after %.0fs: stopping it", timeout or 0)
         await runner.stop()
+
+
+def preload() -> None:
+    """Import the Scrapy components a crawl loads by name (middlewares, extensions,
+    download handlers), before the loop starts: the first crawl of a long-lived process
+    would otherwise import them on the loop, holding it for seconds on a busy machine."""
+    import importlib
+
+    from scrapy.settings import default_settings
+
+    names: set[str] = set()
+    for attribute in dir(default_settings):
+        value = getattr(default_settings, attribute)
+        candidates = value.keys() if isinstance(value, dict) else [value]
+        for name in candidates:
+            if isinstance(name, str) and name.startswith("scrapy.") and " " not in name:
+                names.add(name.rsplit(".", 1)[0])
+    for module in sorted(names):
+        try:
+            importlib.import_module(module)
+        except ImportError:  # optional components (e.g. a missing extra)
+            logger.debug("not preloaded: %s", module)

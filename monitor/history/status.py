@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from monitor.history import TargetRow, target_rows, with_configured
+from monitor.storage.lock import holder_alive
 from monitor.storage.models import (
     DaemonLock,
     Delivery,
@@ -34,6 +35,8 @@ class StatusReport:
     now: datetime = field(default_factory=utcnow)
     daemon: DaemonLock | None = None
     daemon_alive: bool = False
+    # Whether a process holds the database's scheduler lock (None: cannot tell).
+    daemon_holds_lock: bool | None = None
     targets: list[TargetRow] = field(default_factory=list)
     deliveries: dict[str, int] = field(default_factory=dict)
     dead: list[tuple[int, str, str]] = field(default_factory=list)  # id, channel, last error
@@ -109,6 +112,8 @@ class StatusReport:
                 state = "stopped"
             elif self.daemon_alive:
                 state = "running"
+            elif self.daemon_holds_lock is False:
+                state = "DIED without stopping (no process holds its lock)"
             else:
                 state = "NOT RESPONDING (it died, or it is stuck)"
             lines.append(
@@ -171,8 +176,13 @@ def collect(
     with store.session() as session:
         report.daemon = session.get(DaemonLock, 1)
         if report.daemon is not None:
+            # The OS lock says at once that a daemon died (no process holds it); a daemon
+            # that holds it but whose heartbeat is older than heartbeat_timeout is stuck.
+            report.daemon_holds_lock = held = holder_alive(store)
             age = (report.now - report.daemon.heartbeat_at).total_seconds()
-            report.daemon_alive = report.daemon.state == "running" and age < heartbeat_timeout
+            report.daemon_alive = (
+                report.daemon.state == "running" and held is not False and age < heartbeat_timeout
+            )
         # Links of each listing's last check (they share its time) that no page watches.
         latest = (
             select(ListedLink.target_id, func.max(ListedLink.last_listed_at).label("at"))

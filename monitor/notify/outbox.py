@@ -95,7 +95,7 @@ class Outbox:
             or_(Delivery.claimed_at.is_(None), Delivery.claimed_at < stale),
         )
         claimed: dict[str, list[int]] = {}
-        with self.store.session() as session, session.begin():
+        with self.store.writing() as session:  # a daemon that lost its lock claims none
             rows = session.execute(
                 select(Delivery.id, Delivery.channel, Delivery.created_at)
                 .where(claimable)

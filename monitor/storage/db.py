@@ -3,11 +3,22 @@
 SQLite gets WAL, ``synchronous=NORMAL``, foreign keys on and a busy timeout; PostgreSQL
 is used as is. A database is upgraded to the current schema when it is opened, so a
 new user never runs a migration by hand.
+
+An upgrade is one transaction, whatever it does: a process killed in the middle of it
+(even of the first schema creation) leaves the database as it was, and the next command
+upgrades it again. Processes that open a new database at once take turns: on SQLite the
+upgrade's transaction begins IMMEDIATE (the write lock), on PostgreSQL it takes an
+advisory transaction lock; whoever comes second finds the schema current and does
+nothing.
+
+Errors never carry a statement's parameters (they may hold a page's whole text): the
+engines hide them, and :func:`describe` says what went wrong in one short line.
 """
 
 from __future__ import annotations
 
 import logging
+import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -26,6 +37,19 @@ logger = logging.getLogger(__name__)
 # it equals the head of migrations/.
 SCHEMA_REVISION = "0009"
 
+# The PostgreSQL advisory lock key (per database) of an upgrade in progress.
+MIGRATION_LOCK_KEY = zlib.crc32(b"monitor.migration")
+
+
+def describe(exc: BaseException, limit: int = 300) -> str:
+    """A database error in one short line: the driver's message, without the statement
+    or its parameters (a page's text, a body), at most ``limit`` characters."""
+    message = str(getattr(exc, "orig", None) or exc)
+    message = " ".join(message.split())
+    if len(message) > limit:
+        message = message[: limit - 1] + "…"
+    return message or type(exc).__name__
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -43,13 +67,46 @@ def create(url: str) -> Engine:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     return engine
+
+
+def _begin_immediate(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _driver_transactions_off(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy emits BEGIN itself (see _begin_immediate): pysqlite would otherwise
+    # begin only before INSERT/UPDATE/DELETE and commit each CREATE/ALTER on its own.
+    # Foreign keys off while tables are rebuilt (SQLite's advice for schema changes): a
+    # batch migration drops and recreates a table, and dropping it with them on would
+    # delete (cascade) the rows that point at it.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=OFF")
+    cursor.close()
+    dbapi_connection.isolation_level = None
+
+
+def migration_engine(url: str) -> Engine:
+    """An engine for upgrading: on SQLite each transaction begins IMMEDIATE and DDL is
+    transactional (see the module); on PostgreSQL the normal engine."""
+    engine = create(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _driver_transactions_off)
+        event.listen(engine, "begin", _begin_immediate)
+    return engine
+
+
+def lock_for_upgrade(connection: Any) -> None:
+    """Called at the start of the upgrade's transaction (migrations/env.py): on
+    PostgreSQL, wait for any other process's upgrade of this database to end."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
 
 
 def migrations_path() -> str:
@@ -84,12 +141,15 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
     """Bring the database to ``revision``; returns (before, after) revisions."""
     from alembic import command
 
+    migrating = migration_engine(engine.url.render_as_string(hide_password=False))
     try:
         before = current_revision(engine)
-        command.upgrade(alembic_config(engine), revision)
+        command.upgrade(alembic_config(migrating), revision)
         after = current_revision(engine)
     except SQLAlchemyError as exc:
-        raise StorageError(f"cannot upgrade the database {engine.url!r}: {exc}") from exc
+        raise StorageError(f"cannot upgrade the database {engine.url!r}: {describe(exc)}") from exc
+    finally:
+        migrating.dispose()
     if before != after:
         logger.info("database upgraded from %s to %s", before or "empty", after)
     return before, after
@@ -107,7 +167,7 @@ def ensure_current(engine: Engine) -> None:
     try:
         current = current_revision(engine)
     except SQLAlchemyError as exc:
-        raise StorageError(f"cannot open the database {engine.url!r}: {exc}") from exc
+        raise StorageError(f"cannot open the database {engine.url!r}: {describe(exc)}") from exc
     if current != head_revision(engine):
         upgrade(engine)
 

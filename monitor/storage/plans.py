@@ -69,6 +69,22 @@ def _table(model: type[Any]) -> Table:
     return table
 
 
+def _insert_new(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows``, skipping those whose unique key another process wrote first (a
+    body, a line of site chrome, a listed link: the same row, whoever wrote it)."""
+    if not rows:
+        return
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table = _table(model)
+    statement: Any = (
+        postgresql.insert(table)
+        if session.get_bind().dialect.name == "postgresql"
+        else sqlite.insert(table)
+    )
+    session.execute(statement.on_conflict_do_nothing(), rows)
+
+
 def _insert_returning(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> list[int]:
     """Insert ``rows``; their new ids, in the order given."""
     if not rows:
@@ -187,7 +203,7 @@ def write_plan(
         session.execute(delete(SiteBoilerplate).where(SiteBoilerplate.host == host))
         session.execute(delete(SiteLine).where(SiteLine.host == host))
     if plan.chrome:
-        session.execute(insert(_table(SiteBoilerplate)), [asdict(row) for row in plan.chrome])
+        _insert_new(session, SiteBoilerplate, [asdict(row) for row in plan.chrome])
     for marks in plan.listings:
         _listing(session, marks.target_id, marks.links, marks.when)
     return written
@@ -246,8 +262,7 @@ def _blobs(session: Session, plan: Plan, compress: Callable[[bytes], tuple[str, 
                 "created_at": plan.made_at,
             }
         )
-    if rows:
-        session.execute(insert(_table(Blob)), rows)
+    _insert_new(session, Blob, rows)
 
 
 def _volatility(session: Session, plan: Plan, written: Written) -> None:
@@ -333,8 +348,7 @@ def _listing(
         if row[1] is None and page_id is not None:
             values.update(page_id=page_id, announce=announce)
         updates.append(values)
-    if new:
-        session.execute(insert(_table(ListedLink)), new)
+    _insert_new(session, ListedLink, new)
     if updates:
         session.execute(update(ListedLink), updates)
     followed = [page_id for _url, page_id, _announce in links if page_id is not None]

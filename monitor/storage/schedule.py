@@ -42,5 +42,5 @@ def store_dues(store: Store, dues: Sequence[tuple[int | None, datetime]]) -> Non
     """Keep the next due times in the database (one bulk update), for restarts."""
     rows = [{"id": page_id, "next_due_at": due} for page_id, due in dues if page_id]
     if rows:
-        with store.session() as session, session.begin():
+        with store.writing() as session:
             session.execute(update(Page), rows)

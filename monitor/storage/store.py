@@ -15,6 +15,7 @@ reading); its writes of captures are plans (:mod:`monitor.storage.plans`).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,11 +24,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import zstandard
-from sqlalchemy import Engine, func, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from monitor.exceptions import StorageError, UnknownTargetError
+from monitor.exceptions import LockLostError, StorageError, UnknownTargetError, WriteConflictError
 from monitor.recording import Plan, Written
 from monitor.records import (
     FetchResult,
@@ -47,6 +48,7 @@ from monitor.storage.models import (
     Blob,
     Capture,
     Change,
+    DaemonLock,
     LearningNote,
     ListedLink,
     Page,
@@ -128,6 +130,10 @@ class Store:
         if upgrade:
             db.ensure_current(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # The daemon's fence (monitor.storage.lock): the holder its writes must still
+        # be, checked in each write's transaction; set once the fence fails.
+        self.fence: str | None = None
+        self.fence_lost = threading.Event()
         self._compressor = zstandard.ZstdCompressor(level=3)
         self._decompressor = zstandard.ZstdDecompressor()
 
@@ -139,9 +145,39 @@ class Store:
         with self._sessions() as session:
             try:
                 yield session
+            except IntegrityError as exc:
+                session.rollback()
+                raise WriteConflictError(f"database error: {db.describe(exc)}") from exc
             except SQLAlchemyError as exc:
                 session.rollback()
-                raise StorageError(f"database error: {exc}") from exc
+                raise StorageError(f"database error: {db.describe(exc)}") from exc
+
+    @contextmanager
+    def writing(self, *, fenced: bool = True) -> Iterator[Session]:
+        """A write transaction, serialised with the other writers from its start.
+
+        On SQLite it begins IMMEDIATE (the write lock first), so what it reads before
+        writing (is this body or page stored yet?) cannot change under it; a second
+        process waits for the lock instead of colliding. In a daemon (``fence`` set) it
+        first checks that the scheduler lock still names this daemon, in the same
+        transaction (on PostgreSQL the row is share-locked until commit, so no one takes
+        the lock over meanwhile): a daemon that lost its lock writes nothing
+        (:class:`LockLostError`).
+        """
+        with self.session() as session, session.begin():
+            if self.engine.dialect.name == "sqlite":
+                session.execute(text("BEGIN IMMEDIATE"))
+            if fenced and self.fence is not None:
+                holder = session.scalar(
+                    select(DaemonLock.holder).where(DaemonLock.id == 1).with_for_update(read=True)
+                )
+                if holder != self.fence:
+                    self.fence_lost.set()
+                    raise LockLostError(
+                        "this `monitor run` lost the database's scheduler lock "
+                        f"(now held by {holder or 'nobody'}): not writing"
+                    )
+            yield session
 
     # --- targets and pages -------------------------------------------------------
 
@@ -541,7 +577,7 @@ class Store:
 
         On any failure nothing of the plan is written (:class:`StorageError`).
         """
-        with self.session() as session, session.begin():
+        with self.writing() as session:
             return write_plan(session, plan, self.compress)
 
     def previous_versions(self, version_ids: Iterable[int]) -> dict[int, StoredVersion]:
@@ -568,7 +604,7 @@ class Store:
         """Where each capture's WARC records were written (capture id -> file#offset)."""
         if not locations:
             return
-        with self.session() as session, session.begin():
+        with self.writing() as session:
             session.execute(
                 update(Capture),
                 [{"id": capture_id, "warc_record": at} for capture_id, at in locations.items()],
