@@ -207,10 +207,11 @@ class SlowReceiver:
     answers (``mode="hang"``) or answers one byte every ``interval`` seconds, without
     end (``mode="drip"``): a per-read timeout never fires on it."""
 
-    def __init__(self, mode: str = "hang", interval: float = 1.0) -> None:
+    def __init__(self, mode: str = "hang", interval: float = 1.0, *, smtp: bool = False) -> None:
         assert mode in ("hang", "drip")
         self.mode = mode
         self.interval = interval
+        self.smtp = smtp  # speaks first, as an SMTP server does: its greeting hangs or drips
         self.requests: list[Received] = []
         self.stopped = threading.Event()
         self.listener = socket.socket()
@@ -241,6 +242,10 @@ class SlowReceiver:
         connection.settimeout(5)
         data = b""
         try:
+            if self.smtp:
+                self.requests.append(Received("", {}, b"", time.monotonic()))
+                self._answer(connection, b"220 " + b"a" * 100_000)
+                return
             while b"\r\n\r\n" not in data:
                 chunk = connection.recv(65536)
                 if not chunk:
@@ -258,18 +263,20 @@ class SlowReceiver:
                     break
                 body += chunk
             self.requests.append(Received(lines[0].split(" ")[1], headers, body, time.monotonic()))
-            if self.mode == "hang":
-                self.stopped.wait()
-                return
-            answer = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000
-            for index in range(len(answer)):
-                connection.sendall(answer[index : index + 1])
-                if self.stopped.wait(self.interval):
-                    return
+            self._answer(connection, b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000)
         except OSError:
             return
         finally:
             connection.close()
+
+    def _answer(self, connection: socket.socket, answer: bytes) -> None:
+        if self.mode == "hang":
+            self.stopped.wait()
+            return
+        for index in range(len(answer)):
+            connection.sendall(answer[index : index + 1])
+            if self.stopped.wait(self.interval):
+                return
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         deadline = time.monotonic() + timeout

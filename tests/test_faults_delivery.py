@@ -287,6 +287,36 @@ def test_a_send_that_drips_is_cut_at_the_channel_timeout(site: LocalSite, tmp_pa
     assert "no complete answer within 1.5s" in _attempts(store)[0].detail
 
 
+def test_an_smtp_server_that_drips_is_cut_at_the_channel_timeout(
+    site: LocalSite, tmp_path: Path
+) -> None:
+    dripping = SlowReceiver("drip", interval=0.5, smtp=True)
+    port = int(dripping.url.split(":")[2].split("/")[0])
+    try:
+        mail = {
+            "type": "email",
+            "host": "127.0.0.1",
+            "port": port,
+            "security": "none",
+            "from": "monitor@example.org",
+            "to": "desk@example.org",
+            "timeout": 2,
+        }
+        config = cfg.parse(
+            _config_data(f"sqlite:///{tmp_path / 's.db'}", site, {"desk": mail}), "test"
+        )
+        store = _one_change(site, config)
+        started = time.monotonic()
+        report = Outbox(store, config).deliver(timeout=None)
+        took = time.monotonic() - started
+    finally:
+        dripping.stop()
+    assert len(dripping.requests) == 1
+    assert report.failed == 1
+    assert took < 2 + 2.0, took
+    assert "no complete answer within 2.0s" in _attempts(store)[0].detail
+
+
 # --- items 8, 9, 17: the daemon: independent channels, SIGTERM ----------------------------
 
 
