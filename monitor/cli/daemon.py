@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sys
@@ -46,7 +47,11 @@ def run(
     if not (context.obj or {}).get("verbose"):
         logging.getLogger().setLevel(logging.INFO)
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick otherwise
-    sys.exit(Daemon(config_path, database).run())
+    code = Daemon(config_path, database).run()
+    # It has stopped: spare the exit a collection of every loaded module's objects
+    # (seconds on a busy machine, after "stopped" was logged).
+    gc.freeze()
+    sys.exit(code)
 
 
 @click.command()

@@ -120,26 +120,50 @@ def export(
     type=click.Path(file_okay=False, path_type=Path),
     help="The WARC folder to check (default: the config's archive.warc_dir).",
 )
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="First write the missing WARC records of versions and events from their stored "
+    "bodies (marked with the time they were written), then check.",
+)
 @config_option
 @db_option
 @handle_errors
-def verify(warc_dir: Path | None, config_path: Path, database: str | None) -> None:
+def verify(warc_dir: Path | None, repair: bool, config_path: Path, database: str | None) -> None:
     """Check the integrity of every stored body and WARC record; exit 1 on any problem.
 
     Recomputes the sha256 of every body in the database, checks that every capture and
     version has the body it should, that each capture's WARC record is where the database
-    says with valid digests matching the capture, and every record of every WARC file in
-    the archive folder (archive.warc_dir, or --warc-dir). Each problem is one line.
+    says with valid digests matching the capture, that every version (and event) has its
+    WARC record, and every record of every WARC file in the archive folder
+    (archive.warc_dir, or --warc-dir). Each problem is one line. With --repair, versions
+    whose WARC write failed are written first, from the stored bodies: each record keeps
+    its capture's WARC-Date and says when it was written (Monitor-Written-Date).
 
-    Example: monitor verify -c config.yaml
+    Example: monitor verify -c config.yaml --repair
     """
     from monitor.evidence import verify as run_verify
+    from monitor.evidence.verify import repair as run_repair
+    from monitor.evidence.warc import WarcArchive
 
     url = cfg.database_of(config_path, database)
     if warc_dir is None:
         settings = _archive_settings(config_path)
         warc_dir = Path(settings.warc_dir).expanduser() if settings.warc_dir else None
-    report = run_verify(open_store(url), warc_dir)
+    store = open_store(url)
+    if repair:
+        if warc_dir is None:
+            raise click.UsageError(
+                "--repair needs a WARC folder: set archive.warc_dir in the config or pass "
+                "--warc-dir"
+            )
+        repaired = run_repair(store, WarcArchive(warc_dir))
+        for line in repaired.written:
+            click.echo(f"written: {line}")
+        for line in repaired.skipped:
+            click.echo(f"not written: {line}")
+        click.echo(f"repair: wrote the WARC records of {len(repaired.written)} capture(s)")
+    report = run_verify(store, warc_dir)
     for problem in report.problems:
         click.echo(problem)
     click.echo(report.summary())

@@ -18,7 +18,11 @@ asyncio loop (:mod:`monitor.fetch.reactor`); the main thread only handles signal
   then stops (exit 1).
   SIGHUP (or ``monitor reload``) re-reads the config: new targets start, removed ones
   are paused (their history stays). SIGTERM/SIGINT: no new checks, in-flight ones get
-  ``daemon.grace``, the outbox is flushed, exit 0.
+  ``daemon.grace``, the outbox is flushed within ``outbox.flush_timeout`` (a send still
+  in flight then is cut, and what was not sent is released for the next start), exit 0;
+  "stopped" is logged when it has.
+* Alerts: every ``daemon.outbox_interval`` each channel that is not still sending starts
+  a pass in a thread of its own, so a slow webhook never delays the mail.
 * A target not checked successfully for ``daemon.stale_factor`` intervals produces an
   ``error`` event through the normal alert path.
 """
@@ -32,6 +36,7 @@ import random
 import signal
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -48,7 +53,8 @@ from monitor.check import check_async, metrics
 from monitor.check.stale import record_stale
 from monitor.exceptions import ConfigError, LockLostError, MonitorError, StorageError
 from monitor.fetch import reactor, runner
-from monitor.notify.outbox import Outbox
+from monitor.notify.deadline import Window
+from monitor.notify.outbox import Outbox, Sending
 from monitor.storage.lock import OsLock, acquire_lock, heartbeat, read_lock
 from monitor.storage.schedule import root_pages, store_dues, stored_dues
 from monitor.storage.store import Store
@@ -139,10 +145,13 @@ class Daemon:
         self.crawls: set[asyncio.Task[Any]] = set()
         self.scheduler: AsyncIOScheduler | None = None
         self.semaphore: asyncio.Semaphore | None = None
-        self.outbox_busy = False
         self.os_lock: OsLock | None = None
         self.lag_watch: asyncio.Future[None] | None = None
         self.loop_lag = 0.0  # the longest the loop was held (seconds), for the logs
+        # Each channel's sending, in its own thread: a slow channel holds back only its
+        # own next pass. The window lets a stop cut the sends still in flight.
+        self.sendings: list[Sending] = []
+        self.window = Window()
 
     def _load(self) -> cfg.Config:
         return cfg.load(self.config_path)
@@ -185,9 +194,14 @@ class Daemon:
                     self.reload.clear()
                     self._reload()
             logger.info(
-                "stopping: no new checks; in-flight checks get %.0fs", self.config.daemon.grace
+                "stopping: no new checks; in-flight checks get %.0fs, alerts %.0fs more",
+                self.config.daemon.grace,
+                self.config.outbox.flush_timeout,
             )
-            reactor.run(self._shutdown, timeout=self.config.daemon.grace + 60)
+            reactor.run(
+                self._shutdown,
+                timeout=self.config.daemon.grace + self.config.outbox.flush_timeout + 30,
+            )
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -206,7 +220,7 @@ class Daemon:
         if lost:
             logger.error("stopped: the scheduler lock was lost")
             return 1
-        logger.info("stopped cleanly")
+        logger.info("stopped")
         return 0
 
     def _signal(self, number: int, _frame: Any) -> None:
@@ -398,22 +412,34 @@ class Daemon:
             if self.beats_stop.wait(self.config.daemon.heartbeat):
                 return
 
-    async def _send_alerts(self) -> None:
-        if self.outbox_busy or not self.config.channels:
-            return
-        self.outbox_busy = True
+    async def _send_alerts(self, *, final: bool = False, window: Window | None = None) -> int:
+        """Start sending what is due on every channel not still busy with its last pass;
+        log what finished. Returns how many channels are sending now."""
+        self._reap()
+        if not self.config.channels:
+            return 0
+        busy = {sending.channel for sending in self.sendings}
         try:
             outbox = Outbox(self.store, self.config)
-            report = await asyncio.to_thread(outbox.deliver, timeout=None)
-            if report.messages:
-                logger.info("alerts: %s", report)
-            metrics.record_deliveries(report)
+            started = await asyncio.to_thread(
+                outbox.start, final=final, window=window or self.window, busy=busy
+            )
         except MonitorError as exc:
             logger.error("sending alerts failed: %s", exc)
+            started = []
         except Exception:
             logger.exception("sending alerts failed")
-        finally:
-            self.outbox_busy = False
+            started = []
+        self.sendings.extend(started)
+        return len(self.sendings)
+
+    def _reap(self) -> None:
+        """Log the passes that finished and forget them."""
+        for sending in [s for s in self.sendings if s.done]:
+            self.sendings.remove(sending)
+            if sending.report.messages or sending.report.released:
+                logger.info("alerts to %s: %s", sending.channel, sending.report)
+            metrics.record_deliveries(sending.report)
 
     async def _staleness(self) -> None:
         """Targets not checked successfully for stale_factor intervals: an error event."""
@@ -426,6 +452,10 @@ class Daemon:
             logger.warning("%d page(s) not checked successfully for too long: error events", count)
 
     async def _shutdown(self) -> None:
+        """Stop: no new checks; in-flight ones get ``daemon.grace``; then alerts get
+        ``outbox.flush_timeout``: due ones (and period digests) are sent, a send still
+        in flight at the end is cut and released with the rest, pending for the next
+        start (the next daemon sends them at once: they are not left claimed)."""
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
         if self.lag_watch is not None:
@@ -435,17 +465,44 @@ class Daemon:
             for task in pending:
                 task.cancel()
             if pending:
+                # Awaited, so their errors are taken here, not reported later as
+                # "exception was never retrieved".
+                await asyncio.wait(pending, timeout=10)
+                for task in pending:
+                    if task.done() and not task.cancelled():
+                        task.exception()
                 logger.warning("%d crawl(s) cancelled at the end of the grace period", len(pending))
-        if self.config.channels and not self.store.fence_lost.is_set():
-            outbox = Outbox(self.store, self.config)
-            try:
-                report = await asyncio.to_thread(
-                    outbox.deliver, timeout=self.config.daemon.grace, final=True
-                )
-            except MonitorError as exc:
-                logger.error("alerts not flushed: %s", exc)
-            else:
-                logger.info("alerts flushed: %s", report)
+        loop = asyncio.get_running_loop()
+        # A daemon that lost its lock writes nothing more, alerts included.
+        until = loop.time() + (
+            0.0 if self.store.fence_lost.is_set() else self.config.outbox.flush_timeout
+        )
+        flush = Window(time.monotonic() + self.config.outbox.flush_timeout)
+        while loop.time() < until:
+            sending = await self._send_alerts(final=True, window=flush)
+            if not sending:
+                break
+            await asyncio.sleep(0.1)
+        self.window.abort()
+        flush.abort()
+        left = list(self.sendings)
+        await asyncio.to_thread(_join, [sending.thread for sending in left], 5.0)
+        self._reap()
+        if self.sendings:
+            logger.warning(
+                "channel(s) %s still busy at exit: their deliveries are retried after "
+                "outbox.claim_timeout",
+                ", ".join(sending.channel for sending in self.sendings),
+            )
+        released = sum(sending.report.released for sending in left)
+        if released:
+            logger.info("%d alert(s) left in the outbox for the next start", released)
+
+
+def _join(threads: list[threading.Thread], timeout: float) -> None:
+    end = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, end - time.monotonic()))
 
 
 def reload_running(store: Store) -> str:

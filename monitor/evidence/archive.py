@@ -9,6 +9,7 @@ build the same records byte for byte (:func:`capture_record`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Mapping, Sequence
@@ -22,12 +23,14 @@ from monitor.evidence.warc import (
     ArchiveSettings,
     CaptureRecord,
     WarcArchive,
+    warc_date,
 )
 from monitor.exceptions import EvidenceError, MonitorError
 from monitor.recording import Plan, Written
 from monitor.records import RecordedCapture
-from monitor.storage.models import Capture, Page, Target, Version
+from monitor.storage.models import Capture, Change, Page, Target, Version
 from monitor.storage.store import Store
+from monitor.timefmt import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +87,8 @@ def archive_recorded(
     store: Store,
     archive: WarcArchive,
     captures: Sequence[tuple[int, bytes | None]],
+    *,
+    repair: bool = False,
 ) -> dict[int, str]:
     """Write captures (by id) as WARC records and note each one's location on its row.
 
@@ -93,11 +98,15 @@ def archive_recorded(
     written are not written again; captures without an HTTP answer or without their body
     are skipped with a warning. Returns capture id -> "file.warc.gz#offset".
 
+    With ``repair``, the records are marked as written now, after their capture (their
+    WARC-Date stays the capture's), in a WARC file of their own that says so.
+
     Raises :class:`EvidenceError` if the WARC folder cannot be written; the database is
     then left unchanged.
     """
     if not captures:
         return {}
+    written_at = utcnow() if repair else None
     bodies = dict(captures)
     with store.session() as session:
         rows = session.execute(
@@ -133,14 +142,21 @@ def archive_recorded(
                 capture.body_sha256,
             )
             continue
-        pending.append((capture.id, capture_record(capture, page_url, target_name, seq, body)))
+        record = capture_record(capture, page_url, target_name, seq, body)
+        pending.append((capture.id, dataclasses.replace(record, written_at=written_at)))
     missing = set(bodies) - {capture.id for capture, *_ in rows}
     if missing:
         logger.warning("no such captures to write as WARC: %s", sorted(missing))
     if not pending:
         return done
+    description = (
+        f"captures written at {warc_date(written_at)}, after the fact, from the bodies "
+        "stored in the database (monitor verify --repair); each keeps its capture's date"
+        if written_at is not None
+        else None
+    )
     try:
-        locations = archive.write([record for _id, record in pending])
+        locations = archive.write([record for _id, record in pending], description=description)
     except OSError as exc:
         raise EvidenceError(f"cannot write WARC records in {archive.folder}: {exc}") from exc
     written = {
@@ -156,6 +172,51 @@ def archive_recorded(
         )
     logger.info("wrote %d capture(s) as WARC records in %s", len(written), archive.folder)
     return done | written
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Unarchived:
+    """A capture that should have WARC records and has none (its write failed or was
+    killed): a version's, or an event's (a removal's 404)."""
+
+    capture_id: int
+    page_url: str
+    started_at: datetime
+    version_seq: int | None
+    event: str | None
+    body_stored: bool
+
+    def __str__(self) -> str:
+        what = (
+            f"version {self.version_seq} of {self.page_url}"
+            if self.version_seq is not None
+            else f"{self.event or 'event'} of {self.page_url}"
+        )
+        return f"{what} (capture {self.capture_id} at {warc_date(self.started_at)})"
+
+
+def unarchived(store: Store) -> list[Unarchived]:
+    """The captures of versions and events (with an HTTP answer) without a WARC record."""
+    with store.session() as session:
+        versions = session.execute(
+            select(Capture.id, Page.url, Capture.started_at, Version.seq, Capture.body_stored)
+            .join(Version, Version.capture_id == Capture.id)
+            .join(Page, Page.id == Capture.page_id)
+            .where(Capture.warc_record.is_(None), Capture.status.is_not(None))
+        ).all()
+        events = session.execute(
+            select(Capture.id, Page.url, Capture.started_at, Change.kind, Capture.body_stored)
+            .join(Change, Change.capture_id == Capture.id)
+            .join(Page, Page.id == Capture.page_id)
+            .where(Capture.warc_record.is_(None), Capture.status.is_not(None))
+        ).all()
+    found: dict[int, Unarchived] = {}
+    for capture_id, url, started_at, seq, stored in versions:
+        found[capture_id] = Unarchived(capture_id, url, started_at, seq, None, bool(stored))
+    for capture_id, url, started_at, kind, stored in events:
+        if capture_id not in found:
+            found[capture_id] = Unarchived(capture_id, url, started_at, None, kind, bool(stored))
+    return sorted(found.values(), key=lambda item: item.capture_id)
 
 
 class CaptureFields(Protocol):

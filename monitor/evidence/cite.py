@@ -128,7 +128,8 @@ def cite(
 ) -> Bundle:
     """Write the evidence bundle of a change between two versions of a page.
 
-    ``output`` is a folder to create (or, with ``as_zip``, a .zip file to create). The
+    ``output`` is a folder to create (or, with ``as_zip``, a .zip file to create) in a
+    folder that exists (a missing parent is refused, never created). The
     bundle holds both captures as WARC, their exact bodies, the texts compared, the diff
     as HTML, a manifest (JSON) with its own sha256, SHA256SUMS of every file, and
     ``verify_bundle.py`` to check it all without the monitor.
@@ -389,6 +390,12 @@ def _bundle(
     files[CHECKSUMS] = "".join(
         f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(files.items())
     ).encode()
+    if not output.parent.is_dir():
+        # Never created silently: a mistyped -o would leave evidence somewhere unexpected.
+        raise EvidenceError(
+            f"cannot write the bundle {output}: the folder {output.parent} does not exist "
+            "(create it first, or choose another -o)"
+        )
     try:
         if as_zip:
             _write_zip(output, files, created)
@@ -411,7 +418,7 @@ def _story(entries: list[dict[str, Any]], change: Change | None) -> str:
 
 
 def _write_folder(output: Path, files: dict[str, bytes]) -> None:
-    output.mkdir(parents=True)
+    output.mkdir()
     for name, data in files.items():
         path = output / name
         path.parent.mkdir(parents=True, exist_ok=True)

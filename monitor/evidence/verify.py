@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
+from monitor.evidence.archive import archive_recorded, unarchived
 from monitor.evidence.warc import (
     WarcArchive,
     hex_to_warc_digest,
@@ -57,7 +58,8 @@ def verify(store: Store, warc_dir: Path | None = None) -> VerifyReport:
     capture that should have a stored body (and every version) has it; that every
     capture's WARC record is where the database says, with valid digests, its payload
     digest equal to the capture's body hash and its URI and date those of the capture;
-    and that every record of every WARC file in ``warc_dir`` has valid digests.
+    that every version's (and event's) capture has a WARC record; and that every record
+    of every WARC file in ``warc_dir`` has valid digests.
     """
     report = VerifyReport()
     _verify_blobs(store, report)
@@ -65,6 +67,15 @@ def verify(store: Store, warc_dir: Path | None = None) -> VerifyReport:
     if warc_dir is not None:
         _verify_warc_locations(store, WarcArchive(warc_dir), report)
         _verify_warc_files(WarcArchive(warc_dir), report)
+        for item in unarchived(store):
+            report.problems.append(
+                f"{item}: no WARC record"
+                + (
+                    " (write it with `monitor verify --repair`)"
+                    if item.body_stored
+                    else " (its body is not stored: it cannot be written)"
+                )
+            )
     else:
         with store.session() as session:
             archived = session.scalar(
@@ -75,6 +86,39 @@ def verify(store: Store, warc_dir: Path | None = None) -> VerifyReport:
                 "WARC records: captures have WARC records but no WARC folder was given "
                 "(set archive.warc_dir in the config or pass --warc-dir)"
             )
+    return report
+
+
+@dataclass(slots=True)
+class RepairReport:
+    """What ``verify --repair`` wrote: the captures given their WARC records, and those
+    it could not (each with the reason)."""
+
+    written: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def repair(store: Store, archive: WarcArchive) -> RepairReport:
+    """Write the missing WARC records of versions and events from their stored bodies.
+
+    The records keep their capture's WARC-Date and say when they were written (a
+    ``Monitor-Written-Date`` field, and a WARC file of their own whose ``warcinfo``
+    says it). Raises :class:`EvidenceError` when the folder cannot be written.
+    """
+    report = RepairReport()
+    missing = unarchived(store)
+    writable = [item for item in missing if item.body_stored]
+    report.skipped = [f"{item}: its body is not stored" for item in missing if not item.body_stored]
+    if not writable:
+        return report
+    written = archive_recorded(
+        store, archive, [(item.capture_id, None) for item in writable], repair=True
+    )
+    for item in writable:
+        if item.capture_id in written:
+            report.written.append(f"{item}: {written[item.capture_id]}")
+        else:
+            report.skipped.append(f"{item}: not written (see the log)")
     return report
 
 

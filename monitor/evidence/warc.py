@@ -57,6 +57,8 @@ FILE_PREFIX = "monitor-"
 FILE_SUFFIX = ".warc.gz"
 LOCK_NAME = ".monitor-warc.lock"
 RENAMED_PREFIX = "x-monitor-original-"
+# The WARC field of a response record written after its capture (a repair): when.
+WRITTEN_HEADER = "Monitor-Written-Date"
 # Namespace of the record ids derived from captures (uuid5).
 RECORD_NAMESPACE = uuid.UUID("0b6f3c0e-4d0a-5c39-9d1e-6f1f3c2a7b55")
 _STATUS_PROTOCOL = re.compile(r"^HTTP/\d(\.\d)?$")
@@ -82,6 +84,9 @@ class CaptureRecord:
     outcome: str | None = None
     version_seq: int | None = None
     content_sha256: str | None = None
+    # When the records were written, if not at the capture (a repair from the stored
+    # body): the records keep the capture's WARC-Date and say this beside it.
+    written_at: datetime | None = None
 
     def record_id(self, kind: str) -> str:
         """The WARC-Record-ID of this capture's ``kind`` record, the same every time."""
@@ -202,6 +207,14 @@ def metadata_fields(capture: CaptureRecord, adjusted: Sequence[str]) -> bytes:
         ("content-sha256", capture.content_sha256),
     ]
     fields += [("header-adjusted", note) for note in adjusted]
+    if capture.written_at is not None:
+        fields.append(
+            (
+                "written-later",
+                f"{warc_date(capture.written_at)}: written from the body stored in the "
+                "database after the capture (its WARC write had failed)",
+            )
+        )
     lines = [f"{name}: {_one_line(value)}\r\n" for name, value in fields if value is not None]
     return "".join(lines).encode("utf-8")
 
@@ -225,12 +238,16 @@ def build_records(capture: CaptureRecord, writer: Any) -> list[ArcWarcRecord]:
     )
     headers, adjusted = response_headers(capture)
     response_id = capture.record_id("response")
+    response_warc_headers = {"WARC-Record-ID": response_id, "WARC-Date": date}
+    if capture.written_at is not None:
+        # WARC-Date stays the capture's time; this extension field says when written.
+        response_warc_headers[WRITTEN_HEADER] = warc_date(capture.written_at)
     response = writer.create_warc_record(
         capture.url,
         "response",
         payload=io.BytesIO(capture.body),
         length=len(capture.body),
-        warc_headers_dict={"WARC-Record-ID": response_id, "WARC-Date": date},
+        warc_headers_dict=response_warc_headers,
         http_headers=_ExactHeaders(
             f"{capture.status} {_reason(capture.status)}".rstrip(), headers, protocol=protocol
         ),
@@ -359,8 +376,13 @@ class WarcArchive:
         self.folder = Path(folder)
         self.max_bytes = max_bytes
 
-    def write(self, captures: Sequence[CaptureRecord]) -> list[str]:
-        """Append the records of ``captures``; returns each one's location ("file#offset")."""
+    def write(
+        self, captures: Sequence[CaptureRecord], *, description: str | None = None
+    ) -> list[str]:
+        """Append the records of ``captures``; returns each one's location ("file#offset").
+
+        With a ``description``, they go in a new file whose ``warcinfo`` record says it
+        (records written late, by a repair, are kept apart and say so)."""
         if not captures:
             return []
         chunks: list[bytes] = []
@@ -371,14 +393,14 @@ class WarcArchive:
         self.folder.mkdir(parents=True, exist_ok=True)
         locations: list[str] = []
         with self._locked():
-            path = self._current()
+            path = self._current() if description is None else None
             out: BinaryIO | None = open(path, "ab") if path is not None else None  # noqa: SIM115
             try:
                 for chunk in chunks:
                     if out is None or out.tell() + len(chunk) > self.max_bytes:
                         if out is not None:
                             self._close(out)
-                        out = self._create()
+                        out = self._create(description)
                     locations.append(str(Location(Path(out.name).name, out.tell())))
                     out.write(chunk)
             finally:
@@ -407,7 +429,7 @@ class WarcArchive:
             return None
         return files[-1]
 
-    def _create(self) -> BinaryIO:
+    def _create(self, description: str | None = None) -> BinaryIO:
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
         serial = len(self.files()) + 1
         while True:
@@ -417,7 +439,7 @@ class WarcArchive:
             except FileExistsError:
                 serial += 1
                 continue
-            new_warc_file(out, path.name, "captures of the monitor's watched pages")
+            new_warc_file(out, path.name, description or "captures of the monitor's watched pages")
             logger.info("started WARC file %s", path)
             return out
 

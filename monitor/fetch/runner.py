@@ -68,8 +68,12 @@ async def crawl(
         use_planner(crawler, sink.plan_listing)
         crawls.append(runner.crawl(crawler, jobs=listing_jobs))
     # gather, not runner.join(): a crawl that fails to start must fail the check loudly.
+    # asyncio.timeout, not wait_for: a crawl cancelled by a stopping daemon ends with
+    # its gather awaited here, where wait_for left it to be logged as "exception was
+    # never retrieved".
     try:
-        await asyncio.wait_for(asyncio.gather(*crawls), timeout)
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(*crawls)
     except TimeoutError:
         # A crawl that hangs past its budget is stopped; the pages it fetched are kept.
         logger.error("crawl still running after %.0fs: stopping it", timeout or 0)

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from monitor.config import ChannelBase, register_channel, secret
 from monitor.notify.base import Notifier, Outcome, register
+from monitor.notify.deadline import Window
 from monitor.notify.render import render
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,13 @@ class AppriseChannel(ChannelBase):
 class AppriseNotifier(Notifier[AppriseChannel]):
     """Sends the rendered subject and text body to every URL of the channel."""
 
-    def send(self, events: list[dict[str, Any]], *, digest: bool = False) -> Outcome:
+    def send(
+        self, events: list[dict[str, Any]], *, digest: bool = False, window: Window | None = None
+    ) -> Outcome:
+        # Apprise owns its connections and their timeouts, so only the start is bounded
+        # here: no send starts once the window is over.
+        if window is not None and window.over():
+            return Outcome(False, "interrupted before sending", interrupted=True)
         try:
             import apprise
         except ImportError:

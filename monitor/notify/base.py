@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from monitor.config import ChannelBase
 from monitor.exceptions import ConfigError
+from monitor.notify.deadline import Deadline, Window
 
 ChannelT = TypeVar("ChannelT", bound=ChannelBase)
 
@@ -22,6 +24,14 @@ class Outcome:
     ok: bool
     detail: str
     permanent: bool = False
+    # Cut short because the outbox stopped (not the receiver's fault): the delivery is
+    # released for the next pass, not counted as a failed attempt.
+    interrupted: bool = False
+
+    @classmethod
+    def cut(cls, deadline: Deadline) -> Outcome:
+        """The outcome of a send its deadline cut (or the outbox aborted)."""
+        return cls(False, deadline.describe(), interrupted=deadline.reason == "abort")
 
 
 class Notifier(Generic[ChannelT]):
@@ -34,9 +44,17 @@ class Notifier(Generic[ChannelT]):
         self.channel: ChannelT = channel
         self.public_url = public_url
 
-    def send(self, events: list[dict[str, Any]], *, digest: bool = False) -> Outcome:
-        """Send one message for ``events`` (one event, or several as a digest)."""
+    def send(
+        self, events: list[dict[str, Any]], *, digest: bool = False, window: Window | None = None
+    ) -> Outcome:
+        """Send one message for ``events`` (one event, or several as a digest), within
+        the channel's ``timeout`` in all and the ``window``'s end."""
         raise NotImplementedError
+
+    def deadline(self, window: Window | None, sock: Callable[[], socket.socket | None]) -> Deadline:
+        """This send's deadline: the channel's ``timeout`` from now, within ``window``."""
+        timeout = float(getattr(self.channel, "timeout", 30.0))
+        return (window or Window()).deadline(timeout, sock)
 
 
 NOTIFIERS: dict[str, type[Notifier[Any]]] = {}

@@ -21,6 +21,7 @@ from pydantic import Field, field_validator
 
 from monitor.config import ChannelBase, register_channel, secret
 from monitor.notify.base import Notifier, Outcome, register
+from monitor.notify.deadline import Window
 from monitor.notify.render import render
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,11 @@ class EmailChannel(ChannelBase):
     )
     sender: str = Field(alias="from")
     to: tuple[str, ...]
-    timeout: float = 30.0
+    timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds one message may take in all (connect, TLS, login, send).",
+    )
     timezone: str = Field(
         default="UTC",
         description="The time zone of the times in messages (an IANA name such as "
@@ -97,38 +102,45 @@ class EmailNotifier(Notifier[EmailChannel]):
         recipients = [address for _name, address in getaddresses([str(message["To"])])]
         return sender, recipients, message.as_bytes(policy=policy.SMTP)
 
-    def send(self, events: list[dict[str, Any]], *, digest: bool = False) -> Outcome:
+    def send(
+        self, events: list[dict[str, Any]], *, digest: bool = False, window: Window | None = None
+    ) -> Outcome:
         channel = self.channel
         password = secret(channel.password_env, f"channels.{self.name}.password_env")
         sender, recipients, data = self.envelope(self.message(events, digest=digest))
-        try:
-            if channel.security == "tls":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(
-                    channel.host,
-                    channel.port,
-                    timeout=channel.timeout,
-                    context=ssl.create_default_context(),
+        client: smtplib.SMTP = (
+            smtplib.SMTP_SSL(timeout=channel.timeout, context=ssl.create_default_context())
+            if channel.security == "tls"
+            else smtplib.SMTP(timeout=channel.timeout)
+        )
+        with self.deadline(window, lambda: getattr(client, "sock", None)) as deadline:
+            client.timeout = deadline.remaining()  # connect; then the deadline cuts
+            try:
+                client.connect(channel.host, channel.port)
+                with client:
+                    if channel.security == "starttls":
+                        client.starttls(context=ssl.create_default_context())
+                    if channel.username:
+                        client.login(channel.username, password or "")
+                    refused = client.sendmail(sender, recipients, data)
+                    code, reply = client.noop()
+            except smtplib.SMTPResponseException as exc:
+                if deadline.expired:
+                    return Outcome.cut(deadline)
+                detail = f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}"
+                return Outcome(False, detail, permanent=500 <= exc.smtp_code < 600)
+            except smtplib.SMTPRecipientsRefused as exc:
+                codes = [code for code, _msg in exc.recipients.values()]
+                detail = "recipients refused: " + ", ".join(
+                    f"{rcpt} ({code} {_text(msg)})" for rcpt, (code, msg) in exc.recipients.items()
                 )
-            else:
-                client = smtplib.SMTP(channel.host, channel.port, timeout=channel.timeout)
-            with client:
-                if channel.security == "starttls":
-                    client.starttls(context=ssl.create_default_context())
-                if channel.username:
-                    client.login(channel.username, password or "")
-                refused = client.sendmail(sender, recipients, data)
-                code, reply = client.noop()
-        except smtplib.SMTPResponseException as exc:
-            detail = f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}"
-            return Outcome(False, detail, permanent=500 <= exc.smtp_code < 600)
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _msg in exc.recipients.values()]
-            detail = "recipients refused: " + ", ".join(
-                f"{rcpt} ({code} {_text(msg)})" for rcpt, (code, msg) in exc.recipients.items()
-            )
-            return Outcome(False, detail, permanent=all(500 <= c < 600 for c in codes))
-        except (smtplib.SMTPException, OSError) as exc:
-            return Outcome(False, f"{type(exc).__name__}: {exc}")
+                return Outcome(False, detail, permanent=all(500 <= c < 600 for c in codes))
+            except (smtplib.SMTPException, OSError) as exc:
+                if deadline.expired:
+                    return Outcome.cut(deadline)
+                return Outcome(False, f"{type(exc).__name__}: {exc}")
+            finally:
+                client.close()
         if refused:
             detail = "some recipients refused: " + ", ".join(
                 f"{rcpt} ({code} {_text(msg)})" for rcpt, (code, msg) in refused.items()

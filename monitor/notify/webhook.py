@@ -8,7 +8,11 @@ Headers sent with every POST:
     X-Monitor-Timestamp  Unix time of this attempt (seconds)
     X-Monitor-Signature  sha256=<hex HMAC-SHA256 over "<timestamp>.<raw body>"> (with a secret)
 
-Success is a 2xx answer; 408, 429 and 5xx are retried; any other 4xx is permanent.
+Success is a 2xx answer; 408, 429 and 5xx are retried; any other 4xx is permanent. A
+redirect (3xx) is never followed (a redirected POST arrives as a GET without its body):
+it is a permanent failure whose detail, shown by `monitor status`, names the Location to
+put in the channel's ``url``. The channel's ``timeout`` bounds the whole send (connect,
+request, answer), not each read. Proxy variables (``HTTP_PROXY``) are not used.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ import hmac
 import json
 import logging
 import time
-import urllib.error
-import urllib.request
+from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator
 
@@ -28,6 +32,7 @@ from monitor import __version__
 from monitor.config import ChannelBase, register_channel, secret
 from monitor.config.base import check_http_url
 from monitor.notify.base import Notifier, Outcome, register
+from monitor.notify.deadline import Window
 from monitor.notify.payload import digest as digest_payload
 
 logger = logging.getLogger(__name__)
@@ -70,7 +75,11 @@ class WebhookChannel(ChannelBase):
         default=None, description="Environment variable holding the HMAC secret."
     )
     headers: dict[str, str] = Field(default_factory=dict)
-    timeout: float = 10.0
+    timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds one POST may take in all (connect, send, answer).",
+    )
 
     check_url = field_validator("url")(lambda cls, value: check_http_url(value))
 
@@ -89,7 +98,9 @@ class WebhookNotifier(Notifier[WebhookChannel]):
             payload, kind, event_id = events[0], events[0]["event"], events[0]["id"]
         return json.dumps(payload, ensure_ascii=False).encode("utf-8"), kind, event_id
 
-    def send(self, events: list[dict[str, Any]], *, digest: bool = False) -> Outcome:
+    def send(
+        self, events: list[dict[str, Any]], *, digest: bool = False, window: Window | None = None
+    ) -> Outcome:
         channel = self.channel
         body, kind, event_id = self.body(events, digest=digest)
         timestamp = str(int(time.time()))
@@ -104,19 +115,39 @@ class WebhookNotifier(Notifier[WebhookChannel]):
         key = secret(channel.secret_env, f"channels.{self.name}.secret_env")
         if key:
             headers["X-Monitor-Signature"] = signature(key, timestamp, body)
-        request = urllib.request.Request(channel.url, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=channel.timeout) as response:
+        parts = urlsplit(channel.url)
+        connection_class = HTTPSConnection if parts.scheme == "https" else HTTPConnection
+        connection = connection_class(parts.hostname or "", parts.port)
+        target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        with self.deadline(window, lambda: connection.sock) as deadline:
+            try:
+                connection.timeout = deadline.remaining()
+                connection.connect()
+                if deadline.expired:
+                    raise TimeoutError("deadline")
+                connection.sock.settimeout(deadline.remaining())
+                connection.request("POST", target, body=body, headers=headers)
+                response = connection.getresponse()
                 status = response.status
+                location = response.getheader("Location") or ""
                 answer = response.read(300).decode("utf-8", errors="replace")
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-            answer = exc.read(300).decode("utf-8", errors="replace") if exc.fp else ""
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            reason = getattr(exc, "reason", exc)
-            return Outcome(False, f"{type(reason).__name__}: {reason}")
+            except (OSError, HTTPException) as exc:
+                if deadline.expired:
+                    return Outcome.cut(deadline)
+                return Outcome(False, f"{type(exc).__name__}: {exc}")
+            finally:
+                connection.close()
         detail = f"HTTP {status}" + (f": {answer.strip()[:200]}" if answer.strip() else "")
         if 200 <= status < 300:
             return Outcome(True, detail)
+        if 300 <= status < 400:
+            # Never followed: a client that follows a redirect re-sends a POST as a GET
+            # without its body, and the receiver's 200 to that GET is not a delivery.
+            return Outcome(
+                False,
+                f"HTTP {status} redirect to {location or '(no Location)'}: a webhook is "
+                "never redirected; set the channel's url to the receiver's address",
+                permanent=True,
+            )
         permanent = 400 <= status < 500 and status not in RETRYABLE_4XX
         return Outcome(False, detail, permanent=permanent)
