@@ -61,6 +61,33 @@ def handle_errors(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: The largest integer a database row id or version number can be (SQLite and PostgreSQL
+#: BIGINT): a bigger number on the command line names nothing, and said so before a query
+#: overflows.
+MAX_NUMBER = 2**63 - 1
+
+
+class Number(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2
+    """A version number or row id: an integer that fits the database's integers."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            number = value
+        else:
+            try:
+                number = int(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a whole number", param, ctx)
+        if abs(number) > MAX_NUMBER:
+            self.fail(f"{value} is too large: no version or id is that big", param, ctx)
+        return number
+
+
+NUMBER = Number()
+
+
 config_option = click.option(
     "-c",
     "--config",

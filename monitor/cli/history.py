@@ -19,6 +19,7 @@ import click
 from monitor import config as cfg
 from monitor.cli._common import (
     COLOURS,
+    NUMBER,
     Cell,
     config_option,
     db_option,
@@ -234,12 +235,12 @@ def _event_details(event: EventView) -> str:
 
 @click.command("show")
 @click.argument("target")
-@click.argument("version", required=False, type=int)
+@click.argument("version", required=False, type=NUMBER)
 @click.option("--at", help="The version the page had at this UTC time or date.")
 @click.option(
     "--capture",
     "capture_id",
-    type=int,
+    type=NUMBER,
     help="A capture by its id instead of a version (the 404 or redirect of a removal).",
 )
 @click.option("--text", "part", flag_value="text", help="Only the text compared.")
@@ -478,8 +479,8 @@ def search(
 
 @click.command()
 @click.argument("target")
-@click.argument("from_version", required=False, type=int)
-@click.argument("to_version", required=False, type=int)
+@click.argument("from_version", required=False, type=NUMBER)
+@click.argument("to_version", required=False, type=NUMBER)
 @click.option(
     "--format",
     "output",

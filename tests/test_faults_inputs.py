@@ -1,0 +1,245 @@
+"""Faults and hostile inputs, tried from the outside (issue 17, items 11-15): the installed
+``monitor`` command in a new process, against real local HTTP servers on 127.0.0.x.
+
+* redirects and meta refreshes from a public address into a private one are refused;
+* a catastrophic ``ignore`` regex neither hangs ``monitor check`` nor passes unnoticed;
+* config problems are found at load and name their key;
+* one-line errors: a newer database, a database folder that cannot be made, numbers
+  past the database's integers on the command line and in web routes;
+* a read-only database can still be read.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+MONITOR = str(Path(sys.executable).parent / "monitor")
+
+
+def monitor(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120, **kw: Any
+) -> subprocess.CompletedProcess[str]:
+    """The installed command, run as a person runs it."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    environment["NO_COLOR"] = "1"
+    environment.update(env or {})
+    return subprocess.run(
+        [MONITOR, *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kw,
+    )
+
+
+def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
+    """The error a failed command printed: no traceback, one line saying what."""
+    assert done.returncode != 0, done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith(("error:", "Error:"))]
+    assert len(errors) == 1, done.stderr
+    return errors[0]
+
+
+class Site:
+    """An HTTP server on one loopback address whose answers a test sets by path."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.hits: list[str] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                site.hits.append(self.path)
+                status, headers, body = site.routes.get(
+                    self.path, (404, {}, b"<html><title>Not Found</title></html>")
+                )
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.server.daemon_threads = True
+        self.host = host
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}:{self.server.server_port}{path}"
+
+    def page(self, path: str, html: str, status: int = 200, **headers: str) -> None:
+        self.routes[path] = (status, headers, html.encode())
+
+    def redirect(self, path: str, location: str, status: int = 301) -> None:
+        self.routes[path] = (status, {"Location": location}, b"")
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    served = Site()
+    yield served
+    served.stop()
+
+
+def write_config(folder: Path, targets: list[dict[str, Any]], **sections: Any) -> Path:
+    config = {
+        "database": f"sqlite:///{folder / 'monitor.db'}",
+        "fetch": {"delay": 0, "obey_robots": False, "retries": 0, "timeout": 5},
+        "detect": {"probe_delay": 0.1, "confirm_removal_after": 0.1},
+        "targets": targets,
+    }
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            config[key] = {**config[key], **value}
+        else:
+            config[key] = value
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+ARTICLE = "<html><head><title>Statement</title></head><body><main>{}</main></body></html>"
+
+
+def statement(*paragraphs: str) -> str:
+    return ARTICLE.format("".join(f"<p>{p}</p>" for p in paragraphs))
+
+
+# --------------------------------------------------------------------------------------
+# item 14: one-line errors
+
+
+HUGE = "99999999999999999999"
+
+
+def checked_once(tmp_path: Path, site: Site) -> Path:
+    site.page("/s", statement("The embassy is open from nine to five on weekdays."))
+    config = write_config(tmp_path, [{"name": "T", "url": site.url("/s")}])
+    done = monitor("check", "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    return config
+
+
+def test_huge_numbers_on_the_command_line_are_one_line_errors(tmp_path: Path, site: Site) -> None:
+    config = checked_once(tmp_path, site)
+    for args in (
+        ("show", "T", HUGE),
+        ("show", "T", "--capture", HUGE),
+        ("diff", "T", "1", HUGE),
+        ("cite", "T", "1", HUGE, "-o", str(tmp_path / "bundle")),
+        ("notify", "retry", HUGE),
+    ):
+        done = monitor(*args, "-c", str(config), cwd=tmp_path)
+        assert "too large" in one_line_error(done), args
+    # A number that fits but names nothing is a plain "not found", not a crash.
+    done = monitor("show", "T", "9223372036854775807", "-c", str(config), cwd=tmp_path)
+    assert "Traceback" not in done.stderr and done.returncode != 0
+
+
+def test_a_database_from_a_newer_monitor_is_named(tmp_path: Path, site: Site) -> None:
+    config = checked_once(tmp_path, site)
+    with sqlite3.connect(tmp_path / "monitor.db") as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0099'")
+    for args in (("history", "T"), ("check",), ("db", "upgrade"), ("status",)):
+        line = one_line_error(monitor(*args, "-c", str(config), cwd=tmp_path))
+        assert "this database was written by a newer monitor: revision 0099; upgrade monitor" in (
+            line
+        ), args
+
+
+def test_a_database_folder_that_cannot_be_made(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    config = write_config(
+        tmp_path,
+        [{"name": "T", "url": "http://127.0.0.1:9/"}],
+        database=f"sqlite:///{blocker / 'sub' / 'monitor.db'}",
+    )
+    for args in (("search", "embassy"), ("check",), ("targets",)):
+        line = one_line_error(monitor(*args, "-c", str(config), cwd=tmp_path))
+        assert "cannot create the folder of the database" in line, args
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_huge_ids_in_web_routes_are_404(tmp_path: Path, site: Site) -> None:
+    config = checked_once(tmp_path, site)
+    port = free_port()
+    server = subprocess.Popen(
+        [MONITOR, "serve", "--port", str(port), "-c", str(config)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, _ = get(base + "/pages/1")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "monitor serve did not start"
+                time.sleep(0.2)
+        assert status == 200
+        for path in (
+            f"/pages/{HUGE}",
+            f"/api/pages/{HUGE}",
+            f"/api/pages/{HUGE}/versions",
+            f"/pages/1/versions/{HUGE}",
+            f"/pages/1/diff/1/{HUGE}",
+            f"/api/pages/1/versions/{HUGE}",
+        ):
+            status, _ = get(base + path)
+            assert status == 404, path
+        status, body = get(base + f"/api/changes?page_id={HUGE}")
+        assert status == 400 and b"page_id" in body
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=30)
+    assert "OverflowError" not in errors and "Traceback" not in errors, errors
