@@ -69,6 +69,7 @@ class QualityKind(StrEnum):
     TOO_LARGE = "too_large"
     ROBOTS = "robots"
     REDIRECT_LOOP = "redirect_loop"
+    PRIVATE_ADDRESS = "private_address"  # a redirect into a private address, refused
     IGNORED = "ignored"
     FETCH_ERROR = "error"  # any other failure of the fetch
 

@@ -243,3 +243,98 @@ def test_huge_ids_in_web_routes_are_404(tmp_path: Path, site: Site) -> None:
         server.terminate()
         _, errors = server.communicate(timeout=30)
     assert "OverflowError" not in errors and "Traceback" not in errors, errors
+
+
+# --------------------------------------------------------------------------------------
+# item 11: redirects and meta refreshes into private addresses
+
+SECRET = "INTERNAL SECRET admin-password=hunter2, for the whole office network."
+
+
+@pytest.fixture
+def internet() -> Iterator[tuple[Site, Site]]:
+    """A "public" site on 127.0.0.2 (the config counts 127.0.0.2/32 as public, standing
+    for the internet) and an internal service on 127.0.0.1 (loopback: private)."""
+    public, internal = Site("127.0.0.2"), Site("127.0.0.1")
+    yield public, internal
+    public.stop()
+    internal.stop()
+
+
+def test_redirects_from_public_into_private_addresses_are_refused(
+    tmp_path: Path, internet: tuple[Site, Site]
+) -> None:
+    public, internal = internet
+    internal.page("/admin", statement(SECRET))
+    internal.redirect("/old", internal.url("/admin"), status=302)
+    public.redirect("/statement", internal.url("/admin"))
+    public.redirect("/moved", public.url("/hop"), status=302)
+    public.redirect("/hop", internal.url("/admin"), status=307)
+    public.page(
+        "/refresh",
+        '<html><head><title>Moved</title><meta http-equiv="refresh" content="0; url='
+        + internal.url("/admin")
+        + '"></head><body><main><p>This statement has moved to a new address.</p>'
+        "</main></body></html>",
+    )
+    public.redirect("/allowed", internal.url("/admin"))
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "redirected", "url": public.url("/statement")},
+            {"name": "two-hops", "url": public.url("/moved")},
+            {"name": "refresh", "url": public.url("/refresh")},
+            # Asked for explicitly: a target allowed into private addresses ...
+            {"name": "allowed", "url": public.url("/allowed"), "allow_private": True},
+            # ... and a target whose own URL is private (an intranet page).
+            {"name": "intranet", "url": internal.url("/old")},
+        ],
+        fetch={"public_networks": ["127.0.0.2/32"]},
+    )
+    done = monitor("check", "-c", str(config), cwd=tmp_path)
+    assert "Traceback" not in done.stderr, done.stderr
+    # The refused hops never reached the internal service: only the two allowed did
+    # (each fetched twice: a new page is probed).
+    assert sorted(set(internal.hits)) == ["/admin", "/old"]
+    assert internal.hits.count("/admin") == 4, internal.hits
+
+    with sqlite3.connect(tmp_path / "monitor.db") as connection:
+        captures = dict(
+            connection.execute(
+                "SELECT targets.name, captures.id FROM captures JOIN pages ON pages.id ="
+                " captures.page_id JOIN targets ON targets.id = pages.target_id"
+            ).fetchall()
+        )
+    for name in ("redirected", "two-hops"):
+        capture = str(captures[name])
+        shown = monitor("show", name, "--capture", capture, "-c", str(config), cwd=tmp_path)
+        assert "refused to follow a redirect" in shown.stdout, shown.stdout
+        assert "loopback address (127.0.0.1)" in shown.stdout
+        assert "allow_private" in shown.stdout
+        # An error, never a removal, and no version.
+        history = monitor("history", name, "--json", "-c", str(config), cwd=tmp_path)
+        assert "removed" not in history.stdout and "hunter2" not in history.stdout
+    # The meta refresh into the internal service is not followed: the page as served.
+    refresh = monitor("show", "refresh", "--text", "-c", str(config), cwd=tmp_path)
+    assert "moved to a new address" in refresh.stdout and "hunter2" not in refresh.stdout
+    # What was asked for explicitly is followed.
+    for name in ("allowed", "intranet"):
+        shown = monitor("show", name, "--text", "-c", str(config), cwd=tmp_path)
+        assert "hunter2" in shown.stdout, (name, shown.stdout, shown.stderr)
+    found = monitor("search", "hunter2", "-c", str(config), cwd=tmp_path)
+    assert "redirected" not in found.stdout and "two-hops" not in found.stdout
+
+
+def test_the_guard_is_on_by_default_and_off_when_asked(
+    tmp_path: Path, internet: tuple[Site, Site]
+) -> None:
+    public, internal = internet
+    internal.page("/admin", statement(SECRET))
+    public.redirect("/statement", internal.url("/admin"))
+    targets = [{"name": "T", "url": public.url("/statement")}]
+    fetch = {"public_networks": ["127.0.0.2/32"], "allow_private": True}
+    config = write_config(tmp_path, targets, fetch=fetch)
+    monitor("check", "-c", str(config), cwd=tmp_path)
+    assert "/admin" in internal.hits
+    shown = monitor("show", "T", "--text", "-c", str(config), cwd=tmp_path)
+    assert "hunter2" in shown.stdout

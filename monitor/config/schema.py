@@ -175,6 +175,12 @@ class Config(Strict):
     def channels_of(self, target: Target) -> tuple[str, ...]:
         return target.notify if target.notify is not None else self.defaults.notify
 
+    def private_allowed(self, target: Target) -> bool:
+        """Whether redirects of ``target`` may lead into private addresses."""
+        if target.allow_private is not None:
+            return target.allow_private
+        return self.fetch.allow_private
+
     def ignore_of(self, target: Target) -> tuple[str, ...]:
         return self.defaults.ignore + target.ignore
 

@@ -247,6 +247,11 @@ class Target(Strict):
     ignore: tuple[str, ...] = Field(default=(), description="Regexes of text to ignore.")
     encoding: str | None = Field(default=None, description="Force a character set.")
     obey_robots: bool | None = Field(default=None, description="Override fetch.obey_robots.")
+    allow_private: bool | None = Field(
+        default=None,
+        description="Override fetch.allow_private: true lets this target's redirects lead "
+        "into private addresses.",
+    )
     follow: Follow | None = Field(default=None, description="Makes this a listing target.")
     notify: tuple[str, ...] | None = Field(default=None, description="Channel names.")
     watch_terms: tuple[str, ...] = Field(default=(), description="Extra significant words.")
@@ -319,6 +324,34 @@ class Fetch(Strict):
         description="URL or e-mail where site owners can reach you.",
     )
     obey_robots: bool = Field(default=True, description="Obey robots.txt.")
+    allow_private: bool = Field(
+        default=False,
+        description="Follow redirects and meta refreshes from public addresses into "
+        "private ones (loopback, private, link-local, metadata); a target whose own URL "
+        "is private may always redirect.",
+    )
+    public_networks: tuple[str, ...] = Field(
+        default=(),
+        description="Address ranges (CIDR) counted as public although reserved, e.g. a "
+        "lab network that stands for the internet.",
+    )
+
+    @field_validator("public_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        import ipaddress
+
+        value = [value] if isinstance(value, str) else value
+        if isinstance(value, list | tuple):
+            for item in value:
+                try:
+                    ipaddress.ip_network(str(item).strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{item!r} is not an address range such as 10.0.0.0/8 or fd00::/8"
+                    ) from None
+        return value
+
     concurrency: int = Field(default=16, ge=1, le=1024, description="Requests in flight.")
     per_domain_concurrency: int = Field(default=2, ge=1, le=256)
     delay: float = Field(default=1.0, description="Delay between requests to one domain.")
