@@ -338,3 +338,57 @@ def test_the_guard_is_on_by_default_and_off_when_asked(
     assert "/admin" in internal.hits
     shown = monitor("show", "T", "--text", "-c", str(config), cwd=tmp_path)
     assert "hunter2" in shown.stdout
+
+
+# --------------------------------------------------------------------------------------
+# item 12: catastrophic user regexes
+
+
+def test_a_catastrophic_regex_is_a_config_problem_naming_it(tmp_path: Path) -> None:
+    target = {"name": "T", "url": "http://127.0.0.1:9/", "ignore": ["Views: \\d+"]}
+    for targets, defaults, key in (
+        ([target], {"ignore": ["(a|aa)+$"]}, "defaults.ignore"),
+        ([{**target, "ignore": ["ok", "(\\w|\\w\\w)+$"]}], {}, "targets[0].ignore"),
+        ([{**target, "follow": {"pattern": "(a|aa)+$"}}], {}, "targets[0].follow.pattern"),
+    ):
+        config = write_config(tmp_path, targets, defaults=defaults)
+        started = time.monotonic()
+        done = monitor("check", "-c", str(config), cwd=tmp_path)
+        line = one_line_error(done)
+        assert done.returncode == 2 and key in line and "catastrophic" in line, line
+        assert time.monotonic() - started < 60
+
+
+def test_a_regex_that_runs_too_long_on_a_page_is_named_and_the_check_goes_on(
+    tmp_path: Path, site: Site
+) -> None:
+    # (a+)+$, which hung `monitor check` with Python's re, is harmless here.
+    site.page("/a", statement("Consular hours changed today.", "a" * 40 + "b"))
+    # A pattern that passes the checks at load but explodes on this page's long line.
+    site.page("/x", statement("Visa rules for students.", "x" * 1500))
+    site.page("/ok", statement("The embassy is open from nine to five."))
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "nested", "url": site.url("/a"), "ignore": ["(a+)+$"]},
+            {"name": "exploding", "url": site.url("/x"), "ignore": ["(x+x+)+y"]},
+            {"name": "plain", "url": site.url("/ok")},
+        ],
+    )
+    done = monitor("check", "-c", str(config), cwd=tmp_path, timeout=300)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "(x+x+)+y" in done.stderr and "rewrite it" in done.stderr, done.stderr
+    nested = monitor("show", "nested", "--text", "-c", str(config), cwd=tmp_path)
+    assert "Consular hours changed today." in nested.stdout
+    assert "a" * 40 + "b" in nested.stdout  # not matched (no final "a"): kept, and fast
+    plain = monitor("show", "plain", "--text", "-c", str(config), cwd=tmp_path)
+    assert "open from nine to five" in plain.stdout
+    with sqlite3.connect(tmp_path / "monitor.db") as connection:
+        notes = [
+            row[0]
+            for row in connection.execute(
+                "SELECT captures.note FROM captures JOIN pages ON pages.id = captures.page_id"
+                " WHERE pages.url LIKE '%/x'"
+            )
+        ]
+    assert notes and all("(x+x+)+y" in note and "target problem" in note for note in notes), notes

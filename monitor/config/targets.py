@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 from monitor.config.base import NAME_RE, WEEKDAYS, Strict, check_http_url
 from monitor.config.peek import DEFAULT_MAX_ARTICLES
 from monitor.config.units import parse_duration, parse_size
+from monitor.detect import patterns
 from monitor.selector import Selector as SelectorValue
 
 logger = logging.getLogger(__name__)
@@ -218,12 +219,7 @@ class Follow(Strict):
     @field_validator("pattern")
     @classmethod
     def _regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"{value!r} is not a valid regular expression ({exc})") from None
-        return value
+        return None if value is None else patterns.check(value)
 
     @model_validator(mode="after")
     def _something(self) -> Follow:
@@ -286,12 +282,7 @@ class Target(Strict):
     @field_validator("ignore")
     @classmethod
     def _regexes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{pattern!r} is not a valid regular expression ({exc})") from None
-        return value
+        return tuple(patterns.check(pattern) for pattern in value)
 
     @field_validator("encoding")
     @classmethod
@@ -474,3 +465,8 @@ class Defaults(Strict):
     @classmethod
     def _listify(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("ignore")
+    @classmethod
+    def _regexes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(patterns.check(pattern) for pattern in value)
