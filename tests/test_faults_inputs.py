@@ -392,3 +392,47 @@ def test_a_regex_that_runs_too_long_on_a_page_is_named_and_the_check_goes_on(
             )
         ]
     assert notes and all("(x+x+)+y" in note and "target problem" in note for note in notes), notes
+
+
+# --------------------------------------------------------------------------------------
+# item 13: config problems found at load, with the key named
+
+
+def test_config_problems_are_found_at_load_naming_the_key(tmp_path: Path) -> None:
+    target = {"name": "T", "url": "http://127.0.0.1:9/"}
+    hook = {"type": "webhook", "url": "http://127.0.0.1:9/hook", "secret_env": "FI_HOOK_SECRET"}
+    mail = {
+        "type": "email",
+        "host": "127.0.0.1",
+        "from": "monitor@example.org",
+        "to": ["desk@example.org"],
+        "password_env": "FI_SMTP_PASSWORD",
+    }
+    cases = [
+        ({"targets": [target], "defaults": {"ignore": ["(unclosed"]}}, "defaults.ignore"),
+        ({"targets": [{**target, "name": "n" * 201}]}, "targets[0].name"),
+        ({"targets": [target], "channels": {"hook": hook}}, "channels.hook.secret_env"),
+        ({"targets": [target], "channels": {"mail": mail}}, "channels.mail.password_env"),
+    ]
+    for sections, key in cases:
+        config = write_config(tmp_path, **sections)
+        for command in (("check",), ("config", "check")):
+            done = monitor(*command, "-c", str(config), cwd=tmp_path)
+            line = one_line_error(done)
+            assert done.returncode == 2 and key in line, (command, line)
+    # Set, the variable is fine.
+    config = write_config(tmp_path, targets=[target], channels={"hook": hook})
+    done = monitor("config", "check", "-c", str(config), cwd=tmp_path, env={"FI_HOOK_SECRET": "s"})
+    assert done.returncode == 0, done.stderr
+    # The longest name the database holds is accepted, and stored.
+    config = write_config(tmp_path, targets=[{**target, "name": "n" * 200}])
+    done = monitor("targets", "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 0 and "n" * 200 in done.stdout, done.stderr
+
+
+def test_the_name_limit_is_the_database_column() -> None:
+    from monitor.config.base import MAX_NAME_LENGTH
+    from monitor.storage.models import Delivery, Target
+
+    assert Target.__table__.c.name.type.length == MAX_NAME_LENGTH
+    assert Delivery.__table__.c.channel.type.length == MAX_NAME_LENGTH

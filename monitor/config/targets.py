@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from monitor.config.base import NAME_RE, WEEKDAYS, Strict, check_http_url
+from monitor.config.base import MAX_NAME_LENGTH, NAME_RE, WEEKDAYS, Strict, check_http_url
 from monitor.config.peek import DEFAULT_MAX_ARTICLES
 from monitor.config.units import parse_duration, parse_size
 from monitor.detect import patterns
@@ -274,6 +274,10 @@ class Target(Strict):
             raise ValueError(
                 f"{value!r} is not a usable name; use letters, digits, '.', '_' or '-', "
                 "starting with a letter or digit"
+            )
+        if len(value) > MAX_NAME_LENGTH:
+            raise ValueError(
+                f"a name of {len(value)} characters is too long; the most is {MAX_NAME_LENGTH}"
             )
         return value
 
