@@ -436,3 +436,86 @@ def test_the_name_limit_is_the_database_column() -> None:
 
     assert Target.__table__.c.name.type.length == MAX_NAME_LENGTH
     assert Delivery.__table__.c.channel.type.length == MAX_NAME_LENGTH
+
+
+# --------------------------------------------------------------------------------------
+# item 15: a read-only database can still be read
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """(a writable folder, the same folder read-only): a read-only bind mount as root
+    (permissions do not stop root), the folder and its files made read-only otherwise."""
+    writable = tmp_path / "data"
+    writable.mkdir()
+    if os.geteuid() != 0:
+        yield writable, writable
+        for path in (writable, *writable.iterdir()):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        return
+    view = tmp_path / "read-only"
+    view.mkdir()
+    mounted = subprocess.run(["mount", "--bind", str(writable), str(view)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"running as root without mount rights: {mounted.stderr!r}")
+    try:
+        remounted = subprocess.run(
+            ["mount", "-o", "remount,ro,bind", str(view)], capture_output=True
+        )
+        if remounted.returncode != 0:
+            pytest.skip(f"cannot remount read-only: {remounted.stderr!r}")
+        yield writable, view
+    finally:
+        subprocess.run(["umount", str(view)], capture_output=True)
+
+
+def test_a_read_only_database_can_still_be_read(
+    tmp_path: Path, site: Site, read_only_folder: tuple[Path, Path]
+) -> None:
+    writable, view = read_only_folder
+    site.page("/s", statement("The embassy is open from nine to five on weekdays."))
+    targets = [{"name": "T", "url": site.url("/s")}]
+    config = write_config(tmp_path, targets, database=f"sqlite:///{writable / 'monitor.db'}")
+    assert monitor("check", "-c", str(config), cwd=tmp_path).returncode == 0
+    site.page("/s", statement("The embassy is closed until further notice."))
+    assert monitor("check", "-c", str(config), cwd=tmp_path).returncode == 0
+    if view == writable:  # not root: the folder and the file lose their write permission
+        for path in (*writable.iterdir(), writable):
+            path.chmod(0o555 if path.is_dir() else 0o444)
+    config = write_config(tmp_path, targets, database=f"sqlite:///{view / 'monitor.db'}")
+    before = sorted(p.name for p in view.iterdir())
+    for args, expected in (
+        (("history", "T"), "v2"),
+        (("show", "T"), "closed until further notice"),
+        (("diff", "T", "1", "2"), "closed"),
+        (("search", "embassy"), "T"),
+        (("targets",), "T"),
+        (("status",), "T"),
+    ):
+        done = monitor(*args, "-c", str(config), cwd=tmp_path)
+        assert done.returncode == 0 and expected in done.stdout, (args, done.stderr)
+    for args in (("check",), ("db", "upgrade"), ("notify", "retry"), ("run",)):
+        line = one_line_error(monitor(*args, "-c", str(config), cwd=tmp_path, timeout=60))
+        assert "is read-only" in line and "history, show, diff, search" in line, (args, line)
+    port = free_port()
+    server = subprocess.Popen(
+        [MONITOR, "serve", "--port", str(port), "-c", str(config)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, body = get(f"http://127.0.0.1:{port}/pages/1")
+                break
+            except OSError:
+                assert time.monotonic() - deadline < 0, "monitor serve did not start"
+                time.sleep(0.2)
+        assert status == 200 and site.url("/s").encode() in body
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    assert sorted(p.name for p in view.iterdir()) == before  # nothing written
