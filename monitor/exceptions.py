@@ -12,7 +12,8 @@ MonitorError                 base of all of them; the CLI turns it into a messag
 │   └── TimeValueError       a date or time given by a person that cannot be read
 ├── ExtractionError          content could not be extracted from a capture
 │   ├── UndecodableContentError  the body is binary or in no text encoding
-│   └── SelectorNotMatchedError  a configured selector matched nothing
+│   ├── SelectorNotMatchedError  a configured selector matched nothing
+│   └── PatternTimeoutError  a user regex took too long on a page (catastrophic backtracking)
 ├── SearchQueryError         a search query with nothing to look for
 └── DemoError                the demo site could not be started
 """
@@ -85,6 +86,15 @@ class SelectorNotMatchedError(ExtractionError):
         super().__init__(message)
         self.title = title
         self.page_lines = page_lines or []
+
+
+class PatternTimeoutError(ExtractionError):
+    """A user regex (``ignore``, ``follow.pattern``) ran past its time limit on a page:
+    a catastrophic pattern such as ``(a|aa)+$``. It names the pattern."""
+
+    def __init__(self, message: str, *, pattern: str) -> None:
+        super().__init__(message)
+        self.pattern = pattern
 
 
 class SearchQueryError(MonitorError):

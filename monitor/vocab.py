@@ -59,6 +59,8 @@ class QualityKind(StrEnum):
     UNDECODABLE = "undecodable"  # binary, or text in no encoding
     # The target's own problem: its selector or follow rules matched nothing.
     SELECTOR = "selector"
+    # The target's own problem: one of its regexes (ignore) ran past its time limit.
+    PATTERN = "pattern"
     # A fetch that failed (spiders.base): the network error's kind.
     TIMEOUT = "timeout"
     DNS = "dns"
@@ -69,6 +71,7 @@ class QualityKind(StrEnum):
     TOO_LARGE = "too_large"
     ROBOTS = "robots"
     REDIRECT_LOOP = "redirect_loop"
+    PRIVATE_ADDRESS = "private_address"  # a redirect into a private address, refused
     IGNORED = "ignored"
     FETCH_ERROR = "error"  # any other failure of the fetch
 

@@ -40,6 +40,8 @@ _ERROR_KINDS = {
     "CancelledError": "cancelled",
     "DownloadCancelledError": "too_large",
     "DownloadFailedError": "connection",
+    # monitor.fetch.private: a redirect from a public address into a private one.
+    "PrivateAddressRefused": "private_address",
 }
 
 
@@ -263,7 +265,7 @@ class MonitorSpider(scrapy.Spider):
         exc = failure.value
         kind = _ERROR_KINDS.get(type(exc).__name__, "error")
         message = str(exc) or type(exc).__name__
-        if isinstance(exc, IgnoreRequest):
+        if isinstance(exc, IgnoreRequest) and kind == "error":
             if "robots.txt" in message.lower():
                 kind = "robots"
                 message = "forbidden by the site's robots.txt"

@@ -10,7 +10,7 @@ choice (the monitor's: new, shared with another target, or over ``max_articles``
 from __future__ import annotations
 
 import inspect
-import re
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -22,12 +22,16 @@ from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from monitor.detect.normalize import canonical_url
+from monitor.detect.patterns import TimedPatterns
+from monitor.exceptions import PatternTimeoutError
 from monitor.records import FetchResult, PageKey
 from monitor.selector import Selector
 from monitor.vocab import Role
 
 from .base import MonitorSpider, meta_refresh
 from .page import PageJob
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +149,8 @@ def _anchors(response: TextResponse, job: ListingJob) -> list[Any]:
 
 def article_links(response: TextResponse, job: ListingJob) -> list[tuple[str, str]]:
     """The article links on a listing page, in page order, without duplicates."""
-    pattern = re.compile(job.pattern) if job.pattern else None
+    # A person's regex: run with a time limit (a catastrophic one would block the loop).
+    pattern = TimedPatterns((job.pattern,)) if job.pattern else None
     host = urlsplit(job.url).netloc.lower()
     seen: set[str] = set()
     links: list[tuple[str, str]] = []
@@ -156,8 +161,13 @@ def article_links(response: TextResponse, job: ListingJob) -> list[tuple[str, st
         url = canonical_url(urljoin(response.url, href))
         if job.same_domain and urlsplit(url).netloc.lower() != host:
             continue
-        if pattern is not None and not pattern.search(url):
-            continue
+        if pattern is not None:
+            try:
+                if not pattern.search(url):
+                    continue
+            except PatternTimeoutError as exc:
+                logger.error("%s: follow.pattern: %s; no further links taken", job.target, exc)
+                break
         if url in seen or url == canonical_url(response.url):
             continue
         seen.add(url)

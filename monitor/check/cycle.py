@@ -340,7 +340,13 @@ async def check_async(
         on_planned(len(ready.page_jobs) + sum(1 + len(job.pages) for job in ready.listing_jobs))
     try:
         await crawl(
-            config.fetch, sink, ready.page_jobs, ready.listing_jobs, config.detect, timeout=timeout
+            config.fetch,
+            sink,
+            ready.page_jobs,
+            ready.listing_jobs,
+            config.detect,
+            timeout=timeout,
+            allow_private=frozenset(t.name for t in config.targets if config.private_allowed(t)),
         )
     finally:
         # Cancelled or not, what was fetched is recorded.

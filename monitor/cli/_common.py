@@ -57,8 +57,46 @@ def handle_errors(function: F) -> F:
         except MonitorError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_FAILURE)
+        except Exception as exc:
+            from monitor.storage.readonly import is_read_only_error
+
+            if not is_read_only_error(exc):
+                raise
+            click.echo(
+                "error: the database cannot be written (a read-only file or filesystem); "
+                "reading commands (history, show, diff, search, serve) still work",
+                err=True,
+            )
+            sys.exit(EXIT_FAILURE)
 
     return wrapper  # type: ignore[return-value]
+
+
+#: The largest integer a database row id or version number can be (SQLite and PostgreSQL
+#: BIGINT): a bigger number on the command line names nothing, and said so before a query
+#: overflows.
+MAX_NUMBER = 2**63 - 1
+
+
+class Number(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2
+    """A version number or row id: an integer that fits the database's integers."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            number = value
+        else:
+            try:
+                number = int(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a whole number", param, ctx)
+        if abs(number) > MAX_NUMBER:
+            self.fail(f"{value} is too large: no version or id is that big", param, ctx)
+        return number
+
+
+NUMBER = Number()
 
 
 config_option = click.option(
@@ -79,10 +117,29 @@ db_option = click.option(
 )
 
 
-def open_store(url: str) -> Store:
+def refuse_read_only(url: str) -> None:
+    """StorageError, in one line, if ``url`` is a SQLite database that cannot be written
+    (this command writes)."""
+    from monitor.exceptions import StorageError
+    from monitor.storage import readonly
+
+    if readonly.is_read_only(url):
+        context = click.get_current_context(silent=True)
+        command = context.command_path.removeprefix("monitor ") if context else None
+        raise StorageError(readonly.refusal(url, command))
+
+
+def open_store(url: str, *, reading: bool = False) -> Store:
+    """The store of ``url``. ``reading``: the command only reads, so a SQLite database
+    that cannot be written is opened read-only; a command that writes is refused it in
+    one line."""
+    from monitor.storage import readonly
     from monitor.storage.store import Store
 
-    store = Store(url)
+    if not reading:
+        refuse_read_only(url)
+    read_only = readonly.is_read_only(url)
+    store = Store(url, read_only=read_only)
     context = click.get_current_context(silent=True)
     if context is not None:
         context.call_on_close(store.close)  # its connections, when the command ends

@@ -11,7 +11,14 @@ from pathlib import Path
 import click
 
 from monitor import config as cfg
-from monitor.cli._common import EXIT_FAILURE, config_option, db_option, handle_errors, open_store
+from monitor.cli._common import (
+    EXIT_FAILURE,
+    config_option,
+    db_option,
+    handle_errors,
+    open_store,
+    refuse_read_only,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +54,7 @@ def run(
     if not (context.obj or {}).get("verbose"):
         logging.getLogger().setLevel(logging.INFO)
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick otherwise
+    refuse_read_only(cfg.database_of(config_path, database))
     code = Daemon(config_path, database).run()
     # It has stopped: spare the exit a collection of every loaded module's objects
     # (seconds on a busy machine, after "stopped" was logged).
@@ -85,7 +93,7 @@ def status(as_json: bool, config_path: Path, database: str | None) -> None:
     from monitor.history.status import collect
 
     url, seen = cfg.glance_if_present(config_path, database)
-    store = open_store(url)
+    store = open_store(url, reading=True)
     # The listings' max_articles say which limit cut their links (the config is optional
     # here: with --db, status works without it).
     limits = {

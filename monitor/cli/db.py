@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from monitor import config as cfg
-from monitor.cli._common import config_option, db_option, handle_errors
+from monitor.cli._common import config_option, db_option, handle_errors, refuse_read_only
 from monitor.exceptions import StorageError
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,9 @@ def db_upgrade(config_path: Path, database: str | None) -> None:
     from monitor.storage import db as database_module
     from monitor.storage.store import Store
 
-    store = Store(cfg.database_of(config_path, database), upgrade=False)
+    url = cfg.database_of(config_path, database)
+    refuse_read_only(url)
+    store = Store(url, upgrade=False)
     before, after = database_module.upgrade(store.engine)
     if before == after:
         click.echo(f"database is current (revision {after})")

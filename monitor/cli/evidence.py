@@ -13,7 +13,14 @@ from typing import IO, TYPE_CHECKING
 import click
 
 from monitor import config as cfg
-from monitor.cli._common import config_option, db_option, handle_errors, open_store, time_arg
+from monitor.cli._common import (
+    NUMBER,
+    config_option,
+    db_option,
+    handle_errors,
+    open_store,
+    time_arg,
+)
 
 if TYPE_CHECKING:
     from monitor.evidence.settings import ArchiveSettings
@@ -173,8 +180,8 @@ def verify(warc_dir: Path | None, repair: bool, config_path: Path, database: str
 
 @click.command("cite")
 @click.argument("target")
-@click.argument("from_version", type=int, required=False)
-@click.argument("to_version", type=int, required=False)
+@click.argument("from_version", type=NUMBER, required=False)
+@click.argument("to_version", type=NUMBER, required=False)
 @click.option(
     "--event",
     help="Cite a removal or a restoration instead of a change: 'removed' or 'restored' "

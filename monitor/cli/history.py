@@ -19,6 +19,7 @@ import click
 from monitor import config as cfg
 from monitor.cli._common import (
     COLOURS,
+    NUMBER,
     Cell,
     config_option,
     db_option,
@@ -67,7 +68,7 @@ def targets(
     from monitor.history import filter_targets, target_rows, with_configured
 
     url, seen = cfg.glance_if_present(config_path, database)
-    rows = target_rows(open_store(url))
+    rows = target_rows(open_store(url, reading=True))
     if seen is not None and database is None:
         # Targets of the config not checked yet: listed as "never checked".
         rows = with_configured(
@@ -139,7 +140,7 @@ def history(
     """
     from monitor.history import timeline
 
-    store = open_store(cfg.database_of(config_path, database))
+    store = open_store(cfg.database_of(config_path, database), reading=True)
     start, end = time_arg(since), time_arg(until, end=True)
     pages = store.resolve(target)
     timelines = [timeline(store, page.id, start, end) for page in pages]
@@ -234,12 +235,12 @@ def _event_details(event: EventView) -> str:
 
 @click.command("show")
 @click.argument("target")
-@click.argument("version", required=False, type=int)
+@click.argument("version", required=False, type=NUMBER)
 @click.option("--at", help="The version the page had at this UTC time or date.")
 @click.option(
     "--capture",
     "capture_id",
-    type=int,
+    type=NUMBER,
     help="A capture by its id instead of a version (the 404 or redirect of a removal).",
 )
 @click.option("--text", "part", flag_value="text", help="Only the text compared.")
@@ -272,7 +273,7 @@ def show(
     """
     from monitor.history import capture_detail, removal_of, version_detail, version_summaries
 
-    store = open_store(cfg.database_of(config_path, database))
+    store = open_store(cfg.database_of(config_path, database), reading=True)
     page = store.page(target)
     if capture_id is not None:
         _show_capture(store, capture_detail(store, page.id, capture_id), part, as_json)
@@ -426,7 +427,7 @@ def search(
     from monitor.history.search import search as run_search
 
     result = run_search(
-        open_store(cfg.database_of(config_path, database)),
+        open_store(cfg.database_of(config_path, database), reading=True),
         " ".join(words),
         targets=names,
         tags=tags,
@@ -478,8 +479,8 @@ def search(
 
 @click.command()
 @click.argument("target")
-@click.argument("from_version", required=False, type=int)
-@click.argument("to_version", required=False, type=int)
+@click.argument("from_version", required=False, type=NUMBER)
+@click.argument("to_version", required=False, type=NUMBER)
 @click.option(
     "--format",
     "output",
@@ -514,7 +515,7 @@ def diff(
     from monitor.cli import _diffview
     from monitor.detect.differ import diff_versions
 
-    store = open_store(cfg.database_of(config_path, database))
+    store = open_store(cfg.database_of(config_path, database), reading=True)
     page = store.page(target)
     versions = {version.seq: version for version in store.versions(page.id)}
     if len(versions) < 2 and (from_version is None or to_version is None):

@@ -9,7 +9,14 @@ from pathlib import Path
 import click
 
 from monitor import config as cfg
-from monitor.cli._common import EXIT_FAILURE, config_option, db_option, handle_errors, open_store
+from monitor.cli._common import (
+    EXIT_FAILURE,
+    NUMBER,
+    config_option,
+    db_option,
+    handle_errors,
+    open_store,
+)
 from monitor.exceptions import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -63,7 +70,7 @@ def notify_send(config_path: Path, timeout: float | None) -> None:
 
 
 @notify.command("retry")
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=NUMBER)
 @click.option("--channel", default=None, help="Only this channel's dead deliveries.")
 @config_option
 @db_option

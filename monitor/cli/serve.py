@@ -43,7 +43,7 @@ def serve(
         public_url = cfg.load(config_path).public_url
     settings = WebSettings.from_env(host, port, public_url)
     settings.check()
-    store = open_store(cfg.database_of(config_path, database))
+    store = open_store(cfg.database_of(config_path, database), reading=True)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"serving http://{shown}:{port}/ (Ctrl-C to stop)")
     run(store, settings)

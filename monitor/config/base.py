@@ -12,6 +12,9 @@ logger = logging.getLogger(__name__)
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+#: The longest target or channel name: the database's columns hold 200 characters
+#: (``targets.name``, ``deliveries.channel``; a test checks they agree).
+MAX_NAME_LENGTH = 200
 
 
 class Strict(BaseModel):

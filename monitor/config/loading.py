@@ -50,7 +50,26 @@ def parse(data: object, source: str = "<config>") -> Config:
             key, message = describe(error, Config, CHANNEL_TYPES)
             lines.append(f"{source}: {key}: {message}")
         raise ConfigError("\n".join(dict.fromkeys(lines))) from None
+    missing = unset_secrets(config)
+    if missing:
+        raise ConfigError("\n".join(f"{source}: {line}" for line in missing))
     return config
+
+
+def unset_secrets(config: Config) -> list[str]:
+    """The channels' secret variables (``password_env``, ``secret_env``, ``urls_env``:
+    every key ending in ``_env``) that name an environment variable that is not set:
+    found at load, not as a failed delivery later."""
+    problems = []
+    for name, channel in config.channels.items():
+        for key in type(channel).model_fields:
+            variable = getattr(channel, key)
+            if key.endswith("_env") and isinstance(variable, str) and variable not in os.environ:
+                problems.append(
+                    f"channels.{name}.{key}: the environment variable {variable} is not set "
+                    "(it holds the secret; set it, or remove the key)"
+                )
+    return problems
 
 
 def load(path: str | os.PathLike[str]) -> Config:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from monitor.config.base import Strict
+from monitor.config.base import MAX_NAME_LENGTH, Strict
 from monitor.config.channels import Route
 from monitor.config.errors import ConfigKeyError, allowed
 from monitor.config.peek import DEFAULT_DATABASE
@@ -129,6 +129,13 @@ class Config(Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
+        for name in self.channels:
+            if len(name) > MAX_NAME_LENGTH:
+                raise ConfigKeyError(
+                    ("channels", name[:40] + "..."),
+                    f"a channel name of {len(name)} characters is too long; "
+                    f"the most is {MAX_NAME_LENGTH}",
+                )
         seen: dict[str, int] = {}
         for index, target in enumerate(self.targets):
             if target.name in seen:
@@ -174,6 +181,12 @@ class Config(Strict):
 
     def channels_of(self, target: Target) -> tuple[str, ...]:
         return target.notify if target.notify is not None else self.defaults.notify
+
+    def private_allowed(self, target: Target) -> bool:
+        """Whether redirects of ``target`` may lead into private addresses."""
+        if target.allow_private is not None:
+            return target.allow_private
+        return self.fetch.allow_private
 
     def ignore_of(self, target: Target) -> tuple[str, ...]:
         return self.defaults.ignore + target.ignore

@@ -10,9 +10,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from monitor.config.base import NAME_RE, WEEKDAYS, Strict, check_http_url
+from monitor.config.base import MAX_NAME_LENGTH, NAME_RE, WEEKDAYS, Strict, check_http_url
 from monitor.config.peek import DEFAULT_MAX_ARTICLES
 from monitor.config.units import parse_duration, parse_size
+from monitor.detect import patterns
 from monitor.selector import Selector as SelectorValue
 
 logger = logging.getLogger(__name__)
@@ -218,12 +219,7 @@ class Follow(Strict):
     @field_validator("pattern")
     @classmethod
     def _regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"{value!r} is not a valid regular expression ({exc})") from None
-        return value
+        return None if value is None else patterns.check(value)
 
     @model_validator(mode="after")
     def _something(self) -> Follow:
@@ -247,6 +243,11 @@ class Target(Strict):
     ignore: tuple[str, ...] = Field(default=(), description="Regexes of text to ignore.")
     encoding: str | None = Field(default=None, description="Force a character set.")
     obey_robots: bool | None = Field(default=None, description="Override fetch.obey_robots.")
+    allow_private: bool | None = Field(
+        default=None,
+        description="Override fetch.allow_private: true lets this target's redirects lead "
+        "into private addresses.",
+    )
     follow: Follow | None = Field(default=None, description="Makes this a listing target.")
     notify: tuple[str, ...] | None = Field(default=None, description="Channel names.")
     watch_terms: tuple[str, ...] = Field(default=(), description="Extra significant words.")
@@ -274,6 +275,10 @@ class Target(Strict):
                 f"{value!r} is not a usable name; use letters, digits, '.', '_' or '-', "
                 "starting with a letter or digit"
             )
+        if len(value) > MAX_NAME_LENGTH:
+            raise ValueError(
+                f"a name of {len(value)} characters is too long; the most is {MAX_NAME_LENGTH}"
+            )
         return value
 
     check_url = field_validator("url")(lambda cls, value: check_http_url(value))
@@ -281,12 +286,7 @@ class Target(Strict):
     @field_validator("ignore")
     @classmethod
     def _regexes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{pattern!r} is not a valid regular expression ({exc})") from None
-        return value
+        return tuple(patterns.check(pattern) for pattern in value)
 
     @field_validator("encoding")
     @classmethod
@@ -319,6 +319,34 @@ class Fetch(Strict):
         description="URL or e-mail where site owners can reach you.",
     )
     obey_robots: bool = Field(default=True, description="Obey robots.txt.")
+    allow_private: bool = Field(
+        default=False,
+        description="Follow redirects and meta refreshes from public addresses into "
+        "private ones (loopback, private, link-local, metadata); a target whose own URL "
+        "is private may always redirect.",
+    )
+    public_networks: tuple[str, ...] = Field(
+        default=(),
+        description="Address ranges (CIDR) counted as public although reserved, e.g. a "
+        "lab network that stands for the internet.",
+    )
+
+    @field_validator("public_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        import ipaddress
+
+        value = [value] if isinstance(value, str) else value
+        if isinstance(value, list | tuple):
+            for item in value:
+                try:
+                    ipaddress.ip_network(str(item).strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{item!r} is not an address range such as 10.0.0.0/8 or fd00::/8"
+                    ) from None
+        return value
+
     concurrency: int = Field(default=16, ge=1, le=1024, description="Requests in flight.")
     per_domain_concurrency: int = Field(default=2, ge=1, le=256)
     delay: float = Field(default=1.0, description="Delay between requests to one domain.")
@@ -441,3 +469,8 @@ class Defaults(Strict):
     @classmethod
     def _listify(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("ignore")
+    @classmethod
+    def _regexes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(patterns.check(pattern) for pattern in value)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from monitor.detect.patterns import TimedPatterns
 
 _TRANSLATE = str.maketrans(
     {
@@ -89,14 +91,30 @@ def normalize_line(line: str) -> str:
     return " ".join(line.split())
 
 
-def normalize_lines(lines: Iterable[str], ignore: Iterable[re.Pattern[str]] = ()) -> list[str]:
-    """Canonical lines with the ignored patterns removed; empty lines dropped."""
+Ignore = Iterable[re.Pattern[str]] | TimedPatterns
+
+
+def _remover(ignore: Ignore) -> Callable[[str], str]:
+    """A function removing what the ignore patterns match from a line (a target's own
+    patterns run with their time limit: :class:`TimedPatterns`)."""
+    if isinstance(ignore, TimedPatterns):
+        return ignore.sub
     patterns = tuple(ignore)
-    result = []
-    for line in lines:
-        line = normalize_line(line)
+
+    def remove(line: str) -> str:
         for pattern in patterns:
             line = pattern.sub("", line)
+        return line
+
+    return remove
+
+
+def normalize_lines(lines: Iterable[str], ignore: Ignore = ()) -> list[str]:
+    """Canonical lines with the ignored patterns removed; empty lines dropped."""
+    remove = _remover(ignore)
+    result = []
+    for line in lines:
+        line = remove(normalize_line(line))
         line = " ".join(line.split())
         if line:
             result.append(line)
@@ -104,16 +122,14 @@ def normalize_lines(lines: Iterable[str], ignore: Iterable[re.Pattern[str]] = ()
 
 
 def normalize_keyed_lines(
-    lines: Iterable[str], keys: Iterable[str], ignore: Iterable[re.Pattern[str]] = ()
+    lines: Iterable[str], keys: Iterable[str], ignore: Ignore = ()
 ) -> tuple[list[str], list[str]]:
     """:func:`normalize_lines`, keeping each line's block key beside it."""
-    patterns = tuple(ignore)
+    remove = _remover(ignore)
     result: list[str] = []
     kept: list[str] = []
     for line, key in zip(lines, keys, strict=False):
-        line = normalize_line(line)
-        for pattern in patterns:
-            line = pattern.sub("", line)
+        line = remove(normalize_line(line))
         line = " ".join(line.split())
         if line:
             result.append(line)

@@ -23,7 +23,8 @@ from monitor.detect.normalize import (
     normalize_line,
     normalize_lines,
 )
-from monitor.exceptions import ExtractionError, SelectorNotMatchedError
+from monitor.detect.patterns import TimedPatterns
+from monitor.exceptions import ExtractionError, PatternTimeoutError, SelectorNotMatchedError
 from monitor.records import FetchResult, Observation, PageState
 from monitor.vocab import Quality, QualityKind, Role
 
@@ -38,9 +39,9 @@ class ProcessRules:
     ignore: tuple[str, ...] = ()
     encoding: str | None = None
 
-    @cached_property
-    def ignore_patterns(self) -> tuple[re.Pattern[str], ...]:
-        return tuple(re.compile(pattern) for pattern in self.ignore)
+    def ignore_patterns(self) -> TimedPatterns:
+        """The ignore patterns for one page: they share one time budget."""
+        return TimedPatterns(self.ignore)
 
     @cached_property
     def key(self) -> str:
@@ -115,8 +116,22 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
 
     What the page has become is judged before its content is read: a removal, a block
     page or a login wall is judged on the whole page, whatever region a selector picks;
-    only a page that is still the page and lost its region is a target problem.
+    only a page that is still the page and lost its region is a target problem. So is
+    an ignore regex that runs past its time limit (it is named; the check goes on).
     """
+    try:
+        return _observe(fetch, rules, state, rules.ignore_patterns())
+    except PatternTimeoutError as exc:
+        logger.error("%s: %s", fetch.key.target, exc)
+        body_sha = hashlib.sha256(fetch.body).hexdigest() if fetch.body else None
+        return _problem(
+            fetch, body_sha, Quality.ERROR, QualityKind.PATTERN, f"target problem: ignore: {exc}"
+        )
+
+
+def _observe(
+    fetch: FetchResult, rules: ProcessRules, state: PageState | None, ignore: TimedPatterns
+) -> Observation:
     if fetch.error is not None or fetch.status is None:
         return _problem(
             fetch,
@@ -152,7 +167,7 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
         )
     except SelectorNotMatchedError as exc:
         title = normalize_line(exc.title) if exc.title else None
-        page = normalize_lines(exc.page_lines, rules.ignore_patterns)
+        page = normalize_lines(exc.page_lines, ignore)
         verdict = _judge(fetch, title, "\n".join(page), html)
         if verdict.kind != QualityKind.OK:
             return _rejected(fetch, body_sha, verdict, encoding, title)
@@ -172,12 +187,12 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
         return _problem(fetch, body_sha, Quality.LOW, QualityKind.UNDECODABLE, str(exc))
     title = normalize_line(extracted.title) if extracted.title else None
     lines, keys = normalize_keyed_lines(
-        extracted.lines, extracted.keys or [""] * len(extracted.lines), rules.ignore_patterns
+        extracted.lines, extracted.keys or [""] * len(extracted.lines), ignore
     )
     if extracted.page_lines is not None:
         # A selector: the whole page first (a removal or a block page is judged on all
         # of it), then the selected region (a "not found" message inside it).
-        page = normalize_lines(extracted.page_lines, rules.ignore_patterns)
+        page = normalize_lines(extracted.page_lines, ignore)
         verdict = _judge(fetch, title, "\n".join(page), html)
         if verdict.kind == QualityKind.OK:
             verdict = _judge(fetch, title, "\n".join(lines), html)

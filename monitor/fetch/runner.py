@@ -49,14 +49,18 @@ async def crawl(
     detect: cfg.Detect | None = None,
     *,
     timeout: float | None = None,
+    allow_private: frozenset[str] = frozenset(),
 ) -> None:
-    """Run the page and listing spiders concurrently until both are done."""
+    """Run the page and listing spiders concurrently until both are done;
+    ``allow_private``: targets that may be redirected into private addresses."""
     obey = (
         fetch.obey_robots
         or any(job.obey_robots for job in page_jobs)
         or any(job.obey_robots for job in listing_jobs)
     )
-    runner = AsyncCrawlerRunner(scrapy_settings(fetch, obey_robots=obey, detect=detect))
+    runner = AsyncCrawlerRunner(
+        scrapy_settings(fetch, obey_robots=obey, detect=detect, allow_private=allow_private)
+    )
     crawls = []
     if page_jobs:
         crawler = runner.create_crawler(PageSpider)

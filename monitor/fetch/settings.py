@@ -1,5 +1,10 @@
 """Scrapy settings from the config's ``fetch`` section: polite by default.
 
+Redirects and meta refreshes from a public address into a private one are refused by
+:class:`monitor.fetch.private.PrivateRedirectMiddleware`, told by ``MONITOR_ALLOW_PRIVATE``
+(``fetch.allow_private``), ``MONITOR_ALLOW_PRIVATE_TARGETS`` (the targets with
+``allow_private: true``) and ``MONITOR_PUBLIC_NETWORKS`` (``fetch.public_networks``).
+
 Two settings of the monitor's own carry the ``detect`` section to the spiders (read in
 their ``from_crawler``): ``MONITOR_CONFIRM_DELAY`` (seconds before a suspected removal is
 fetched again) and ``MONITOR_PROBE_DELAY`` (seconds before a new page is fetched again).
@@ -8,6 +13,7 @@ fetched again) and ``MONITOR_PROBE_DELAY`` (seconds before a new page is fetched
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from monitor import __version__
@@ -19,9 +25,14 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 
 
 def scrapy_settings(
-    fetch: cfg.Fetch, *, obey_robots: bool, detect: cfg.Detect | None = None
+    fetch: cfg.Fetch,
+    *,
+    obey_robots: bool,
+    detect: cfg.Detect | None = None,
+    allow_private: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Scrapy settings from the ``fetch`` section (and ``detect``'s delays)."""
+    """Scrapy settings from the ``fetch`` section (and ``detect``'s delays);
+    ``allow_private``: the targets that may be redirected into private addresses."""
     monitor: dict[str, Any] = {}
     if detect is not None:
         monitor = {
@@ -57,6 +68,11 @@ def scrapy_settings(
         "HTTPCACHE_ENABLED": False,
         "LOG_ENABLED": False,
         "ITEM_PIPELINES": {"monitor.fetch.pipeline.RecordPipeline": 100},
+        # Before robots.txt (100): a refused hop costs the private host no request at all.
+        "DOWNLOADER_MIDDLEWARES": {"monitor.fetch.private.PrivateRedirectMiddleware": 60},
+        "MONITOR_ALLOW_PRIVATE": fetch.allow_private,
+        "MONITOR_ALLOW_PRIVATE_TARGETS": sorted(set(allow_private)),
+        "MONITOR_PUBLIC_NETWORKS": list(fetch.public_networks),
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "STATS_DUMP": False,
         # A response yields at most a few items; Scrapy's default of 100 parallel item

@@ -66,7 +66,14 @@ def create(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(
+                    f"cannot create the folder of the database {database}: "
+                    f"{exc.strerror or exc} ({folder})"
+                ) from None
         engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
@@ -144,6 +151,8 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
     migrating = migration_engine(engine.url.render_as_string(hide_password=False))
     try:
         before = current_revision(engine)
+        if before is not None and not known_revision(engine, before):
+            raise StorageError(newer_message(before))
         command.upgrade(alembic_config(migrating), revision)
         after = current_revision(engine)
     except SQLAlchemyError as exc:
@@ -168,8 +177,31 @@ def ensure_current(engine: Engine) -> None:
         current = current_revision(engine)
     except SQLAlchemyError as exc:
         raise StorageError(f"cannot open the database {engine.url!r}: {describe(exc)}") from exc
+    if current is not None and not known_revision(engine, current):
+        raise StorageError(newer_message(current))
     if current != head_revision(engine):
         upgrade(engine)
+
+
+def known_revision(engine: Engine, revision: str) -> bool:
+    """Whether this monitor's migrations know ``revision`` (an older monitor does not know
+    the revisions of a newer one)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        scripts = ScriptDirectory.from_config(alembic_config(engine))
+        return scripts.get_revision(revision) is not None
+    except (CommandError, KeyError, ValueError):
+        return False
+
+
+def newer_message(revision: str) -> str:
+    """What a person reads when the database is newer than this monitor."""
+    return (
+        f"this database was written by a newer monitor: revision {revision}; upgrade monitor "
+        f"(this one knows revisions up to {SCHEMA_REVISION})"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ from monitor.records import (
     host_of,
     threshold,
 )
-from monitor.storage import db
+from monitor.storage import db, readonly
 from monitor.storage.models import (
     Blob,
     Capture,
@@ -121,13 +121,18 @@ class VersionView:
 class Store:
     """Reads and writes targets, pages, captures, bodies and versions."""
 
-    def __init__(self, url: str, *, upgrade: bool = True) -> None:
+    def __init__(self, url: str, *, upgrade: bool = True, read_only: bool = False) -> None:
+        """``read_only``: open a SQLite file that cannot be written for reading (it must
+        be at the current schema); see :mod:`monitor.storage.readonly`."""
         self.url = url
+        self.read_only = read_only
         try:
-            self.engine: Engine = db.create(url)
+            self.engine: Engine = readonly.create(url) if read_only else db.create(url)
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot open the database {url!r}: {exc}") from exc
-        if upgrade:
+        if read_only:
+            readonly.ensure_readable(self.engine, url)
+        elif upgrade:
             db.ensure_current(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # The daemon's fence (monitor.storage.lock): the holder its writes must still

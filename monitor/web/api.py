@@ -19,6 +19,7 @@ from monitor import history
 from monitor.exceptions import UnknownTargetError
 from monitor.storage.store import Store
 from monitor.timefmt import parse_time
+from monitor.web import routing
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +133,8 @@ def list_changes(request: Request) -> Response:
         page = int(page_id) if page_id else None
     except ValueError:
         raise HTTPException(400, f"page_id: {page_id!r} is not a number") from None
+    if page is not None and not 0 <= page <= routing.MAX_ID:
+        raise HTTPException(400, f"page_id: {page_id!r} is not an id (too large)")
     events = history.recent_events(
         _store(request),
         target=params.get("target") or None,
@@ -171,16 +174,15 @@ def openapi(request: Request) -> Response:
 
 
 def routes() -> list[Route]:
+    routing.register()  # {name:id}: ids past the database integers match nothing
     return [
         Route("/api/openapi.json", openapi, name="api_openapi"),
         Route("/api/targets", list_targets, name="api_targets"),
         Route("/api/targets/{name}", get_target, name="api_target"),
-        Route("/api/pages/{page_id:int}", get_page, name="api_page"),
-        Route("/api/pages/{page_id:int}/versions", list_versions, name="api_versions"),
-        Route("/api/pages/{page_id:int}/versions/{seq:int}", get_version, name="api_version"),
-        Route(
-            "/api/pages/{page_id:int}/diff/{from_seq:int}/{to_seq:int}", get_diff, name="api_diff"
-        ),
+        Route("/api/pages/{page_id:id}", get_page, name="api_page"),
+        Route("/api/pages/{page_id:id}/versions", list_versions, name="api_versions"),
+        Route("/api/pages/{page_id:id}/versions/{seq:id}", get_version, name="api_version"),
+        Route("/api/pages/{page_id:id}/diff/{from_seq:id}/{to_seq:id}", get_diff, name="api_diff"),
         Route("/api/changes", list_changes, name="api_changes"),
         Route("/api/search", search, name="api_search"),
     ]

@@ -39,7 +39,7 @@ from monitor.storage.models import Capture
 from monitor.storage.store import Store
 from monitor.timefmt import ago as ago
 from monitor.timefmt import utc as utc
-from monitor.web import charts
+from monitor.web import charts, routing
 from monitor.web.security import SNAPSHOT_CSP
 
 logger = logging.getLogger(__name__)
@@ -418,19 +418,18 @@ def _charset_label(encoding: str | None) -> str:
 
 
 def routes() -> list[Route]:
+    routing.register()  # {name:id}: ids past the database integers match nothing
     return [
         Route("/", dashboard, name="dashboard"),
         Route("/search", search_page, name="search"),
         Route("/targets/{name}", target_page, name="target"),
-        Route("/pages/{page_id:int}", timeline_page, name="page"),
-        Route("/pages/{page_id:int}/diff", diff_redirect, name="diff_latest"),
-        Route("/pages/{page_id:int}/diff/{from_seq:int}/{to_seq:int}", diff_page, name="diff"),
-        Route("/pages/{page_id:int}/versions/{seq:int}", version_page, name="version"),
-        Route("/pages/{page_id:int}/versions/{seq:int}/raw", raw_body, name="raw"),
-        Route("/pages/{page_id:int}/captures/{capture_id:int}", capture_page, name="capture"),
-        Route(
-            "/pages/{page_id:int}/captures/{capture_id:int}/raw", capture_raw, name="capture_raw"
-        ),
+        Route("/pages/{page_id:id}", timeline_page, name="page"),
+        Route("/pages/{page_id:id}/diff", diff_redirect, name="diff_latest"),
+        Route("/pages/{page_id:id}/diff/{from_seq:id}/{to_seq:id}", diff_page, name="diff"),
+        Route("/pages/{page_id:id}/versions/{seq:id}", version_page, name="version"),
+        Route("/pages/{page_id:id}/versions/{seq:id}/raw", raw_body, name="raw"),
+        Route("/pages/{page_id:id}/captures/{capture_id:id}", capture_page, name="capture"),
+        Route("/pages/{page_id:id}/captures/{capture_id:id}/raw", capture_raw, name="capture_raw"),
     ]
 
 
