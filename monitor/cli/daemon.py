@@ -24,19 +24,31 @@ logger = logging.getLogger(__name__)
     default=None,
     help="json: one JSON object per line, for log collectors (also `monitor --log-format`).",
 )
+@click.option(
+    "--role",
+    type=click.Choice(["scheduler", "worker"]),
+    default=None,
+    help="Run one role of a cluster (PostgreSQL and a broker, see docs/SCALING.md): "
+    "a scheduler (run two: leader and standby) or a worker (any number).",
+)
 @click.pass_context
 @handle_errors
 def run(
-    context: click.Context, config_path: Path, database: str | None, log_format: str | None
+    context: click.Context,
+    config_path: Path,
+    database: str | None,
+    log_format: str | None,
+    role: str | None,
 ) -> None:
     """Run the scheduler in the foreground until SIGTERM or SIGINT (the daemon).
 
     Checks every target on its schedule, sends alerts, and keeps a heartbeat in the
     database; SIGHUP (or `monitor reload`) re-reads the config. One per database.
+    With --role, one process of a cluster sharing a PostgreSQL database and a broker
+    (the `cluster` config section; docs/SCALING.md).
 
     Example: monitor run -c config.yaml --log-format json
     """
-    from monitor.daemon import Daemon
 
     if log_format is not None:
         from monitor.daemon import logs
@@ -46,6 +58,16 @@ def run(
     if not (context.obj or {}).get("verbose"):
         logging.getLogger().setLevel(logging.INFO)
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick otherwise
+    if role == "worker":
+        from monitor.cluster.worker import run_worker
+
+        sys.exit(run_worker(config_path, database))
+    if role == "scheduler":
+        from monitor.cluster.scheduler import run_scheduler
+
+        sys.exit(run_scheduler(config_path, database))
+    from monitor.daemon import Daemon
+
     sys.exit(Daemon(config_path, database).run())
 
 
