@@ -30,9 +30,9 @@ from sqlalchemy import or_, select, update
 
 from monitor import config as cfg
 from monitor.cluster.leader import fence
-from monitor.cluster.nodes import MISSED_BEATS
+from monitor.cluster.leases import lease_holder, live_holders
 from monitor.daemon.scheduler import next_due
-from monitor.storage.models import ClusterNode, Dispatch, Page, Target
+from monitor.storage.models import Dispatch, Page, Target
 from monitor.storage.store import Store
 from monitor.timefmt import utcnow
 
@@ -162,9 +162,21 @@ class Dispatcher:
 
     def _resend(self, epoch: int, now: datetime) -> int:
         """Batches to send again: never started and sent long ago (or never), or started
-        by a worker that stopped beating (reset, so any worker may take them)."""
+        but no longer running: the site's lease of that batch expired (its worker died,
+        hung or lost the database) - then reset, so any worker may take them."""
         lost_after = now - timedelta(seconds=self.settings.resend_after)
-        dead_after = now - timedelta(seconds=MISSED_BEATS * self.settings.heartbeat)
+        with self.store.session() as session:
+            started = session.execute(
+                select(Dispatch.id, Dispatch.site, Dispatch.worker_id).where(
+                    Dispatch.finished_at.is_(None), Dispatch.started_at.is_not(None)
+                )
+            ).all()
+        live = live_holders(self.store, sorted({site for _id, site, _worker in started}))
+        orphaned = [
+            dispatch_id
+            for dispatch_id, _site, worker in started
+            if lease_holder(worker or "", dispatch_id) not in live
+        ]
         with self.store.session() as session, session.begin():
             fence(session, self.node_id, epoch)
             unstarted = session.scalars(
@@ -172,19 +184,6 @@ class Dispatcher:
                     Dispatch.finished_at.is_(None),
                     Dispatch.started_at.is_(None),
                     or_(Dispatch.published_at.is_(None), Dispatch.published_at < lost_after),
-                )
-            ).all()
-            orphaned = session.scalars(
-                select(Dispatch.id)
-                .outerjoin(ClusterNode, ClusterNode.id == Dispatch.worker_id)
-                .where(
-                    Dispatch.finished_at.is_(None),
-                    Dispatch.started_at.is_not(None),
-                    or_(
-                        ClusterNode.id.is_(None),
-                        ClusterNode.heartbeat_at < dead_after,
-                        ClusterNode.state == "stopped",
-                    ),
                 )
             ).all()
             if orphaned:
@@ -198,7 +197,7 @@ class Dispatcher:
             logger.warning(
                 "sending batch %s again (%s)",
                 dispatch_id,
-                "its worker is gone" if dispatch_id in orphaned else "not started",
+                "its worker stopped holding the site" if dispatch_id in orphaned else "not started",
             )
             self._publish(dispatch_id)
         return len(again)

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from monitor.storage.models import SiteLease
@@ -31,6 +31,24 @@ class Lease:
     site: str
     holder: str
     token: int
+
+
+def lease_holder(worker_id: str, dispatch_id: str) -> str:
+    """Who holds a site while a batch runs: the worker and the batch."""
+    return f"{worker_id}/{dispatch_id}"
+
+
+def live_holders(store: Store, sites: list[str]) -> set[str]:
+    """The holders of the unexpired leases of ``sites`` (by the database's clock)."""
+    if not sites:
+        return set()
+    with store.session() as session:
+        rows = session.execute(
+            select(SiteLease.holder).where(
+                SiteLease.site.in_(sites), SiteLease.expires_at > func.now()
+            )
+        ).all()
+    return {holder for (holder,) in rows}
 
 
 def acquire(store: Store, site: str, holder: str, ttl: float) -> Lease | None:

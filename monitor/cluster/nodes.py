@@ -55,10 +55,10 @@ def beat(store: Store, node_id: str, state: str | None = None) -> None:
 
 
 class Heartbeat:
-    """Beats every ``every`` seconds in a thread of its own while ``alive()`` says so.
+    """Beats every ``every`` seconds in a thread of its own (for `monitor status`).
 
-    ``alive`` is how the process proves it still works (a worker asks its reactor loop
-    to answer): a stuck process stops beating and is taken for dead after three beats.
+    A running batch proves it is alive by renewing its site's lease
+    (:mod:`~monitor.cluster.leases`); the heartbeat says the process is.
     """
 
     def __init__(
@@ -67,11 +67,10 @@ class Heartbeat:
         node_id: str,
         every: float,
         *,
-        alive: Callable[[], bool] = lambda: True,
         state: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.store, self.node_id, self.every = store, node_id, every
-        self.alive, self.state = alive, state
+        self.state = state
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cluster-heartbeat", daemon=True)
 
@@ -82,10 +81,7 @@ class Heartbeat:
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             try:
-                if self.alive():
-                    beat(self.store, self.node_id, self.state())
-                else:
-                    logger.warning("not beating: this process does not answer")
+                beat(self.store, self.node_id, self.state())
             except Exception:
                 logger.exception("the cluster heartbeat could not be written")
 

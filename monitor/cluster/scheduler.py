@@ -24,10 +24,9 @@ from monitor.cluster import nodes
 from monitor.cluster.app import CHECK_BATCH, make_app
 from monitor.cluster.dispatch import Dispatcher
 from monitor.cluster.leader import Leadership
-from monitor.cluster.worker import load_for_role
+from monitor.cluster.worker import load_for_role, open_store
 from monitor.exceptions import NotLeaderError
 from monitor.notify.outbox import Outbox
-from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ class ClusterScheduler:
         self.config = load_for_role(config_path, database, "scheduler")
         self.settings = self.config.cluster
         self.broker_url = self.settings.broker_url()
-        self.store = Store(self.config.database)
+        self.store = open_store(self.config.database)
         self.node_id = nodes.new_node_id()
         self.stop = threading.Event()
         self.leadership = Leadership(self.store, self.node_id, self.settings.leader_timeout)

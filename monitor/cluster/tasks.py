@@ -14,28 +14,26 @@ carries only the id), and:
    outbox's claims give each delivery to one sender).
 
 A worker killed in step 3 leaves the batch started and unfinished: the broker delivers
-it again (late acknowledgement), or the leader re-sends it once the worker's heartbeat
-is stale; pages recorded before the kill compare equal to their new last version, so
-their events are not decided twice.
+it again (late acknowledgement), or the leader re-sends it once the site's lease of the
+batch expired (nobody renews it); pages recorded before the kill compare equal to their
+new last version, so their events are not decided twice.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, update
 
 from monitor import config as cfg
 from monitor.check import check_async
 from monitor.cluster import leases
 from monitor.cluster.app import CHECK_BATCH
-from monitor.cluster.nodes import MISSED_BEATS
 from monitor.fetch import reactor
 from monitor.notify.outbox import Outbox
-from monitor.storage.models import ClusterNode, Dispatch
+from monitor.storage.models import Dispatch
 from monitor.storage.store import Store
 from monitor.timefmt import utcnow
 
@@ -54,22 +52,19 @@ class WorkerContext:
     node_id: str
 
 
-def _claimable(store: Store, dispatch_id: str, node_id: str, dead_after: float) -> Dispatch | None:
-    """The batch if this worker may run it (not finished, not running on a live worker)."""
+def _claimable(store: Store, dispatch_id: str, node_id: str) -> Dispatch | None:
+    """The batch if this worker may run it: not finished, and not running elsewhere
+    (another worker holds the site's lease for it)."""
     with store.session() as session:
         dispatch = session.get(Dispatch, dispatch_id)
         if dispatch is None or dispatch.finished_at is not None:
             return None
-        if dispatch.worker_id is not None and dispatch.worker_id != node_id:
-            beat = session.scalar(
-                select(ClusterNode.heartbeat_at).where(
-                    ClusterNode.id == dispatch.worker_id, ClusterNode.state != "stopped"
-                )
-            )
-            if beat is not None and beat > utcnow() - timedelta(seconds=dead_after):
-                return None
         session.expunge(dispatch)
-        return dispatch
+    if dispatch.worker_id is not None and dispatch.worker_id != node_id:
+        holder = leases.lease_holder(dispatch.worker_id, dispatch.id)
+        if holder in leases.live_holders(store, [dispatch.site]):
+            return None
+    return dispatch
 
 
 def _claim(store: Store, dispatch: Dispatch, node_id: str) -> bool:
@@ -94,8 +89,8 @@ def _finish(store: Store, dispatch_id: str, node_id: str, pages: int, errors: in
     with store.session() as session, session.begin():
         session.execute(
             update(Dispatch)
-            .where(Dispatch.id == dispatch_id, Dispatch.worker_id == node_id)
-            .values(finished_at=utcnow(), pages=pages, errors=errors)
+            .where(Dispatch.id == dispatch_id, Dispatch.finished_at.is_(None))
+            .values(finished_at=utcnow(), worker_id=node_id, pages=pages, errors=errors)
         )
 
 
@@ -103,12 +98,11 @@ def run_batch(context: WorkerContext, dispatch_id: str) -> str:
     """Check one batch; returns what happened (``done``, ``duplicate``, ``busy``)."""
     config, store, node_id = context.config, context.store, context.node_id
     settings = config.cluster
-    dead_after = MISSED_BEATS * settings.heartbeat
-    dispatch = _claimable(store, dispatch_id, node_id, dead_after)
+    dispatch = _claimable(store, dispatch_id, node_id)
     if dispatch is None:
         logger.info("batch %s: finished or running elsewhere; dropped", dispatch_id)
         return "duplicate"
-    holder = f"{node_id}/{dispatch_id}"
+    holder = leases.lease_holder(node_id, dispatch_id)
     lease = leases.wait_for(
         store, dispatch.site, holder, settings.lease_ttl, patience=settings.lease_ttl + 5
     )

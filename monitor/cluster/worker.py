@@ -9,16 +9,16 @@ loop and waits. ``cluster.concurrency`` threads: that many sites in flight at on
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
+import time
 from pathlib import Path
 
 from monitor import config as cfg
 from monitor.cluster import nodes
 from monitor.cluster.app import make_app
 from monitor.cluster.tasks import WorkerContext, register
-from monitor.exceptions import ConfigError
+from monitor.exceptions import ConfigError, StorageError
 from monitor.fetch import reactor
 from monitor.storage.store import Store
 
@@ -39,17 +39,15 @@ def load_for_role(config_path: Path, database: str | None, role: str) -> cfg.Con
     return config
 
 
-def _loop_answers() -> bool:
-    """The reactor's loop still runs callbacks (a stuck loop: no heartbeat)."""
-
-    async def ping() -> bool:
-        return True
-
-    future = asyncio.run_coroutine_threadsafe(ping(), reactor.loop())
+def open_store(url: str) -> Store:
+    """The store; a second try if another process of the cluster was upgrading the same
+    new database at the same moment (the loser of that race sees a half-made schema)."""
     try:
-        return future.result(timeout=10)
-    except Exception:
-        return False
+        return Store(url)
+    except StorageError as exc:
+        logger.warning("opening the database failed (%s); trying again", exc)
+        time.sleep(2)
+        return Store(url)
 
 
 def run_worker(config_path: Path, database: str | None = None) -> int:
@@ -57,7 +55,7 @@ def run_worker(config_path: Path, database: str | None = None) -> int:
     config = load_for_role(config_path, database, "worker")
     settings = config.cluster
     broker_url = settings.broker_url()
-    store = Store(config.database)
+    store = open_store(config.database)
     node_id = nodes.new_node_id()
     reactor.loop()  # before any task: fail fast if the reactor cannot start
     nodes.register(
@@ -68,7 +66,7 @@ def run_worker(config_path: Path, database: str | None = None) -> int:
         queue=settings.queue,
         concurrency=settings.concurrency,
     )
-    heartbeat = nodes.Heartbeat(store, node_id, settings.heartbeat, alive=_loop_answers).start()
+    heartbeat = nodes.Heartbeat(store, node_id, settings.heartbeat).start()
     app = make_app(settings, broker_url)
     register(app, WorkerContext(config, store, node_id))
     logger.info(
