@@ -56,6 +56,7 @@ class CountingSites:
                         sites.max_in_flight[host], sites.in_flight[host]
                     )
                     sites.hits.append((host, self.path, time.time()))
+                answered = False
                 try:
                     if sites.delay:
                         time.sleep(sites.delay)
@@ -64,13 +65,20 @@ class CountingSites:
                     self.send_response(status)
                     self.send_header("Content-Type", "text/html; charset=utf-8")
                     self.send_header("Content-Length", str(len(data)))
+                    # Out of flight before the last bytes leave: once the client has the
+                    # answer it may send the next request, and on a loaded machine this
+                    # thread can be descheduled between the write and the count.
+                    with sites.lock:
+                        sites.in_flight[host] -= 1
+                    answered = True
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
                 finally:
-                    with sites.lock:
-                        sites.in_flight[host] -= 1
+                    if not answered:
+                        with sites.lock:
+                            sites.in_flight[host] -= 1
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

@@ -6,11 +6,17 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from monitor import config as cfg
 from monitor.cli._common import EXIT_FAILURE, config_option, db_option, handle_errors, open_store
+from monitor.exceptions import MonitorError
+
+if TYPE_CHECKING:
+    from monitor.cluster.status import ClusterStatus
+    from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +120,31 @@ def status(as_json: bool, config_path: Path, database: str | None) -> None:
         (t.name, t.url, t.tags, t.enabled, t.listing) for t in (seen.targets if seen else ())
     ]
     report = collect(store, max_articles=limits, configured=configured)
-    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.text())
-    if report.needs_attention:
+    cluster = _cluster_status(store, config_path if seen is not None else None)
+    if as_json:
+        data = report.as_dict()
+        if cluster is not None:
+            data["cluster"] = cluster.as_dict()
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(report.text())
+        if cluster is not None:
+            click.echo(cluster.text())
+    if report.needs_attention or (cluster is not None and cluster.needs_attention):
         sys.exit(EXIT_FAILURE)
+
+
+def _cluster_status(store: Store, config_path: Path | None) -> ClusterStatus | None:
+    """The cluster's part of `monitor status`, on PostgreSQL where a cluster ran."""
+    if store.engine.dialect.name != "postgresql":
+        return None
+    from monitor.cluster.settings import ClusterSettings
+    from monitor.cluster.status import collect as collect_cluster
+
+    settings = ClusterSettings()
+    if config_path is not None:
+        try:
+            settings = cfg.load(config_path).cluster
+        except MonitorError as exc:
+            logger.warning("cluster settings not read (%s); using the defaults", exc)
+    return collect_cluster(store, settings)
