@@ -611,3 +611,26 @@ def test_one_crawl_keeps_per_domain_concurrency_with_no_delay(tmp_path: Path) ->
         assert sites.max_in_flight["127.0.0.1"] == 2
     finally:
         sites.stop()
+
+
+@pytest.mark.parametrize("url", [REDIS, "amqp://guest:guest@127.0.0.1:5672//"])
+def test_queue_depth_counts_waiting_batches(url: str) -> None:
+    from monitor.cluster.app import make_app, queue_depth
+    from monitor.cluster.settings import ClusterSettings
+
+    if url.startswith("redis") and _redis_available() is not None:
+        pytest.skip("Redis not reachable")
+    settings = ClusterSettings(queue=f"monitor-test-depth-{uuid.uuid4().hex[:8]}")
+    assert queue_depth(settings, url) == 0  # never declared: nothing waiting
+    app = make_app(settings, url)
+    try:
+        for n in range(3):
+            app.send_task("monitor.check_batch", args=[f"batch-{n}"], queue=settings.queue)
+        assert queue_depth(settings, url) == 3
+    finally:
+        with app.connection_for_write() as connection:
+            channel = connection.default_channel
+            channel.queue_purge(settings.queue)
+            if url.startswith("amqp"):
+                channel.queue_delete(settings.queue)
+    assert queue_depth(settings, "redis://127.0.0.1:1/0", timeout=1) is None

@@ -64,14 +64,24 @@ def make_app(settings: ClusterSettings, broker_url: str) -> Celery:
 
 
 def queue_depth(settings: ClusterSettings, broker_url: str, timeout: float = 3.0) -> int | None:
-    """Batches waiting in the queue (None if the broker does not answer)."""
+    """Batches waiting in the queue; None if the broker does not answer.
+
+    A queue the broker does not know (Redis drops an empty list; RabbitMQ before the
+    first worker declared it) has nothing waiting: 0.
+    """
     app = make_app(settings, broker_url)
     try:
         with app.connection_for_read() as connection:
             connection.ensure_connection(max_retries=1, timeout=timeout)
-            channel = connection.default_channel
-            declared = channel.queue_declare(queue=settings.queue, passive=True)
+            try:
+                declared = connection.default_channel.queue_declare(
+                    queue=settings.queue, passive=True
+                )
+            except Exception as exc:
+                if "NOT_FOUND" in str(exc):
+                    return 0
+                raise
             return int(declared.message_count)
-    except Exception as exc:  # a missing queue or a broker down: unknown, not an error
-        logger.debug("queue depth unknown: %s", exc)
+    except Exception as exc:  # the broker is down: unknown, not an error of ours
+        logger.warning("queue depth unknown: %s", exc)
         return None
