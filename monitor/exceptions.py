@@ -15,7 +15,9 @@ MonitorError                 base of all of them; the CLI turns it into a messag
 │   ├── SelectorNotMatchedError  a configured selector matched nothing
 │   └── PatternTimeoutError  a user regex took too long on a page (catastrophic backtracking)
 ├── SearchQueryError         a search query with nothing to look for
-└── DemoError                the demo site could not be started
+├── DemoError                the demo site could not be started
+└── ClusterError             the cluster's broker or leadership cannot be used
+    └── NotLeaderError       this scheduler lost the lead (its dispatch is rolled back)
 """
 
 from __future__ import annotations
@@ -103,3 +105,11 @@ class SearchQueryError(MonitorError):
 
 class DemoError(MonitorError):
     """The demo site could not be started."""
+
+
+class ClusterError(MonitorError):
+    """The cluster's broker or leadership cannot be used (`monitor run --role ...`)."""
+
+
+class NotLeaderError(ClusterError):
+    """This scheduler is no longer the leader: its dispatch transaction is rolled back."""

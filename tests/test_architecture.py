@@ -64,11 +64,21 @@ ALLOWED: dict[str, set[str]] = {
         "monitor.notify",
         "monitor.storage",
     },
+    # Scale-out: the scheduler and worker roles, wired from the daemon's parts.
+    "monitor.cluster": {
+        "monitor.check",
+        "monitor.config",
+        "monitor.daemon",
+        "monitor.fetch",
+        "monitor.notify",
+        "monitor.storage",
+    },
     "monitor.demo": {"monitor.check", "monitor.config", "monitor.detect", "monitor.storage"},
     # The edges people use: the web reads history; the CLI may use anything.
     "monitor.web": {"monitor.history", "monitor.storage"},
     "monitor.cli": {
         "monitor.check",
+        "monitor.cluster",
         "monitor.config",
         "monitor.daemon",
         "monitor.demo",

@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +20,11 @@ from monitor.cli._common import (
     open_store,
     refuse_read_only,
 )
+from monitor.exceptions import MonitorError
+
+if TYPE_CHECKING:
+    from monitor.cluster.status import ClusterStatus
+    from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -32,19 +38,31 @@ logger = logging.getLogger(__name__)
     default=None,
     help="json: one JSON object per line, for log collectors (also `monitor --log-format`).",
 )
+@click.option(
+    "--role",
+    type=click.Choice(["scheduler", "worker"]),
+    default=None,
+    help="Run one role of a cluster (PostgreSQL and a broker, see docs/SCALING.md): "
+    "a scheduler (run two: leader and standby) or a worker (any number).",
+)
 @click.pass_context
 @handle_errors
 def run(
-    context: click.Context, config_path: Path, database: str | None, log_format: str | None
+    context: click.Context,
+    config_path: Path,
+    database: str | None,
+    log_format: str | None,
+    role: str | None,
 ) -> None:
     """Run the scheduler in the foreground until SIGTERM or SIGINT (the daemon).
 
     Checks every target on its schedule, sends alerts, and keeps a heartbeat in the
     database; SIGHUP (or `monitor reload`) re-reads the config. One per database.
+    With --role, one process of a cluster sharing a PostgreSQL database and a broker
+    (the `cluster` config section; docs/SCALING.md).
 
     Example: monitor run -c config.yaml --log-format json
     """
-    from monitor.daemon import Daemon
 
     if log_format is not None:
         from monitor.daemon import logs
@@ -55,6 +73,16 @@ def run(
         logging.getLogger().setLevel(logging.INFO)
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick otherwise
     refuse_read_only(cfg.database_of(config_path, database))
+    if role == "worker":
+        from monitor.cluster.worker import run_worker
+
+        sys.exit(run_worker(config_path, database))
+    if role == "scheduler":
+        from monitor.cluster.scheduler import run_scheduler
+
+        sys.exit(run_scheduler(config_path, database))
+    from monitor.daemon import Daemon
+
     code = Daemon(config_path, database).run()
     # It has stopped: spare the exit a collection of every loaded module's objects
     # (seconds on a busy machine, after "stopped" was logged).
@@ -105,6 +133,31 @@ def status(as_json: bool, config_path: Path, database: str | None) -> None:
         (t.name, t.url, t.tags, t.enabled, t.listing) for t in (seen.targets if seen else ())
     ]
     report = collect(store, max_articles=limits, configured=configured)
-    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.text())
-    if report.needs_attention:
+    cluster = _cluster_status(store, config_path if seen is not None else None)
+    if as_json:
+        data = report.as_dict()
+        if cluster is not None:
+            data["cluster"] = cluster.as_dict()
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(report.text())
+        if cluster is not None:
+            click.echo(cluster.text())
+    if report.needs_attention or (cluster is not None and cluster.needs_attention):
         sys.exit(EXIT_FAILURE)
+
+
+def _cluster_status(store: Store, config_path: Path | None) -> ClusterStatus | None:
+    """The cluster's part of `monitor status`, on PostgreSQL where a cluster ran."""
+    if store.engine.dialect.name != "postgresql":
+        return None
+    from monitor.cluster.settings import ClusterSettings
+    from monitor.cluster.status import collect as collect_cluster
+
+    settings = ClusterSettings()
+    if config_path is not None:
+        try:
+            settings = cfg.load(config_path).cluster
+        except MonitorError as exc:
+            logger.warning("cluster settings not read (%s); using the defaults", exc)
+    return collect_cluster(store, settings)

@@ -29,7 +29,12 @@ def load_plugins() -> None:
     kinds = tuple(CHANNEL_TYPES[kind] for kind in sorted(CHANNEL_TYPES))
     channel: Any = Annotated[Union[kinds], Field(discriminator="type")]  # noqa: UP007
     Config.model_rebuild(
-        force=True, _types_namespace={"Channel": channel, "ArchiveSettings": SECTIONS["archive"]}
+        force=True,
+        _types_namespace={
+            "Channel": channel,
+            "ArchiveSettings": SECTIONS["archive"],
+            "ClusterSettings": SECTIONS["cluster"],
+        },
     )
 
 

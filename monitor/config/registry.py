@@ -23,6 +23,7 @@ PLUGINS = (
     "monitor.notify.webhook",
     "monitor.notify.apprise_channel",
     "monitor.evidence.settings",
+    "monitor.cluster.settings",
 )
 
 #: Channel settings models by the ``type`` the config names them with.

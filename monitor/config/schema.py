@@ -17,6 +17,7 @@ from monitor.config.units import parse_duration
 from monitor.exceptions import ConfigError
 
 if TYPE_CHECKING:
+    from monitor.cluster.settings import ClusterSettings
     from monitor.config.channels import ChannelBase as Channel
     from monitor.evidence.settings import ArchiveSettings
 
@@ -103,6 +104,7 @@ class Config(Strict):
     daemon: Daemon = Field(default_factory=Daemon)
     # Both resolved when the plugins that own them are loaded (config.loading.load_plugins).
     archive: ArchiveSettings = Field(default_factory=lambda: _section("archive"))
+    cluster: ClusterSettings = Field(default_factory=lambda: _section("cluster"))
     public_url: str | None = Field(
         default=None, description="Base URL of `monitor serve`, for links in alerts."
     )

@@ -23,6 +23,12 @@ logger = logging.getLogger(__name__)
 
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 
+#: With DOWNLOAD_DELAY 0, Scrapy 2.19 hands every queued request of a site to the
+#: download handler at once (a request counts as transferring only once its coroutine
+#: runs), so CONCURRENT_REQUESTS_PER_DOMAIN does not hold: 12-14 in flight measured with
+#: a limit of 2. Any delay above 0 makes it take them one at a time and the limit holds.
+MIN_DELAY = 0.001
+
 
 def scrapy_settings(
     fetch: cfg.Fetch,
@@ -46,7 +52,7 @@ def scrapy_settings(
         "ROBOTSTXT_OBEY": obey_robots,
         "CONCURRENT_REQUESTS": fetch.concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": fetch.per_domain_concurrency,
-        "DOWNLOAD_DELAY": fetch.delay,
+        "DOWNLOAD_DELAY": max(fetch.delay, MIN_DELAY),
         "DOWNLOAD_DELAY_JITTER": 0.5,
         "DOWNLOAD_TIMEOUT": fetch.timeout,
         "DOWNLOAD_MAXSIZE": fetch.max_body_size,

@@ -175,11 +175,15 @@ class Outbox:
                     if (now - oldest).total_seconds() < period:
                         continue  # the digest period is not over yet
                 ids = [delivery_id for delivery_id, _created in items]
-                session.execute(
-                    update(Delivery).where(Delivery.id.in_(ids), claimable).values(claimed_at=now)
-                )
+                # Several senders (cluster workers, schedulers) may claim at once: the
+                # conditional UPDATE takes each row for one of them (PostgreSQL re-checks
+                # `claimable` on a row another sender just claimed), and RETURNING says
+                # which rows are this sender's, whatever the clocks say.
                 mine = session.scalars(
-                    select(Delivery.id).where(Delivery.id.in_(ids), Delivery.claimed_at == now)
+                    update(Delivery)
+                    .where(Delivery.id.in_(ids), claimable)
+                    .values(claimed_at=now)
+                    .returning(Delivery.id)
                 ).all()
                 if mine:
                     claimed[channel] = list(mine)

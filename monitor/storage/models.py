@@ -370,3 +370,72 @@ class DeliveryAttempt(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # sent, retry, permanent
     detail: Mapped[str] = mapped_column(Text, default="")  # SMTP reply, HTTP status, error
     duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+# --- the cluster (issue 12, docs/SCALING.md): leader, processes, batches, site leases ---
+
+
+class ClusterLeader(Base):
+    """The leading scheduler of a cluster (one row): its epoch fences every dispatch.
+
+    Leadership itself is a PostgreSQL advisory lock held by a session of the leader; this
+    row says who holds it, since when, and the epoch a dispatch transaction must match.
+    """
+
+    __tablename__ = "cluster_leader"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0)
+    node_id: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    since: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+
+
+class ClusterNode(Base):
+    """One process of the cluster (a scheduler or a worker) and its heartbeat."""
+
+    __tablename__ = "cluster_nodes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # new at each start
+    role: Mapped[str] = mapped_column(String(16))  # scheduler, worker
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    queue: Mapped[str | None] = mapped_column(String(200), default=None)
+    concurrency: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime] = mapped_column(index=True)
+    state: Mapped[str] = mapped_column(String(16))  # leading, standby, running, stopped
+
+
+class Dispatch(Base):
+    """One batch of due targets of one site, sent to the workers (re-sent until done)."""
+
+    __tablename__ = "cluster_dispatches"
+    __table_args__ = (Index("ix_cluster_dispatches_site_finished_at", "site", "finished_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site: Mapped[str] = mapped_column(String(255))
+    targets: Mapped[list[Any]] = mapped_column(default=list)  # target names
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    published_at: Mapped[datetime | None] = mapped_column(default=None)
+    sends: Mapped[int] = mapped_column(Integer, default=0)
+    worker_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    starts: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    pages: Mapped[int] = mapped_column(Integer, default=0)  # pages checked
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SiteLease(Base):
+    """A site's crawl lease: one batch of a site runs at a time in the whole cluster."""
+
+    __tablename__ = "site_leases"
+
+    site: Mapped[str] = mapped_column(String(255), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    token: Mapped[int] = mapped_column(BigInteger, default=1)
+    expires_at: Mapped[datetime]
