@@ -85,8 +85,20 @@ _SESSION_PATH = re.compile(r";(?:jsessionid|phpsessid|sid)=[^/?#]*", re.IGNORECA
 
 def normalize_line(line: str) -> str:
     """One line in canonical form: NFC, plain quotes and dashes, single spaces."""
-    line = unicodedata.normalize("NFC", line).translate(_TRANSLATE)
+    if not line.isascii():  # ASCII is NFC already, and the table maps no ASCII character
+        line = unicodedata.normalize("NFC", line)
+        if _TYPOGRAPHY.search(line) is not None:
+            # As line.translate(_TRANSLATE), with Python called only where there is
+            # something to replace (translate looks up every character in a dict).
+            line = _TYPOGRAPHY.sub(_typography, line)
     return " ".join(line.split())
+
+
+_TYPOGRAPHY = re.compile("[" + "".join(re.escape(chr(code)) for code in _TRANSLATE) + "]")
+
+
+def _typography(match: re.Match[str]) -> str:
+    return match.group().translate(_TRANSLATE)
 
 
 def normalize_lines(lines: Iterable[str], ignore: Iterable[re.Pattern[str]] = ()) -> list[str]:
@@ -94,13 +106,20 @@ def normalize_lines(lines: Iterable[str], ignore: Iterable[re.Pattern[str]] = ()
     patterns = tuple(ignore)
     result = []
     for line in lines:
-        line = normalize_line(line)
-        for pattern in patterns:
-            line = pattern.sub("", line)
-        line = " ".join(line.split())
+        line = _without(normalize_line(line), patterns)
         if line:
             result.append(line)
     return result
+
+
+def _without(line: str, patterns: tuple[re.Pattern[str], ...]) -> str:
+    """A normalised line with the ignored patterns removed (spaces collapsed again where
+    something was)."""
+    removed = 0
+    for pattern in patterns:
+        line, count = pattern.subn("", line)
+        removed += count
+    return " ".join(line.split()) if removed else line
 
 
 def normalize_keyed_lines(
@@ -111,10 +130,7 @@ def normalize_keyed_lines(
     result: list[str] = []
     kept: list[str] = []
     for line, key in zip(lines, keys, strict=False):
-        line = normalize_line(line)
-        for pattern in patterns:
-            line = pattern.sub("", line)
-        line = " ".join(line.split())
+        line = _without(normalize_line(line), patterns)
         if line:
             result.append(line)
             kept.append(key)
