@@ -775,7 +775,16 @@ def build_config(database: str, urls: Sequence[str], concurrency: int) -> Any:
 
 
 def _max_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """The phase's peak RSS, with the largest of its child processes' (the check's
+    observing workers, which run beside it) added."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return (own + children) / 1024.0
+
+
+def _children_cpu() -> float:
+    times = os.times()
+    return times.children_user + times.children_system
 
 
 def _current_rss_mb() -> float:
@@ -899,13 +908,16 @@ def check_phase(
         writer_module.Writer._run = profiled  # type: ignore[method-assign]
     rss_before = _current_rss_mb()
     cpu0, t0 = time.process_time(), time.perf_counter()
+    children0 = _children_cpu()
     if profilers:
         profilers[0].enable()
     try:
         summary = run_check(config, store, config.targets, on_recorded=on_recorded)
     finally:
         seconds = time.perf_counter() - t0
-        cpu = time.process_time() - cpu0
+        # The check's observing worker processes too (reaped when the check ends).
+        workers_cpu = _children_cpu() - children0
+        cpu = time.process_time() - cpu0 + workers_cpu
         if profilers:
             profilers[0].disable()
 
@@ -929,6 +941,7 @@ def check_phase(
     return {
         "seconds": seconds,
         "cpu": cpu,
+        "workers_cpu": workers_cpu,
         "rss_before": rss_before,
         "counts": {
             "checked": summary.checked,
@@ -1524,8 +1537,14 @@ def orchestrate(args: argparse.Namespace) -> int:
                         profiles.append((phase, out))
             print(f"\nserver: {server_kind} on {HOST} (shares the {os.cpu_count()} CPUs)")
             print(f"load average at the end: {os.getloadavg()[0]:.2f} (other work competes)")
-            print("RSS0 = RSS before the timed work (after imports and setup); peak = ru_maxrss")
-            print("CPU s = client process CPU (all threads); srv CPU s = server workers' CPU")
+            print(
+                "RSS0 = RSS before the timed work (after imports and setup); peak = ru_maxrss"
+                " (+ the largest observing worker's)"
+            )
+            print(
+                "CPU s = client process CPU (all threads, + its observing worker processes);"
+                " srv CPU s = server workers' CPU"
+            )
             print("requests = requests the server answered during the phase")
             print("pages/s = pages checked / seconds (the whole run_check or crawl)\n")
             print_table(runs)

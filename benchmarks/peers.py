@@ -839,12 +839,17 @@ class Monitor:
 
     @staticmethod
     def outcome(stdout: str) -> Outcome:
-        line = next((ln for ln in stdout.splitlines() if ln.startswith("checked ")), "")
+        # The summary line ("checked N: ..."), not the progress lines ("checked 95/525 pages").
+        line = next(
+            (ln for ln in reversed(stdout.splitlines()) if re.match(r"checked \d+:", ln)), ""
+        )
         if not line:
             return Outcome(text=stdout.strip()[-200:])
 
+        counts = line.partition("; events:")[0]
+
         def number(pattern: str) -> int:
-            match = re.search(pattern, line)
+            match = re.search(pattern, counts)
             return int(match.group(1)) if match else 0
 
         events = dict(
@@ -854,7 +859,11 @@ class Monitor:
         return Outcome(
             changed=events.get("changed", 0),
             new=number(r"(\d+) first captures"),
-            error=number(r"(\d+) errors") + number(r"(\d+) removed or looking removed"),
+            # Every page that answered "not found" counts as an error, as urlwatch counts it.
+            error=number(r"(\d+) errors")
+            + number(r"(\d+) removed(?!\w)")
+            + number(r"(\d+) still removed")
+            + number(r"(\d+) not found but not confirmed yet"),
             removed_now=events.get("removed", 0),
             text=line,
         )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from monitor import config as cfg
 from monitor.check.listings import Listings
+from monitor.check.pool import PoolProcessor, workers_for
 from monitor.check.sink import Sink
 from monitor.check.writer import Writer
 from monitor.detect import extract
@@ -317,6 +318,9 @@ async def check_async(
     from monitor.evidence import SavePageNow, archive_for
 
     listings = Listings(ready.links, ready.contexts, ready.page_contexts)
+    planned = len(ready.page_jobs) + sum(1 + len(job.pages) for job in ready.listing_jobs)
+    workers = workers_for(planned)
+    processor = PoolProcessor(workers) if workers else None
     writer = Writer(
         store,
         ready.states,
@@ -333,11 +337,12 @@ async def check_async(
         else None,
         site_pages=config.detect.site_boilerplate_pages,
         site_share=config.detect.site_boilerplate_share,
+        processor=processor,
     ).start()
     sink = Sink(writer, store, listings, on_planned=on_planned)
     logger.info("checking %d pages and %d listings", len(ready.page_jobs), len(ready.listing_jobs))
     if on_planned is not None:
-        on_planned(len(ready.page_jobs) + sum(1 + len(job.pages) for job in ready.listing_jobs))
+        on_planned(planned)
     try:
         await crawl(
             config.fetch,

@@ -2,14 +2,15 @@
 
 The check's writer hands every fetch to a :class:`Processor` and takes the observations
 back in the order it gave the fetches. :class:`InlineProcessor` observes in the calling
-thread (the writer's, never the reactor's). A pool of processes can take its place: its
-``submit`` returns a future that completes later, and the writer keeps taking fetches
-while earlier ones are observed.
+thread (the writer's, never the reactor's). :class:`monitor.check.pool.PoolProcessor`
+observes in worker processes: its ``submit`` returns a future that completes later, and
+the writer keeps taking fetches while earlier ones are observed.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Protocol
 
@@ -26,6 +27,12 @@ class Processor(Protocol):
     def submit(
         self, fetch: FetchResult, rules: ProcessRules, state: PageState | None
     ) -> Future[Observation]: ...
+
+    def bind(self, wake: Callable[[], None]) -> None:
+        """``wake`` is called (from any thread) when observations become ready."""
+
+    def flush(self) -> None:
+        """Start on every fetch submitted so far (a processor may gather them)."""
 
     def close(self) -> None: ...
 
@@ -56,6 +63,12 @@ class InlineProcessor:
         future: Future[Observation] = Future()
         future.set_result(process(fetch, rules, state))
         return future
+
+    def bind(self, wake: Callable[[], None]) -> None:
+        return None  # every future is done when submit returns
+
+    def flush(self) -> None:
+        return None
 
     def close(self) -> None:
         return None

@@ -52,6 +52,7 @@ check_log = logging.getLogger("monitor.checks")
 
 _FLUSH = object()
 _CLOSE = object()
+_WAKE = object()  # observations became ready (a processor that works elsewhere)
 
 
 class Writer:
@@ -81,6 +82,7 @@ class Writer:
         site_pages: int = 0,
         site_share: float = 0.3,
         processor: Processor | None = None,
+        max_inflight: int = 256,
     ) -> None:
         self.store = store
         self.states = states
@@ -99,6 +101,10 @@ class Writer:
         self._pending_since = 0.0
         self.on_recorded = on_recorded
         self.processor: Processor = processor or InlineProcessor()
+        self.processor.bind(self._wake)
+        # Fetches being observed before the writer waits for the oldest: the crawl's
+        # back-pressure (Sink.high_water) then holds with a processor that works elsewhere.
+        self.max_inflight = max_inflight
         self.summary = CheckSummary()
         self.failures: list[str] = []
         self.new_versions: list[int] = []
@@ -138,6 +144,9 @@ class Writer:
         """The crawl is over: record the rest, learn, archive; then :attr:`done`."""
         self._queue.put(_CLOSE)
 
+    def _wake(self) -> None:
+        self._queue.put(_WAKE)
+
     @property
     def backlog(self) -> int:
         """Fetches handed over and not taken up yet."""
@@ -155,6 +164,8 @@ class Writer:
         self.done.set_running_or_notify_cancel()
         try:
             while True:
+                if self._inflight and self._queue.empty():
+                    self.processor.flush()  # nothing else to take: observe what waits
                 try:
                     item = self._queue.get(timeout=self._patience())
                 except queue.Empty:
@@ -170,11 +181,18 @@ class Writer:
                     self._drain()
                     self._flush()
                     continue
+                if item is _WAKE:
+                    self._drain(wait=False)
+                    continue
                 assert isinstance(item, FetchResult)
                 with self._count:
                     self._waiting -= 1
                 self._inflight.append(self._submit(item))
                 self._drain(wait=False)
+                if len(self._inflight) > self.max_inflight:
+                    self.processor.flush()
+                    while len(self._inflight) > self.max_inflight // 2:
+                        self._accept(self._inflight.popleft().result())
         except BaseException as exc:  # the check must hear of it, not hang
             logger.exception("the check's writer failed")
             self.done.set_exception(exc)
@@ -193,6 +211,8 @@ class Writer:
 
     def _drain(self, wait: bool = True) -> None:
         """Take the observations that are ready, in the order their fetches came."""
+        if wait:
+            self.processor.flush()
         while self._inflight and (wait or self._inflight[0].done()):
             self._accept(self._inflight.popleft().result())
 
@@ -258,8 +278,8 @@ class Writer:
 
     def _patience(self) -> float | None:
         """How long the writer waits for the next fetch before recording what is pending
-        (forever when nothing is)."""
-        if not self._pending and not self._inflight:
+        (forever when nothing is; observations that become ready wake the writer)."""
+        if not self._pending:
             return None
         return max(0.05, self.batch_seconds - (time.monotonic() - self._pending_since))
 

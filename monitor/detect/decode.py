@@ -80,7 +80,7 @@ def looks_binary(body: bytes, content_type: str | None) -> bool:
     sample = body[:4096]
     if not sample:
         return False
-    controls = sum(1 for byte in sample if byte in _BINARY_BYTES)
+    controls = len(sample) - len(sample.translate(None, _BINARY_BYTES))  # at C speed
     return controls / len(sample) > 0.01
 
 

@@ -87,7 +87,12 @@ _SESSION_PATH = re.compile(r";(?:jsessionid|phpsessid|sid)=[^/?#]*", re.IGNORECA
 
 def normalize_line(line: str) -> str:
     """One line in canonical form: NFC, plain quotes and dashes, single spaces."""
-    line = unicodedata.normalize("NFC", line).translate(_TRANSLATE)
+    if not line.isascii():  # ASCII is NFC already, and the table maps no ASCII character
+        line = unicodedata.normalize("NFC", line)
+        if _TYPOGRAPHY.search(line) is not None:
+            # As line.translate(_TRANSLATE), with Python called only where there is
+            # something to replace (translate looks up every character in a dict).
+            line = _TYPOGRAPHY.sub(_typography, line)
     return " ".join(line.split())
 
 
@@ -109,16 +114,29 @@ def _remover(ignore: Ignore) -> Callable[[str], str]:
     return remove
 
 
+_TYPOGRAPHY = re.compile("[" + "".join(re.escape(chr(code)) for code in _TRANSLATE) + "]")
+
+
+def _typography(match: re.Match[str]) -> str:
+    return match.group().translate(_TRANSLATE)
+
+
 def normalize_lines(lines: Iterable[str], ignore: Ignore = ()) -> list[str]:
     """Canonical lines with the ignored patterns removed; empty lines dropped."""
     remove = _remover(ignore)
     result = []
     for line in lines:
-        line = remove(normalize_line(line))
-        line = " ".join(line.split())
+        line = _without(normalize_line(line), remove)
         if line:
             result.append(line)
     return result
+
+
+def _without(line: str, remove: Callable[[str], str]) -> str:
+    """A normalised line with the ignored patterns removed (spaces collapsed again where
+    something was)."""
+    kept = remove(line)
+    return " ".join(kept.split()) if kept != line else line
 
 
 def normalize_keyed_lines(
@@ -129,8 +147,7 @@ def normalize_keyed_lines(
     result: list[str] = []
     kept: list[str] = []
     for line, key in zip(lines, keys, strict=False):
-        line = remove(normalize_line(line))
-        line = " ".join(line.split())
+        line = _without(normalize_line(line), remove)
         if line:
             result.append(line)
             kept.append(key)

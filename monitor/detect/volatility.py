@@ -65,12 +65,15 @@ class Pattern:
     action: str  # "drop" or "mask"
     replacement: str = "#"
     needs: tuple[str, ...] = ()
+    # ``needs`` as one pattern (searched in the lower-cased line), None when empty.
+    needed: re.Pattern[str] | None = None
 
 
 def _p(
     name: str, pattern: str, action: str, replacement: str = "#", needs: tuple[str, ...] = ()
 ) -> Pattern:
-    return Pattern(name, re.compile(pattern, re.IGNORECASE), action, replacement, needs)
+    needed = re.compile("|".join(map(re.escape, needs))) if needs else None
+    return Pattern(name, re.compile(pattern, re.IGNORECASE), action, replacement, needs, needed)
 
 
 BUILTIN: tuple[Pattern, ...] = (
@@ -212,7 +215,7 @@ def apply_builtin(line: str) -> str | None:
         return line  # every built-in pattern needs a digit: most lines end here, cheaply
     lowered = line.lower()
     for pattern in BUILTIN:
-        if pattern.needs and not any(word in lowered for word in pattern.needs):
+        if pattern.needed is not None and pattern.needed.search(lowered) is None:
             continue
         if pattern.action == "drop":
             if pattern.regex.search(line):
