@@ -21,10 +21,12 @@ from monitor.detect.events import DEFAULT_CONTEXT, Context, shared_context
 from monitor.detect.observe import ProcessRules, TargetRules
 from monitor.exceptions import StorageError
 from monitor.fetch import reactor
+from monitor.fetch.options import options_for
 from monitor.fetch.runner import crawl
 from monitor.notify import routing
 from monitor.records import (
     CheckSummary,
+    FetchOptions,
     ListedLinkState,
     Observation,
     PageKey,
@@ -162,6 +164,8 @@ class Prepared:
     links: dict[str, dict[str, ListedLinkState]]
     page_jobs: list[PageJob] = field(default_factory=list)
     listing_jobs: list[ListingJob] = field(default_factory=list)
+    # Request options (headers, cookies, proxy, rendering) of the targets that have any.
+    options: dict[str, FetchOptions] = field(default_factory=dict)
 
 
 def prepare(
@@ -282,6 +286,12 @@ def prepare(
                 obey_robots=obey,
             )
         )
+    options = {}
+    for name in checked | owners:
+        target = configured.get(name)
+        chosen = options_for(config, target) if target is not None else None
+        if chosen:
+            options[name] = chosen
     return Prepared(
         started,
         target_ids,
@@ -292,6 +302,7 @@ def prepare(
         links,
         page_jobs,
         listing_jobs,
+        options,
     )
 
 
@@ -340,7 +351,14 @@ async def check_async(
         on_planned(len(ready.page_jobs) + sum(1 + len(job.pages) for job in ready.listing_jobs))
     try:
         await crawl(
-            config.fetch, sink, ready.page_jobs, ready.listing_jobs, config.detect, timeout=timeout
+            config.fetch,
+            sink,
+            ready.page_jobs,
+            ready.listing_jobs,
+            config.detect,
+            timeout=timeout,
+            options=ready.options,
+            browser=config.browser,
         )
     finally:
         # Cancelled or not, what was fetched is recorded.

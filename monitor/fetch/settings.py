@@ -12,6 +12,7 @@ from typing import Any
 
 from monitor import __version__
 from monitor import config as cfg
+from monitor.fetch.options import PRIORITY as OPTIONS_PRIORITY
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,10 @@ def scrapy_settings(
         "HTTPCACHE_ENABLED": False,
         "LOG_ENABLED": False,
         "ITEM_PIPELINES": {"monitor.fetch.pipeline.RecordPipeline": 100},
+        # A target's headers, cookies, User-Agent, proxy and rendering (monitor.fetch.options).
+        "DOWNLOADER_MIDDLEWARES": {
+            "monitor.fetch.options.RequestOptionsMiddleware": OPTIONS_PRIORITY
+        },
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "STATS_DUMP": False,
         # A response yields at most a few items; Scrapy's default of 100 parallel item

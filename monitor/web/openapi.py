@@ -196,6 +196,9 @@ CAPTURE = _object(
         "body_stored": {"type": "boolean"},
         "encoding": _nullable("string"),
         "warc_record": _nullable("string"),
+        "proxy": _nullable("string"),
+        "renderer": _nullable("string"),
+        "raw_body_sha256": _nullable("string"),
     }
 )
 
