@@ -217,13 +217,14 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
             {f"{normalize_line(text)} <{canonical_url(url)}>" for url, text in fetch.article_links}
         )
         links = [(canonical_url(url), normalize_line(text)) for url, text in fetch.article_links]
+    skeleton = _skeleton_note(fetch, lines, html)
     if not lines and not title:
         return _problem(
             fetch,
             body_sha,
             Quality.LOW,
             QualityKind.EMPTY,
-            "the page has no text content",
+            "; ".join(filter(None, ("the page has no text content", skeleton))),
             encoding=encoding,
         )
     learned = state.volatility if state is not None and state.volatility else volatility.NONE
@@ -252,8 +253,16 @@ def observe(fetch: FetchResult, rules: ProcessRules, state: PageState | None) ->
         content_sha256=content_hash(title, compared, images),
         extract_key=rules.key,
         region=extracted.region,
-        note=_served_note(fetch),
+        note="; ".join(filter(None, (_served_note(fetch), skeleton))) or None,
     )
+
+
+def _skeleton_note(fetch: FetchResult, lines: list[str], html: str) -> str | None:
+    """The quality note of a page whose text its scripts write: a plain fetch should be
+    rendered by a browser; a rendered one should wait for its text."""
+    if fetch.role == Role.LISTING or not quality.script_skeleton("\n".join(lines), html):
+        return None
+    return quality.RENDERED_SKELETON_NOTE if fetch.renderer else quality.SKELETON_NOTE
 
 
 def _served_note(fetch: FetchResult) -> str | None:
