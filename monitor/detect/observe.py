@@ -262,7 +262,10 @@ def _skeleton_note(fetch: FetchResult, lines: list[str], html: str) -> str | Non
     rendered by a browser; a rendered one should wait for its text."""
     if fetch.role == Role.LISTING or not quality.script_skeleton("\n".join(lines), html):
         return None
-    return quality.RENDERED_SKELETON_NOTE if fetch.renderer else quality.SKELETON_NOTE
+    if fetch.renderer:
+        # The rendered DOM keeps its scripts: only a page still without text is suspect.
+        return None if lines else quality.RENDERED_SKELETON_NOTE
+    return quality.SKELETON_NOTE
 
 
 def _served_note(fetch: FetchResult) -> str | None:
