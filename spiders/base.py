@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -119,6 +120,14 @@ class MonitorSpider(scrapy.Spider):
     # given to the crawl with the jobs; monitor.fetch.options applies them to requests.
     options: Mapping[str, FetchOptions] = MappingProxyType({})
 
+    @property
+    def site_options(self) -> dict[str, FetchOptions]:
+        """The options of the first target seen on each host (``host:port``)."""
+        known: dict[str, FetchOptions] | None = self.__dict__.get("_site_options")
+        if known is None:
+            known = self.__dict__["_site_options"] = {}
+        return known
+
     def make_request(
         self,
         key: PageKey,
@@ -133,6 +142,8 @@ class MonitorSpider(scrapy.Spider):
         options = self.options.get(key.target)
         if options:
             meta["monitor_options"] = options
+            # The site's robots.txt is asked for the same way (same proxy, same headers).
+            self.site_options.setdefault(urlsplit(url).netloc, options)
         if not obey_robots:
             meta["dont_obey_robotstxt"] = True
         return Request(

@@ -138,15 +138,23 @@ def test_http_proxy_sees_the_targets_requests_and_captures_record_it(
                     "url": site.url("/via"),
                     "proxy_env": "MONITOR_TEST_PROXY",
                     "headers": {"Accept-Language": "ru"},
+                    "obey_robots": True,
                 },
-                {"name": "direct", "url": site.url("/direct")},
             ],
+        )
+        direct = _config(
+            f"sqlite:///{tmp_path / 'm.db'}", [{"name": "direct", "url": site.url("/direct")}]
         )
         store = Store(config.database)
         summary = run_check(config, store, config.targets)
-    assert summary.errors == 0 and summary.first_versions == 2
+        run_check(direct, store, direct.targets)
+    assert summary.errors == 0 and summary.first_versions == 1
     forwarded = [entry["target"] for entry in proxy.seen]
-    assert forwarded and set(forwarded) == {site.url("/via")}  # only the proxied target
+    # The target's pages and the site's robots.txt, never the other target's page.
+    assert set(forwarded) == {site.url("/via"), site.url("/robots.txt")}
+    assert site.hits.count("/robots.txt") == 1
+    robots = _seen(site, "/robots.txt")[0]
+    assert robots.get("Via") == "1.1 test-proxy" and robots["Accept-Language"] == "ru"
     assert all(entry["authorization"] for entry in proxy.seen)
     via = _seen(site, "/via")
     assert via and all(h.get("Via") == "1.1 test-proxy" for h in via)
@@ -257,3 +265,37 @@ def test_options_for_merges_defaults_and_hides_secrets(monkeypatch: pytest.Monke
     assert a.redact({"proxy-authorization": "Basic x", "accept": "*/*"}) == {"accept": "*/*"}
     bare = cfg.parse({"targets": [{"name": "c", "url": "https://example.org/c"}]})
     assert not options_for(bare, bare.targets[0])  # no options: requests as before
+
+
+def test_browser_batches_bound_pages_and_contexts() -> None:
+    from monitor.fetch.browser import batches
+
+    browser = cfg.Browser(restart_after=3, max_contexts=2)
+    items = ["a1", "a2", "b1", "c1", "a3", "a4", "a5", "a6"]
+    chosen = batches(items, lambda item: item[0], browser)
+    assert chosen == [["a1", "a2", "b1"], ["c1", "a3", "a4"], ["a5", "a6"]]
+    for batch in chosen:
+        assert len(batch) <= 3 and len({item[0] for item in batch}) <= 2
+    assert batches([], lambda item: item, browser) == []
+
+
+def test_browser_context_names_hide_proxy_and_cookies() -> None:
+    from monitor.fetch.browser import context_of
+    from monitor.records import FetchOptions
+
+    options = FetchOptions(
+        cookies=(("session", "s3cret"),), proxy="http://desk:pw@127.0.0.1:3128", render=True
+    )
+    name, kwargs = context_of(options, "https://example.org/news")
+    assert "s3cret" not in name and "pw" not in name and name.startswith("monitor-")
+    assert kwargs["proxy"] == {
+        "server": "http://127.0.0.1:3128",
+        "username": "desk",
+        "password": "pw",
+    }
+    assert kwargs["storage_state"]["cookies"] == [
+        {"name": "session", "value": "s3cret", "domain": "example.org", "path": "/"}
+    ]
+    assert context_of(FetchOptions(render=True), "https://example.org/")[0] == "monitor"
+    other, _ = context_of(options, "https://example.com/news")
+    assert other != name  # cookies belong to their host

@@ -82,6 +82,11 @@ class CaptureRecord:
     outcome: str | None = None
     version_seq: int | None = None
     content_sha256: str | None = None
+    # How it was fetched: through a proxy (no credentials); rendered by a browser (the
+    # body is then the rendered DOM, and raw_body_sha256 the document as served).
+    proxy: str | None = None
+    renderer: str | None = None
+    raw_body_sha256: str | None = None
 
     def record_id(self, kind: str) -> str:
         """The WARC-Record-ID of this capture's ``kind`` record, the same every time."""
@@ -200,6 +205,14 @@ def metadata_fields(capture: CaptureRecord, adjusted: Sequence[str]) -> bytes:
         ("http-protocol", capture.protocol),
         ("body-sha256", capture.body_sha256),
         ("content-sha256", capture.content_sha256),
+        ("proxy", capture.proxy),
+        (
+            "rendered-by",
+            f"{capture.renderer} (the response payload is the rendered page)"
+            if capture.renderer
+            else None,
+        ),
+        ("served-body-sha256", capture.raw_body_sha256),
     ]
     fields += [("header-adjusted", note) for note in adjusted]
     lines = [f"{name}: {_one_line(value)}\r\n" for name, value in fields if value is not None]

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy import Request
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from monitor import config as cfg
@@ -75,10 +77,35 @@ def _same_host(request: Request) -> bool:
 
 class RequestOptionsMiddleware:
     """Scrapy downloader middleware: a target's headers, cookies, User-Agent and proxy
-    onto its requests; the proxy used (without credentials) into ``meta["monitor_proxy"]``."""
+    onto its requests; the proxy used (without credentials) into ``meta["monitor_proxy"]``.
+
+    A site's robots.txt, which Scrapy asks for on its own, goes out with the options of
+    the first target on that host: through the same proxy, so the site never sees the
+    monitor's own address where a proxy was configured.
+    """
+
+    def __init__(self, crawler: Crawler | None = None) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RequestOptionsMiddleware:
+        return cls(crawler)
+
+    def _robots_options(self, request: Request) -> FetchOptions | None:
+        parts = urlsplit(request.url)
+        if parts.path != "/robots.txt" or self.crawler is None:
+            return None
+        known: dict[str, FetchOptions] = getattr(self.crawler.spider, "site_options", {})
+        options = known.get(parts.netloc)
+        if options is None:
+            return None
+        # The browser renders pages, not robots.txt: the same proxy and headers, plainly.
+        return replace(options, render=False)
 
     def process_request(self, request: Request) -> None:
         options: FetchOptions | None = request.meta.get("monitor_options")
+        if options is None and "monitor_key" not in request.meta:
+            options = self._robots_options(request)
         if not options:
             return None
         trusted = _same_host(request)
