@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from monitor.check import run_check
 from monitor.cli import main
 from monitor.storage.models import Capture
 from monitor.storage.store import Store
+from monitor.web.app import running
 from tests.proxies import HttpProxy
 from tests.sites import LocalSite
 
@@ -285,4 +287,12 @@ def test_rendered_page_through_a_proxy_with_cookies(
     capture = _captures(store, site.url("/statement"))[0]
     assert capture.proxy == f"http://127.0.0.1:{proxy.port}"
     assert b"s3cret" not in (tmp_path / "m.db").read_bytes()
+    # The capture page says how it was fetched: the proxy, and that a browser rendered it.
+    with running(store) as base:
+        url = f"{base}/pages/{capture.page_id}/captures/{capture.id}"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            page = answer.read().decode()
+    assert f"<code>http://127.0.0.1:{proxy.port}</code>" in page
+    assert "by a browser: the body is the rendered page" in page
+    assert capture.raw_body_sha256 in page and "s3cret" not in page
     store.close()

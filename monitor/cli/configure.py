@@ -52,6 +52,11 @@ def config_check(config_path: Path) -> None:
             extra.append(f"articles up to {target.follow.max_articles}")
         if target.selector is not None:
             extra.append(f"selector {target.selector.value!r}")
+        if target.render == "browser":
+            extra.append("rendered by the browser")
+        proxy = target.proxy_env or config.defaults.proxy_env
+        if proxy:
+            extra.append(f"proxy from ${proxy}")
         if not target.enabled:
             extra.append("disabled")
         if target.tags:

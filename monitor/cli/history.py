@@ -355,8 +355,11 @@ def show(
 
 
 def _fetched_how(capture: Any) -> list[tuple[str, str]]:
-    """How a capture was fetched, when not directly as plain HTTP: its proxy, its renderer."""
+    """What a capture's facts add: the quality judge's note, and how it was fetched when not
+    directly as plain HTTP (its renderer, its proxy)."""
     facts = []
+    if capture.note and not capture.error:
+        facts.append(("note", capture.note))
     if capture.renderer:
         served = f"; as served: sha256 {capture.raw_body_sha256}" if capture.raw_body_sha256 else ""
         facts.append(
