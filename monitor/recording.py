@@ -79,6 +79,9 @@ class CaptureRow:
     quality: str
     outcome: str
     note: str | None
+    proxy: str | None = None
+    renderer: str | None = None
+    raw_body_sha256: str | None = None
 
 
 @dataclass(slots=True)

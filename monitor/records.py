@@ -24,6 +24,71 @@ class PageKey:
     url: str
 
 
+def proxy_label(url: str | None) -> str | None:
+    """A proxy URL as it may be shown and stored: scheme://host:port, never credentials.
+
+    >>> proxy_label("http://user:secret@10.0.0.1:3128/")
+    'http://10.0.0.1:3128'
+    >>> proxy_label(None) is None
+    True
+    """
+    if not url:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOptions:
+    """How a target's pages are fetched besides the politeness settings: request headers,
+    cookies, a proxy, a User-Agent, and whether a browser renders them.
+
+    The values are the real ones (secrets from the environment included) and go only
+    into requests; ``shown`` holds what a capture records instead of a secret value
+    (e.g. ``{"cookie": "lang=ru; session=<env SITE_SESSION>"}``), and ``proxy_label``
+    the proxy without its credentials. The repr hides everything secret.
+    """
+
+    headers: tuple[tuple[str, str], ...] = ()
+    cookies: tuple[tuple[str, str], ...] = ()
+    proxy: str | None = field(default=None, repr=False)  # with credentials: requests only
+    user_agent: str | None = None
+    render: bool = False  # a browser renders the page (render: browser)
+    # What the browser waits for before the DOM is read: a selector written
+    # "css:..."/"xpath:...", or None for network idle; bounded by ``wait_timeout`` s.
+    wait_for: str | None = None
+    wait_timeout: float = 15.0
+    # Header names (lower case) whose values are secret, with the value to record.
+    shown: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    @property
+    def proxy_label(self) -> str | None:
+        return proxy_label(self.proxy)
+
+    @property
+    def cookie_header(self) -> str | None:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies) or None
+
+    def redact(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """Request headers as recorded: secret values replaced, proxy credentials dropped."""
+        shown = dict(self.shown)
+        return {
+            name: shown.get(name, value)
+            for name, value in headers.items()
+            if name != "proxy-authorization"
+        }
+
+    def __bool__(self) -> bool:
+        return self != NO_OPTIONS
+
+
+NO_OPTIONS = FetchOptions()
+
+
 @dataclass(slots=True)
 class FetchResult:
     """What a spider got for one request: the raw response or the network error."""
@@ -52,6 +117,12 @@ class FetchResult:
     # A <meta http-equiv="refresh"> the spider did not follow (delayed, or to another
     # site), as (delay in seconds, absolute URL); a followed one is a hop in ``redirects``.
     refresh: tuple[float, str] | None = None
+    # The proxy the request went through (scheme://host:port, never its credentials).
+    proxy: str | None = None
+    # "browser" when a browser rendered the page: ``body`` is then the rendered DOM and
+    # ``raw_body`` the document as the server sent it (None when it could not be read).
+    renderer: str | None = None
+    raw_body: bytes | None = None
 
 
 @dataclass(slots=True)

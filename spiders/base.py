@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -17,7 +19,7 @@ from scrapy.utils.response import get_meta_refresh
 from twisted.python.failure import Failure
 
 from monitor.detect import quality
-from monitor.records import FetchResult, PageKey
+from monitor.records import FetchOptions, FetchResult, PageKey
 from monitor.vocab import Purpose, Role
 
 logger = logging.getLogger(__name__)
@@ -87,10 +89,18 @@ def conditional(request: Request, etag: str | None, last_modified: str | None) -
 
 
 def request_headers(request: Request) -> dict[str, str]:
-    """The request as sent: its method and headers (for the WARC request record)."""
+    """The request as sent: its method and headers (for the WARC request record).
+
+    Secrets are not recorded: a proxy's credentials never, and header or cookie values
+    taken from the environment as the target's options say (``FetchOptions.redact``).
+    """
     headers = {":method": request.method}
     for name, values in request.headers.items():
         headers[name.decode("latin-1").lower()] = ", ".join(v.decode("latin-1") for v in values)
+    options: FetchOptions | None = request.meta.get("monitor_options")
+    if options is not None:
+        return options.redact(headers)
+    headers.pop("proxy-authorization", None)
     return headers
 
 
@@ -108,6 +118,17 @@ class MonitorSpider(scrapy.Spider):
     """Base spider: requests carry their page key; every outcome yields a FetchResult."""
 
     name = "monitor-base"
+    # Each target's request options (headers, cookies, proxy, rendering), by target name:
+    # given to the crawl with the jobs; monitor.fetch.options applies them to requests.
+    options: Mapping[str, FetchOptions] = MappingProxyType({})
+
+    @property
+    def site_options(self) -> dict[str, FetchOptions]:
+        """The options of the first target seen on each host (``host:port``)."""
+        known: dict[str, FetchOptions] | None = self.__dict__.get("_site_options")
+        if known is None:
+            known = self.__dict__["_site_options"] = {}
+        return known
 
     def make_request(
         self,
@@ -120,6 +141,11 @@ class MonitorSpider(scrapy.Spider):
         extra: dict[str, Any] | None = None,
     ) -> Request:
         meta: dict[str, Any] = {"monitor_key": key, "monitor_role": role, **(extra or {})}
+        options = self.options.get(key.target)
+        if options:
+            meta["monitor_options"] = options
+            # The site's robots.txt is asked for the same way (same proxy, same headers).
+            self.site_options.setdefault(urlsplit(url).netloc, options)
         if not obey_robots:
             meta["dont_obey_robotstxt"] = True
         return Request(
@@ -184,6 +210,9 @@ class MonitorSpider(scrapy.Spider):
             request_headers=request_headers(response.request) if response.request else {},
             protocol=response.protocol,
             refresh=refresh,
+            proxy=meta.get("monitor_proxy"),
+            renderer=meta.get("monitor_renderer"),
+            raw_body=meta.get("monitor_raw_body"),
         )
 
     # Seconds before a second fetch: from the settings MONITOR_CONFIRM_DELAY and
@@ -281,6 +310,10 @@ class MonitorSpider(scrapy.Spider):
             message = f"the body is larger than fetch.max_body_size ({message})"
         if kind == "redirect_loop":
             message = f"too many redirects, probably a redirect loop ({message})"
+        if type(exc).__module__.startswith("playwright"):
+            # The browser: a wait condition never met, a crash it did not recover from.
+            kind = "browser"
+            message = f"the browser: {message.strip().splitlines()[0] if message.strip() else kind}"
         if kind == "timeout":
             message = f"timed out: {message}"
         logger.debug("fetch of %s failed: %s (%s)", request.url, message, kind)
@@ -295,4 +328,6 @@ class MonitorSpider(scrapy.Spider):
             final_url=request.url,
             error=f"{type(exc).__name__}: {message}",
             error_kind=kind,
+            proxy=request.meta.get("monitor_proxy"),
+            renderer=request.meta.get("monitor_renderer"),
         )

@@ -28,6 +28,7 @@ class LocalSite:
     def __init__(self) -> None:
         self.routes: dict[str, Route | Callable[[], Route]] = {}
         self.hits: list[str] = []
+        self.headers: list[dict[str, str]] = []  # of each request, in the order of hits
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,6 +36,7 @@ class LocalSite:
 
             def do_GET(self) -> None:
                 site.hits.append(self.path)
+                site.headers.append(dict(self.headers.items()))
                 route = site.routes.get(self.path)
                 if callable(route):
                     route = route()

@@ -55,6 +55,8 @@ def test_example_config_is_valid_and_documents_every_key(monkeypatch: pytest.Mon
         cfg.Outbox,
         cfg.Daemon,
         cfg.Metrics,
+        cfg.Browser,
+        cfg.FromEnv,
         # What plugins own: every channel kind, the archive (registered by cfg.load).
         *cfg.CHANNEL_TYPES.values(),
         *cfg.SECTIONS.values(),

@@ -22,10 +22,12 @@ from monitor.detect.events import DEFAULT_CONTEXT, Context, shared_context
 from monitor.detect.observe import ProcessRules, TargetRules
 from monitor.exceptions import StorageError
 from monitor.fetch import reactor
+from monitor.fetch.options import options_for
 from monitor.fetch.runner import crawl
 from monitor.notify import routing
 from monitor.records import (
     CheckSummary,
+    FetchOptions,
     ListedLinkState,
     Observation,
     PageKey,
@@ -163,6 +165,8 @@ class Prepared:
     links: dict[str, dict[str, ListedLinkState]]
     page_jobs: list[PageJob] = field(default_factory=list)
     listing_jobs: list[ListingJob] = field(default_factory=list)
+    # Request options (headers, cookies, proxy, rendering) of the targets that have any.
+    options: dict[str, FetchOptions] = field(default_factory=dict)
 
 
 def prepare(
@@ -283,6 +287,12 @@ def prepare(
                 obey_robots=obey,
             )
         )
+    options = {}
+    for name in checked | owners:
+        target = configured.get(name)
+        chosen = options_for(config, target) if target is not None else None
+        if chosen:
+            options[name] = chosen
     return Prepared(
         started,
         target_ids,
@@ -293,6 +303,7 @@ def prepare(
         links,
         page_jobs,
         listing_jobs,
+        options,
     )
 
 
@@ -352,6 +363,8 @@ async def check_async(
             config.detect,
             timeout=timeout,
             allow_private=frozenset(t.name for t in config.targets if config.private_allowed(t)),
+            options=ready.options,
+            browser=config.browser,
         )
     finally:
         # Cancelled or not, what was fetched is recorded.

@@ -36,13 +36,25 @@ def default_name(url: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:100] or "target"
 
 
-def target_entry(url: str, name: str, tags: tuple[str, ...], follow: str | None) -> dict[str, Any]:
+def target_entry(
+    url: str,
+    name: str,
+    tags: tuple[str, ...],
+    follow: str | None,
+    *,
+    render: str | None = None,
+    wait_for: str | None = None,
+) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": name, "url": url}
     if tags:
         entry["tags"] = list(tags)
     if follow:
         key = "links" if follow.startswith(("css:", "xpath:")) else "pattern"
         entry["follow"] = {key: follow}
+    if render and render != "plain":
+        entry["render"] = render
+    if wait_for:
+        entry["wait_for"] = wait_for
     return entry
 
 

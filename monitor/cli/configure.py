@@ -52,6 +52,11 @@ def config_check(config_path: Path) -> None:
             extra.append(f"articles up to {target.follow.max_articles}")
         if target.selector is not None:
             extra.append(f"selector {target.selector.value!r}")
+        if target.render == "browser":
+            extra.append("rendered by the browser")
+        proxy = target.proxy_env or config.defaults.proxy_env
+        if proxy:
+            extra.append(f"proxy from ${proxy}")
         if not target.enabled:
             extra.append("disabled")
         if target.tags:
@@ -89,6 +94,12 @@ def _hide_password(url: str) -> str:
     help="Watch it as a listing: a selector of its article links (css:... or xpath:...), "
     "or a regex the article URLs match.",
 )
+@click.option(
+    "--render",
+    type=click.Choice(["plain", "browser"]),
+    help="browser: a browser runs the page's scripts (for pages whose text they write).",
+)
+@click.option("--wait-for", help="With --render browser: css:SELECTOR to wait for.")
 @click.option("--dry-run", is_flag=True, help="Fetch and show; do not change the config.")
 @config_option
 @handle_errors
@@ -97,6 +108,8 @@ def add(
     name: str | None,
     tags: tuple[str, ...],
     follow: str | None,
+    render: str | None,
+    wait_for: str | None,
     dry_run: bool,
     config_path: Path,
 ) -> None:
@@ -119,7 +132,9 @@ def add(
     from monitor.storage.store import Store
 
     config = cfg.load(config_path) if config_path.exists() else cfg.parse({}, str(config_path))
-    entry = target_entry(url, name or default_name(url), tags, follow)
+    entry = target_entry(
+        url, name or default_name(url), tags, follow, render=render, wait_for=wait_for
+    )
     if any(t.name == entry["name"] for t in config.targets):
         raise click.UsageError(f"{config_path} already has a target named {entry['name']!r}")
     if any(t.url == url for t in config.targets):
@@ -150,6 +165,9 @@ def add(
             store.close()
     lines = detail.text.splitlines()
     click.echo(f"{url}: HTTP {detail.version.status}, {detail.version.title or '(no title)'}")
+    if detail.capture.note:
+        # What the quality judge noticed, e.g. a page whose text its scripts write.
+        click.echo(f"note: {detail.capture.note}")
     if target.follow is not None:
         click.echo(f"listing: {len(pages) - 1} article(s) found and fetched")
     shown = lines if dry_run else lines[:15]

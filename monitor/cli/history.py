@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -343,6 +343,7 @@ def show(
         facts.append(("final url", capture.final_url))
     facts += [
         ("body", f"{capture.body_size or 0} bytes, sha256 {capture.body_sha256 or '-'}"),
+        *_fetched_how(capture),
         ("content", f"sha256 {detail.version.content_sha256}"),
         ("title", detail.version.title or ""),
     ]
@@ -352,6 +353,22 @@ def show(
         click.echo(f"{paint(f'{name:10}', dim=True)} {value}")
     click.echo("")
     click.echo(detail.text)
+
+
+def _fetched_how(capture: Any) -> list[tuple[str, str]]:
+    """What a capture's facts add: the quality judge's note, and how it was fetched when not
+    directly as plain HTTP (its renderer, its proxy)."""
+    facts = []
+    if capture.note and not capture.error:
+        facts.append(("note", capture.note))
+    if capture.renderer:
+        served = f"; as served: sha256 {capture.raw_body_sha256}" if capture.raw_body_sha256 else ""
+        facts.append(
+            ("rendered", f"by a {capture.renderer} (the body is the rendered page){served}")
+        )
+    if capture.proxy:
+        facts.append(("proxy", capture.proxy))
+    return facts
 
 
 def _show_capture(store: Store, detail: CaptureDetail, part: str, as_json: bool) -> None:
@@ -381,6 +398,7 @@ def _show_capture(store: Store, detail: CaptureDetail, part: str, as_json: bool)
     if capture.final_url and capture.final_url != capture.requested_url:
         facts.append(("final url", capture.final_url))
     facts.append(("body", f"{capture.body_size or 0} bytes, sha256 {capture.body_sha256 or '-'}"))
+    facts += _fetched_how(capture)
     if detail.event is not None:
         facts.append(("event", detail.event.summary))
     if capture.body_stored:

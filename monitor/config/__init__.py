@@ -23,6 +23,7 @@ from monitor.lazy import lazy_exports
 if TYPE_CHECKING:
     from monitor.config.base import WEEKDAYS
     from monitor.config.channels import EVENT_KINDS, ChannelBase, Route, Templates
+    from monitor.config.fetch_options import Browser, FromEnv
     from monitor.config.loading import load, load_plugins, parse, secret
     from monitor.config.peek import (
         DEFAULT_DATABASE,
@@ -63,7 +64,9 @@ else:
             "Daemon": "monitor.config.schema",
             "Metrics": "monitor.config.schema",
             "Outbox": "monitor.config.schema",
+            "Browser": "monitor.config.fetch_options",
             "Defaults": "monitor.config.targets",
+            "FromEnv": "monitor.config.fetch_options",
             "Detect": "monitor.config.targets",
             "Fetch": "monitor.config.targets",
             "Follow": "monitor.config.targets",
@@ -82,6 +85,7 @@ __all__ = [
     "EVENT_KINDS",
     "SECTIONS",
     "WEEKDAYS",
+    "Browser",
     "ChannelBase",
     "Config",
     "ConfiguredTarget",
@@ -91,6 +95,7 @@ __all__ = [
     "Duration",
     "Fetch",
     "Follow",
+    "FromEnv",
     "Glance",
     "Metrics",
     "Outbox",

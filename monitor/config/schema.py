@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from monitor.config.base import MAX_NAME_LENGTH, Strict
 from monitor.config.channels import Route
 from monitor.config.errors import ConfigKeyError, allowed
+from monitor.config.fetch_options import Browser
 from monitor.config.peek import DEFAULT_DATABASE
 from monitor.config.registry import SECTIONS
 from monitor.config.targets import Defaults, Detect, Fetch, Schedule, Target
@@ -102,6 +103,7 @@ class Config(Strict):
     routes: tuple[Route, ...] = ()
     outbox: Outbox = Field(default_factory=Outbox)
     daemon: Daemon = Field(default_factory=Daemon)
+    browser: Browser = Field(default_factory=Browser)
     # Both resolved when the plugins that own them are loaded (config.loading.load_plugins).
     archive: ArchiveSettings = Field(default_factory=lambda: _section("archive"))
     cluster: ClusterSettings = Field(default_factory=lambda: _section("cluster"))
@@ -169,6 +171,7 @@ class Config(Strict):
                         ("routes", index, "targets"),
                         f"{name!r} is not a target; known targets: {allowed(sorted(names))}",
                     )
+        self._browser_checks()
         for channel in self.defaults.notify:
             if channel not in self.channels:
                 raise ConfigKeyError(
@@ -177,6 +180,35 @@ class Config(Strict):
                     f"{allowed(sorted(self.channels))}",
                 )
         return self
+
+    def _browser_checks(self) -> None:
+        """Targets rendered by a browser need the browser, and Chromium cannot log in to
+        a SOCKS proxy."""
+        import os
+
+        for index, target in enumerate(self.targets):
+            if target.render != "browser":
+                continue
+            if not os.access(self.browser.executable, os.X_OK):
+                raise ConfigKeyError(
+                    ("browser", "executable"),
+                    f"{self.browser.executable} is not an executable browser, and "
+                    f"targets[{index}] ({target.name}) has render: browser; install "
+                    "Debian's chromium (apt-get install chromium) or set browser.executable",
+                )
+            proxy = target.proxy if target.proxy_env else self.defaults.proxy
+            if proxy and proxy.startswith("socks") and "@" in proxy.split("//", 1)[-1]:
+                where = (
+                    ("targets", index, "proxy_env")
+                    if target.proxy_env
+                    else ("defaults", "proxy_env")
+                )
+                raise ConfigKeyError(
+                    where,
+                    f"targets[{index}] ({target.name}) has render: browser, and Chromium "
+                    "cannot log in to a SOCKS proxy: use a SOCKS proxy without credentials "
+                    "or an HTTP proxy",
+                )
 
     def schedule_of(self, target: Target) -> Schedule:
         return target.schedule or self.defaults.schedule

@@ -8,9 +8,10 @@ import logging
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from monitor.config.base import MAX_NAME_LENGTH, NAME_RE, WEEKDAYS, Strict, check_http_url
+from monitor.config.fetch_options import RequestOptions
 from monitor.config.peek import DEFAULT_MAX_ARTICLES
 from monitor.config.units import parse_duration, parse_size
 from monitor.detect import patterns
@@ -228,7 +229,7 @@ class Follow(Strict):
         return self
 
 
-class Target(Strict):
+class Target(RequestOptions):
     """One watched page, or a listing page whose articles are watched."""
 
     name: str = Field(description="Unique name, used on the command line.")
@@ -253,6 +254,46 @@ class Target(Strict):
     watch_terms: tuple[str, ...] = Field(default=(), description="Extra significant words.")
     min_significance: float = Field(default=0.0, ge=0, le=1, description="Alert threshold.")
     enabled: bool = Field(default=True, description="False keeps history but stops checks.")
+    render: Literal["plain", "browser"] = Field(
+        default="plain",
+        description="browser: a browser (Chromium) runs the page's scripts and the rendered "
+        "page is captured.",
+    )
+    wait_for: str | None = Field(
+        default=None,
+        description="With render: browser, what to wait for before reading the page: "
+        '"css:SELECTOR" (or "xpath:...") or "network_idle" (the default).',
+    )
+    wait_timeout: float = Field(
+        default=15.0, description="How long the browser waits for wait_for (or network idle)."
+    )
+
+    @field_validator("wait_timeout", mode="before")
+    @classmethod
+    def _wait_duration(cls, value: object) -> float:
+        return parse_duration(value)
+
+    @field_validator("wait_timeout")
+    @classmethod
+    def _wait_positive(cls, value: float) -> float:
+        if not 0 < value <= 300:
+            raise ValueError("the wait must be longer than 0 s and at most 5m")
+        return value
+
+    @field_validator("wait_for")
+    @classmethod
+    def _wait_for(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("render") != "browser":
+            raise ValueError("wait_for needs render: browser")
+        if value is None or value == "network_idle":
+            return value
+        if not value.startswith(("css:", "xpath:")):
+            raise ValueError(
+                f"{value!r}: write 'css:SELECTOR', 'xpath:EXPRESSION' or 'network_idle'"
+            )
+        kind, _, query = value.partition(":")
+        Selector.model_validate({kind: query})  # a clear error for a bad selector
+        return value
 
     coerce_selector = field_validator("selector", mode="before")(
         lambda cls, value: _coerce_selector(value)
@@ -458,8 +499,9 @@ class Detect(Strict):
         return [value] if isinstance(value, str) else value
 
 
-class Defaults(Strict):
-    """Values every target inherits unless it sets its own."""
+class Defaults(RequestOptions):
+    """Values every target inherits unless it sets its own (headers and cookies are
+    merged, the target's winning)."""
 
     schedule: Schedule = Field(default_factory=lambda: Schedule(every=3600.0, jitter=60.0))
     notify: tuple[str, ...] = Field(default=(), description="Channels of every target.")

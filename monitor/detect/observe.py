@@ -232,13 +232,14 @@ def _observe(
             {f"{normalize_line(text)} <{canonical_url(url)}>" for url, text in fetch.article_links}
         )
         links = [(canonical_url(url), normalize_line(text)) for url, text in fetch.article_links]
+    skeleton = _skeleton_note(fetch, lines, html)
     if not lines and not title:
         return _problem(
             fetch,
             body_sha,
             Quality.LOW,
             QualityKind.EMPTY,
-            "the page has no text content",
+            "; ".join(filter(None, ("the page has no text content", skeleton))),
             encoding=encoding,
         )
     learned = state.volatility if state is not None and state.volatility else volatility.NONE
@@ -267,8 +268,19 @@ def _observe(
         content_sha256=content_hash(title, compared, images),
         extract_key=rules.key,
         region=extracted.region,
-        note=_served_note(fetch),
+        note="; ".join(filter(None, (_served_note(fetch), skeleton))) or None,
     )
+
+
+def _skeleton_note(fetch: FetchResult, lines: list[str], html: str) -> str | None:
+    """The quality note of a page whose text its scripts write: a plain fetch should be
+    rendered by a browser; a rendered one should wait for its text."""
+    if fetch.role == Role.LISTING or not quality.script_skeleton("\n".join(lines), html):
+        return None
+    if fetch.renderer:
+        # The rendered DOM keeps its scripts: only a page still without text is suspect.
+        return None if lines else quality.RENDERED_SKELETON_NOTE
+    return quality.SKELETON_NOTE
 
 
 def _served_note(fetch: FetchResult) -> str | None:

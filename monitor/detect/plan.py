@@ -18,6 +18,7 @@ new page seconds after the first), the lines that differed are learned as noise.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -232,6 +233,10 @@ class _Planner:
             self.kept.append(kept)
             if kept and observation.body_sha256:
                 self.plan.blobs[observation.body_sha256] = body
+                raw = observation.fetch.raw_body
+                if raw is not None:
+                    # A rendered page: the document as served is evidence beside the DOM.
+                    self.plan.blobs[hashlib.sha256(raw).hexdigest()] = raw
 
     def capture(
         self,
@@ -275,6 +280,11 @@ class _Planner:
                     if observation.note
                     else observation.kind
                 ),
+                proxy=fetch.proxy,
+                renderer=fetch.renderer,
+                raw_body_sha256=hashlib.sha256(fetch.raw_body).hexdigest()
+                if fetch.raw_body is not None
+                else None,
             )
         )
         recorded = RecordedCapture(

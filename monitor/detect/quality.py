@@ -558,3 +558,61 @@ def quick_removal(
     if title and body_size < 200_000 and _NOT_FOUND_TITLE.search(title.strip()):
         return True
     return body is not None and quick_not_found_message(body)
+
+
+# --- pages whose text a script inserts (render: browser) -----------------------------
+
+# Content text shorter than this, with scripts that could have written it, is a skeleton.
+SKELETON_TEXT_CHARS = 200
+_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
+_SCRIPT_SRC = re.compile(r"\bsrc\s*=\s*[\"']?([^\"'\s>]+)", re.IGNORECASE)
+# Scripts that count visits or show consent banners: they never write a page's text.
+_TRACKER_SCRIPT = re.compile(
+    r"googletagmanager|google-analytics|mc\.yandex|top-fwz1|counter\.|matomo|piwik|"
+    r"hotjar|cookiebot|onetrust|cookie-?consent|gstatic\.com/recaptcha",
+    re.IGNORECASE,
+)
+# An empty element that single-page applications mount into, or code that writes the DOM.
+_APP_ROOT = re.compile(
+    r"<(?:div|main|section|app-root)\b[^>]*\bid\s*=\s*[\"']?"
+    r"(?:root|app|__next|__nuxt|main-app|application|content-root)[\"'\s>]",
+    re.IGNORECASE,
+)
+_DOM_WRITES = re.compile(
+    r"innerHTML|insertAdjacentHTML|appendChild|append\(|textContent|document\.write|"
+    r"createRoot|ReactDOM|createApp|new Vue|hydrate|\.mount\(|fetch\(|XMLHttpRequest",
+)
+SKELETON_NOTE = (
+    "the page's text seems to be written by JavaScript (almost no text, but scripts "
+    "that could write it): try `render: browser` with `wait_for: css:SELECTOR`"
+)
+RENDERED_SKELETON_NOTE = (
+    "the rendered page has almost no text: its script may write it after the browser "
+    "stopped waiting; set `wait_for: css:SELECTOR` to the element that holds the text"
+)
+
+
+def script_skeleton(text: str, markup: str) -> bool:
+    """Whether a page's text looks like a skeleton that its scripts fill in: (almost) no
+    content text, and an application root or scripts (not counters or consent banners)
+    that could write it. A plain fetch of such a page does not see what readers see.
+
+    >>> script_skeleton("", '<div id="app"></div><script src="/app.js"></script>')
+    True
+    >>> script_skeleton("", '<script src="https://mc.yandex.ru/metrika/tag.js"></script>')
+    False
+    >>> script_skeleton("A statement of three hundred characters ... " * 8, "<script src=a.js>")
+    False
+    """
+    if len(" ".join(text.split())) >= SKELETON_TEXT_CHARS:
+        return False
+    if "<script" not in markup[: MARKUP_CHARS * 4].lower():
+        return False
+    writers = 0
+    for attributes, code in _SCRIPT.findall(markup[: MARKUP_CHARS * 4]):
+        source = _SCRIPT_SRC.search(attributes)
+        if source is not None:
+            writers += not _TRACKER_SCRIPT.search(source.group(1))
+        elif "json" not in attributes.lower() and not _TRACKER_SCRIPT.search(code):
+            writers += bool(_DOM_WRITES.search(code))
+    return writers > 0 or (bool(_APP_ROOT.search(markup)) and "<script" in markup.lower())

@@ -275,6 +275,9 @@ def capture_record(
         outcome=capture.outcome,
         version_seq=version_seq,
         content_sha256=capture.content_sha256,
+        proxy=getattr(capture, "proxy", None),
+        renderer=getattr(capture, "renderer", None),
+        raw_body_sha256=getattr(capture, "raw_body_sha256", None),
     )
 
 

@@ -87,6 +87,11 @@ class CaptureRecord:
     # When the records were written, if not at the capture (a repair from the stored
     # body): the records keep the capture's WARC-Date and say this beside it.
     written_at: datetime | None = None
+    # How it was fetched: through a proxy (no credentials); rendered by a browser (the
+    # body is then the rendered DOM, and raw_body_sha256 the document as served).
+    proxy: str | None = None
+    renderer: str | None = None
+    raw_body_sha256: str | None = None
 
     def record_id(self, kind: str) -> str:
         """The WARC-Record-ID of this capture's ``kind`` record, the same every time."""
@@ -205,6 +210,14 @@ def metadata_fields(capture: CaptureRecord, adjusted: Sequence[str]) -> bytes:
         ("http-protocol", capture.protocol),
         ("body-sha256", capture.body_sha256),
         ("content-sha256", capture.content_sha256),
+        ("proxy", capture.proxy),
+        (
+            "rendered-by",
+            f"{capture.renderer} (the response payload is the rendered page)"
+            if capture.renderer
+            else None,
+        ),
+        ("served-body-sha256", capture.raw_body_sha256),
     ]
     fields += [("header-adjusted", note) for note in adjusted]
     if capture.written_at is not None:

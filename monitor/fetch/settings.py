@@ -18,6 +18,7 @@ from typing import Any
 
 from monitor import __version__
 from monitor import config as cfg
+from monitor.fetch.options import PRIORITY as OPTIONS_PRIORITY
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,12 @@ def scrapy_settings(
         "LOG_ENABLED": False,
         "ITEM_PIPELINES": {"monitor.fetch.pipeline.RecordPipeline": 100},
         # Before robots.txt (100): a refused hop costs the private host no request at all.
-        "DOWNLOADER_MIDDLEWARES": {"monitor.fetch.private.PrivateRedirectMiddleware": 60},
+        # Then a target's headers, cookies, User-Agent, proxy and rendering
+        # (monitor.fetch.options).
+        "DOWNLOADER_MIDDLEWARES": {
+            "monitor.fetch.private.PrivateRedirectMiddleware": 60,
+            "monitor.fetch.options.RequestOptionsMiddleware": OPTIONS_PRIORITY,
+        },
         "MONITOR_ALLOW_PRIVATE": fetch.allow_private,
         "MONITOR_ALLOW_PRIVATE_TARGETS": sorted(set(allow_private)),
         "MONITOR_PUBLIC_NETWORKS": list(fetch.public_networks),

@@ -84,6 +84,9 @@ def capture_json(capture: Capture) -> dict[str, Any]:
         "body_stored": capture.body_stored,
         "encoding": capture.encoding,
         "warc_record": capture.warc_record,
+        "proxy": capture.proxy,
+        "renderer": capture.renderer,
+        "raw_body_sha256": capture.raw_body_sha256,
     }
 
 

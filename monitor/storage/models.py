@@ -218,6 +218,12 @@ class Capture(Base):
     quality: Mapped[str] = mapped_column(String(16), default="ok")  # ok, low, error
     outcome: Mapped[str] = mapped_column(String(16))  # new, unchanged, error, ...
     note: Mapped[str | None] = mapped_column(Text, default=None)
+    # The proxy the request went through: scheme://host:port, never its credentials.
+    proxy: Mapped[str | None] = mapped_column(String(300), default=None)
+    # "browser" when a browser rendered the page: the body is then the rendered DOM, and
+    # ``raw_body_sha256`` the document as the server sent it (in ``blobs`` with the body).
+    renderer: Mapped[str | None] = mapped_column(String(16), default=None)
+    raw_body_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class Version(Base):

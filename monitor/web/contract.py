@@ -145,6 +145,11 @@ class Capture(Contract):
     body_stored: bool
     encoding: str | None
     warc_record: str | None
+    proxy: str | None = Field(description="The proxy it went through (no credentials).")
+    renderer: str | None = Field(description="browser: the body is the rendered DOM.")
+    raw_body_sha256: str | None = Field(
+        description="With a browser: the hash of the document as served."
+    )
 
 
 class VersionDetail(Version):
