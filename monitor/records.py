@@ -52,6 +52,8 @@ class FetchResult:
     # A <meta http-equiv="refresh"> the spider did not follow (delayed, or to another
     # site), as (delay in seconds, absolute URL); a followed one is a hop in ``redirects``.
     refresh: tuple[float, str] | None = None
+    # For an attachment (a document a page links to): the page that links to it.
+    parent: PageKey | None = None
 
 
 @dataclass(slots=True)

@@ -252,6 +252,10 @@ class Target(Strict):
     watch_terms: tuple[str, ...] = Field(default=(), description="Extra significant words.")
     min_significance: float = Field(default=0.0, ge=0, le=1, description="Alert threshold.")
     enabled: bool = Field(default=True, description="False keeps history but stops checks.")
+    attachments: bool = Field(
+        default=True,
+        description="Watch the documents (.pdf, .docx, .odt) its content links to.",
+    )
 
     coerce_selector = field_validator("selector", mode="before")(
         lambda cls, value: _coerce_selector(value)

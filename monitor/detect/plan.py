@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from monitor.detect import noise, volatility
 from monitor.detect import site_boilerplate as site
@@ -118,6 +119,7 @@ def plan_batch(
     planner = _Planner(previous, now)
     plan = planner.plan
     work = planner.work_states(observations, states)
+    planner.parents = _ParentPages(work, states)
     decided: list[tuple[Observation, PageState, PageState, Decision, Context]] = []
     for observation in observations:
         key = observation.fetch.key
@@ -180,6 +182,29 @@ def plan_stale(
     return planner.plan
 
 
+class _ParentPages:
+    """The pages attachments belong to: their ids, as this batch has them (a parent
+    recorded in this batch has a placeholder id) or as the check knows them."""
+
+    def __init__(self, work: Mapping[PageKey, PageState], states: Mapping[PageKey, PageState]):
+        self.work = work
+        self.states = states
+
+    def page_id(self, key: PageKey) -> int | None:
+        state = self.work.get(key) or self.states.get(key)
+        return state.page_id if state is not None else None
+
+
+def attachment_name(url: str) -> str:
+    """How an attachment is named in summaries: its file name.
+
+    >>> attachment_name("https://mfa.example/docs/Statement%2012.pdf?v=2")
+    'Statement 12.pdf'
+    """
+    path = urlsplit(url).path.rstrip("/")
+    return unquote(path.rpartition("/")[2]) or url
+
+
 class _Planner:
     """The plan being built, with the versions it reads (stored, or made by this plan)."""
 
@@ -188,6 +213,7 @@ class _Planner:
         self.previous = previous
         self.made: dict[int, StoredVersion] = {}  # versions of this plan, by placeholder
         self.now = now
+        self.parents: _ParentPages | None = None
 
     def version(self, version_id: int | None) -> StoredVersion | None:
         if version_id is None:
@@ -427,14 +453,23 @@ class _Planner:
             title = (last.title if last else None) or key.url
         else:
             title = title_after or (last.title if last else None) or key.url
+        assert state.page_id is not None
+        page_id = state.page_id
+        parent = observation.fetch.parent if observation is not None else None
+        if parent is not None and self.parents is not None:
+            # An attachment's events are its page's: they say which document changed.
+            parent_id = self.parents.page_id(parent)
+            if parent_id is not None:
+                page_id = parent_id
+                title = f"attachment {attachment_name(key.url)}"
+                significance.features["attachment"] = key.url
         summary = summarize(kind, title, significance.features)
         # Below the target's minimum an event is kept for the record but not alerted.
         alert = significance.score >= context.min_significance
         significance.features["alert"] = alert
-        assert state.page_id is not None
         event = EventRow(
             uid=str(uuid.uuid4()),
-            page_id=state.page_id,
+            page_id=page_id,
             kind=kind,
             detected_at=self.now,
             capture_id=capture_id,
