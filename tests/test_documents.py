@@ -15,7 +15,7 @@ from sqlalchemy import select
 from monitor.check import run_check
 from monitor.detect import documents
 from monitor.detect.differ import diff_text
-from monitor.storage.models import Capture, Change, Page
+from monitor.storage.models import Capture, Change, LearningNote, Page
 from monitor.storage.store import Store
 from tests.conftest import make_config
 from tests.sites import LocalSite
@@ -92,6 +92,11 @@ def events_of(store: Store) -> list[Change]:
         return list(session.scalars(select(Change).order_by(Change.id)).all())
 
 
+def notes_of(store: Store) -> list[LearningNote]:
+    with store.session() as session:
+        return list(session.scalars(select(LearningNote).order_by(LearningNote.id)).all())
+
+
 def captures_of(store: Store, url: str) -> list[Capture]:
     with store.session() as session:
         return list(
@@ -136,6 +141,12 @@ def test_pdf_versioned_by_text(site: LocalSite, tmp_path: Path) -> None:
     assert last.outcome == "unchanged" and "Title: Заявление МИД" in (last.note or "")
     assert "Author: Someone else" in (last.note or "")
     assert events_of(store) == []
+    # Shown on the page's timeline as a note, not alerted.
+    [note] = notes_of(store)
+    assert note.page_id == page_id and note.action == "metadata"
+    assert "Title: 'Statement' → 'Заявление МИД'" in note.summary
+    assert "Author: 'Press office' → 'Someone else'" in note.summary
+    assert "ModDate: (none) → 'D:20260305120000Z'" in note.summary
 
     # One paragraph edited: one change, and its word diff is the edit.
     edited = [PAGE_ONE[0], PAGE_ONE[1].replace("15 March", "22 March"), PAGE_ONE[2]]

@@ -378,6 +378,24 @@ def comparable(lines: Sequence[str]) -> list[str]:
     return [line for line in lines if not PAGE_MARKER.match(line) and not _PAGE_NUMBER.match(line)]
 
 
+def metadata_changes(before: dict[str, str], after: dict[str, str]) -> str:
+    """What changed in a document's metadata, in words (for its page's timeline).
+
+    >>> metadata_changes({"Title": "A", "Pages": "2"}, {"Title": "B", "Pages": "2", "ModDate": "x"})
+    "Document metadata changed: ModDate: (none) → 'x'; Title: 'A' → 'B'"
+    """
+    changes = [
+        f"{name}: {_shown(before.get(name))} → {_shown(after.get(name))}"
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    ]
+    return "Document metadata changed: " + "; ".join(changes)
+
+
+def _shown(value: str | None) -> str:
+    return "(none)" if value is None else repr(value)
+
+
 def metadata_note(document: DocumentText) -> str:
     """The capture's note: what read the document, and its metadata (shown, not compared).
 

@@ -323,6 +323,7 @@ def observe_document(
         content_sha256=content_hash(None, compared),
         extract_key=rules.key,
         note=note,
+        metadata=dict(document.metadata),
     )
 
 

@@ -23,11 +23,12 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from monitor.detect import noise, volatility
 from monitor.detect import site_boilerplate as site
+from monitor.detect.documents import metadata_changes
 from monitor.detect.events import DEFAULT_CONTEXT, Context, Decision, decide, stale
 from monitor.detect.observe import compared_lines
 from monitor.detect.significance import score
@@ -37,6 +38,7 @@ from monitor.recording import (
     DeliveryRow,
     EventRow,
     NewPage,
+    NoteRow,
     Plan,
     SiteLines,
     StreakReset,
@@ -342,6 +344,11 @@ class _Planner:
                 etag=state.etag,
                 last_modified=state.last_modified,
             )
+        if observation.metadata is not None and decision.outcome not in (
+            Outcome.PROBE,
+            Outcome.PART,
+        ):
+            self.metadata(observation, state, row, capture_id)
         previous = None
         if decision.new_version:
             previous_id = state.last_version_id
@@ -405,6 +412,28 @@ class _Planner:
             state.volatile_rules = {
                 key: rule for key, rule in state.volatile_rules.items() if rule.learned
             }
+
+    def metadata(
+        self, observation: Observation, state: PageState, row: dict[str, Any], capture_id: int
+    ) -> None:
+        """A document's metadata: kept with its page; a change of it is a note on the
+        timeline (of the page it is attached to, for an attachment), never an event."""
+        metadata = observation.metadata or {}
+        if metadata == state.document_meta:
+            return
+        if state.document_meta is not None:
+            assert state.page_id is not None
+            page_id, summary = state.page_id, metadata_changes(state.document_meta, metadata)
+            parent = observation.fetch.parent
+            parent_id = self.parents.page_id(parent) if parent and self.parents else None
+            if parent_id is not None:
+                key = observation.fetch.key
+                page_id, summary = parent_id, f"attachment {attachment_name(key.url)}: {summary}"
+            self.plan.notes.append(
+                NoteRow(page_id, capture_id, self.now, "metadata", "document", [], summary)
+            )
+        state.document_meta = dict(metadata)
+        row["document_meta"] = state.document_meta
 
     def event(
         self,

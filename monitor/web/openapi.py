@@ -263,7 +263,7 @@ SCHEMAS: dict[str, Any] = {
     "LearningNote": _object(
         {
             "id": {"type": "integer"},
-            "note": {"type": "string", "enum": ["learned", "forgotten"]},
+            "note": {"type": "string", "enum": ["learned", "forgotten", "metadata"]},
             "source": {
                 "type": "string",
                 "enum": ["probe", "observed", "user"],
