@@ -347,3 +347,41 @@ def test_attachments_can_be_turned_off(site: LocalSite, tmp_path: Path) -> None:
 )
 def test_sniff(body: bytes, content_type: str, kind: str | None) -> None:
     assert documents.sniff(body, content_type) == kind
+
+
+def test_attachments_through_the_command(site: LocalSite, tmp_path: Path) -> None:
+    """`monitor check` and `monitor history` as a person runs them: the annex's change
+    and its metadata note are on the statement's timeline; its capture opens there."""
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+    from monitor.history import capture_detail
+
+    site.page("/statement", statement_page("annex.pdf"))
+    site.page("/files/annex.pdf", make_pdf([PAGE_TWO], title="Annex"), content_type=PDF)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: sqlite:///{tmp_path / 'm.db'}\n"
+        "fetch: {delay: 0, obey_robots: false, retries: 1, timeout: 5}\n"
+        "detect: {probe_delay: 0.1, confirm_removal_after: 0.1}\n"
+        f"targets:\n  - name: mfa\n    url: {site.url('/statement')}\n"
+    )
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(main, [*args, "-c", str(config)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "checked 2" in run("check")
+    site.page("/files/annex.pdf", make_pdf([PAGE_TWO[:1]], title="Annex 2"), content_type=PDF)
+    output = run("check")
+    assert "changed" in output and "Further information is published" in output
+    history = run("history", "mfa")
+    assert "Changed: attachment annex.pdf (+0 / -10 words)" in history
+    assert "attachment annex.pdf: Document metadata changed: Title: 'Annex' → 'Annex 2'" in history
+
+    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+    [event] = events_of(store)
+    detail = capture_detail(store, store.page("mfa").id, event.capture_id or 0)
+    assert detail.capture.requested_url == site.url("/files/annex.pdf")
+    store.close()

@@ -482,6 +482,11 @@ class _Planner:
             title = (last.title if last else None) or key.url
         else:
             title = title_after or (last.title if last else None) or key.url
+        if observation is not None and observation.metadata is not None and not title_after:
+            # A document: named by its file, and its metadata's title (never compared).
+            name = attachment_name(key.url)
+            named = observation.metadata.get("Title") or observation.metadata.get("title")
+            title = f"{named} ({name})" if named else name
         assert state.page_id is not None
         page_id = state.page_id
         parent = observation.fetch.parent if observation is not None else None
