@@ -385,3 +385,53 @@ def test_attachments_through_the_command(site: LocalSite, tmp_path: Path) -> Non
     detail = capture_detail(store, store.page("mfa").id, event.capture_id or 0)
     assert detail.capture.requested_url == site.url("/files/annex.pdf")
     store.close()
+
+
+def _observe(body: bytes, content_type: str) -> Any:
+    from monitor.detect import extract
+    from monitor.detect.observe import ProcessRules, observe
+    from monitor.records import FetchResult, PageKey
+    from monitor.vocab import Role
+
+    fetch = FetchResult(
+        key=PageKey("t", "https://mfa.example/doc"),
+        role=Role.PAGE,
+        requested_url="https://mfa.example/doc",
+        started_at=datetime(2026, 3, 1, tzinfo=UTC),
+        duration_ms=1.0,
+        final_url="https://mfa.example/doc",
+        status=200,
+        headers={"content-type": content_type},
+        body=body,
+    )
+    return observe(fetch, ProcessRules(extract=extract.Rules()), None)
+
+
+def test_documents_that_cannot_be_read_say_why() -> None:
+    from fpdf import FPDF
+
+    scan = FPDF()
+    scan.add_page()
+    scan.rect(20, 20, 100, 60, style="F")  # a page with a picture and no text layer
+    no_text = _observe(bytes(scan.output()), PDF)
+    assert (no_text.quality, no_text.kind) == ("low", "no_text")
+    assert "no text layer" in no_text.note
+
+    damaged = _observe(make_pdf([PAGE_TWO])[:400], PDF)
+    assert (damaged.quality, damaged.kind, damaged.outcome_hint) == ("low", "undecodable", "error")
+
+    rtf = _observe(b"{\\rtf1\\ansi Statement}", "application/rtf")
+    assert (rtf.quality, rtf.kind) == ("low", "unsupported_document")
+    assert rtf.note.startswith(".rtf documents are not supported")
+
+
+def test_page_numbers_and_markers_are_not_compared() -> None:
+    """Text moved to the next page (markers and "Page N of M" lines move) compares equal."""
+    from monitor.detect.observe import compared_lines
+    from monitor.detect.site_boilerplate import NONE as NO_CHROME
+    from monitor.detect.volatility import NONE as NOTHING_LEARNED
+
+    before = ["— page 1 —", "One.", "Two.", "Page 1 of 2", "— page 2 —", "Three.", "2 / 2"]
+    after = ["— page 1 —", "One.", "Page 1 of 2", "— page 2 —", "Two.", "Three.", "- 2 -"]
+    assert compared_lines(before, (), NOTHING_LEARNED, NO_CHROME)[0] == ["One.", "Two.", "Three."]
+    assert compared_lines(after, (), NOTHING_LEARNED, NO_CHROME)[0] == ["One.", "Two.", "Three."]
