@@ -19,6 +19,7 @@ capture says plainly that they are not read.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import re
@@ -181,6 +182,7 @@ def read(kind: str, body: bytes) -> DocumentText:
         raise DocumentError(f"the {kind.upper()} could not be read: {exc}") from exc
 
 
+@functools.cache
 def _library(name: str) -> str:
     try:
         return f"{name} {version(name)}"
