@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from monitor.exceptions import DocumentError
 
@@ -380,8 +380,32 @@ def comparable(lines: Sequence[str]) -> list[str]:
     return [line for line in lines if not PAGE_MARKER.match(line) and not _PAGE_NUMBER.match(line)]
 
 
-def metadata_changes(before: dict[str, str], after: dict[str, str]) -> str:
-    """What changed in a document's metadata, in words (for its page's timeline).
+def file_name(url: str) -> str:
+    """How a document is named in summaries: its file name.
+
+    >>> file_name("https://mfa.example/docs/Statement%2012.pdf?v=2")
+    'Statement 12.pdf'
+    """
+    path = urlsplit(url).path.rstrip("/")
+    return unquote(path.rpartition("/")[2]) or url
+
+
+def document_title(url: str, metadata: dict[str, str]) -> str:
+    """How a document is named in its events: its metadata's title (never compared) and
+    its file name.
+
+    >>> document_title("https://mfa.example/s.pdf", {"Title": "Statement"})
+    'Statement (s.pdf)'
+    """
+    named = metadata.get("Title") or metadata.get("title")
+    return f"{named} ({file_name(url)})" if named else file_name(url)
+
+
+def metadata_changes(
+    before: dict[str, str], after: dict[str, str], attachment: str | None = None
+) -> str:
+    """What changed in a document's metadata, in words (for its page's timeline; an
+    attachment's, on its page's, is named by its file).
 
     >>> metadata_changes({"Title": "A", "Pages": "2"}, {"Title": "B", "Pages": "2", "ModDate": "x"})
     "Document metadata changed: ModDate: (none) → 'x'; Title: 'A' → 'B'"
@@ -391,7 +415,8 @@ def metadata_changes(before: dict[str, str], after: dict[str, str]) -> str:
         for name in sorted(set(before) | set(after))
         if before.get(name) != after.get(name)
     ]
-    return "Document metadata changed: " + "; ".join(changes)
+    named = f"attachment {file_name(attachment)}: " if attachment else ""
+    return f"{named}Document metadata changed: " + "; ".join(changes)
 
 
 def _shown(value: str | None) -> str:

@@ -24,11 +24,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
 
 from monitor.detect import noise, volatility
 from monitor.detect import site_boilerplate as site
-from monitor.detect.documents import metadata_changes
+from monitor.detect.documents import document_title, file_name, metadata_changes
 from monitor.detect.events import DEFAULT_CONTEXT, Context, Decision, decide, stale
 from monitor.detect.observe import compared_lines
 from monitor.detect.significance import score
@@ -121,7 +120,7 @@ def plan_batch(
     planner = _Planner(previous, now)
     plan = planner.plan
     work = planner.work_states(observations, states)
-    planner.parents = _ParentPages(work, states)
+    planner.known = (work, states)
     decided: list[tuple[Observation, PageState, PageState, Decision, Context]] = []
     for observation in observations:
         key = observation.fetch.key
@@ -184,29 +183,6 @@ def plan_stale(
     return planner.plan
 
 
-class _ParentPages:
-    """The pages attachments belong to: their ids, as this batch has them (a parent
-    recorded in this batch has a placeholder id) or as the check knows them."""
-
-    def __init__(self, work: Mapping[PageKey, PageState], states: Mapping[PageKey, PageState]):
-        self.work = work
-        self.states = states
-
-    def page_id(self, key: PageKey) -> int | None:
-        state = self.work.get(key) or self.states.get(key)
-        return state.page_id if state is not None else None
-
-
-def attachment_name(url: str) -> str:
-    """How an attachment is named in summaries: its file name.
-
-    >>> attachment_name("https://mfa.example/docs/Statement%2012.pdf?v=2")
-    'Statement 12.pdf'
-    """
-    path = urlsplit(url).path.rstrip("/")
-    return unquote(path.rpartition("/")[2]) or url
-
-
 class _Planner:
     """The plan being built, with the versions it reads (stored, or made by this plan)."""
 
@@ -215,7 +191,7 @@ class _Planner:
         self.previous = previous
         self.made: dict[int, StoredVersion] = {}  # versions of this plan, by placeholder
         self.now = now
-        self.parents: _ParentPages | None = None
+        self.known: tuple[Mapping[PageKey, PageState], ...] = ()  # this batch's states first
 
     def version(self, version_id: int | None) -> StoredVersion | None:
         if version_id is None:
@@ -344,10 +320,7 @@ class _Planner:
                 etag=state.etag,
                 last_modified=state.last_modified,
             )
-        if observation.metadata is not None and decision.outcome not in (
-            Outcome.PROBE,
-            Outcome.PART,
-        ):
+        if decision.outcome not in (Outcome.PROBE, Outcome.PART):
             self.metadata(observation, state, row, capture_id)
         previous = None
         if decision.new_version:
@@ -413,27 +386,30 @@ class _Planner:
                 key: rule for key, rule in state.volatile_rules.items() if rule.learned
             }
 
+    def parent_of(self, observation: Observation | None) -> int | None:
+        """The page an attachment's events and notes go on (None: not an attachment)."""
+        parent = observation.fetch.parent if observation is not None else None
+        found = [states[parent] for states in self.known if parent is not None and parent in states]
+        return found[0].page_id if found else None
+
     def metadata(
         self, observation: Observation, state: PageState, row: dict[str, Any], capture_id: int
     ) -> None:
         """A document's metadata: kept with its page; a change of it is a note on the
         timeline (of the page it is attached to, for an attachment), never an event."""
-        metadata = observation.metadata or {}
-        if metadata == state.document_meta:
+        metadata = observation.metadata
+        if metadata is None or metadata == state.document_meta:
             return
         if state.document_meta is not None:
-            assert state.page_id is not None
-            page_id, summary = state.page_id, metadata_changes(state.document_meta, metadata)
-            parent = observation.fetch.parent
-            parent_id = self.parents.page_id(parent) if parent and self.parents else None
-            if parent_id is not None:
-                key = observation.fetch.key
-                page_id, summary = parent_id, f"attachment {attachment_name(key.url)}: {summary}"
+            parent_id = self.parent_of(observation)
+            attachment = observation.fetch.key.url if parent_id is not None else None
+            summary = metadata_changes(state.document_meta, metadata, attachment)
+            page_id = parent_id or state.page_id
+            assert page_id is not None
             self.plan.notes.append(
                 NoteRow(page_id, capture_id, self.now, "metadata", "document", [], summary)
             )
-        state.document_meta = dict(metadata)
-        row["document_meta"] = state.document_meta
+        state.document_meta = row["document_meta"] = dict(metadata)
 
     def event(
         self,
@@ -483,20 +459,14 @@ class _Planner:
         else:
             title = title_after or (last.title if last else None) or key.url
         if observation is not None and observation.metadata is not None and not title_after:
-            # A document: named by its file, and its metadata's title (never compared).
-            name = attachment_name(key.url)
-            named = observation.metadata.get("Title") or observation.metadata.get("title")
-            title = f"{named} ({name})" if named else name
-        assert state.page_id is not None
-        page_id = state.page_id
-        parent = observation.fetch.parent if observation is not None else None
-        if parent is not None and self.parents is not None:
-            # An attachment's events are its page's: they say which document changed.
-            parent_id = self.parents.page_id(parent)
-            if parent_id is not None:
-                page_id = parent_id
-                title = f"attachment {attachment_name(key.url)}"
-                significance.features["attachment"] = key.url
+            title = document_title(key.url, observation.metadata)
+        # An attachment's events are its page's, and say which document changed.
+        parent_id = self.parent_of(observation)
+        if parent_id is not None:
+            title = f"attachment {file_name(key.url)}"
+            significance.features["attachment"] = key.url
+        page_id = parent_id or state.page_id
+        assert page_id is not None
         summary = summarize(kind, title, significance.features)
         # Below the target's minimum an event is kept for the record but not alerted.
         alert = significance.score >= context.min_significance
