@@ -23,10 +23,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("pages", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("document_meta", sa.JSON(), nullable=True))
+    op.add_column("pages", sa.Column("document_meta", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("pages", schema=None) as batch_op:
-        batch_op.drop_column("document_meta")
+    # A plain ALTER TABLE (SQLite 3.35+ drops a column in place): a batch copy of
+    # ``pages`` would fail on the foreign keys that point at it.
+    op.drop_column("pages", "document_meta")
