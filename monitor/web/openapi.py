@@ -103,7 +103,7 @@ CHANGE = {
 PAGE = {
     "id": {"type": "integer"},
     "url": {"type": "string"},
-    "role": {"type": "string", "enum": ["page", "listing", "article"]},
+    "role": {"type": "string", "enum": ["page", "listing", "article", "attachment"]},
     "state": {"type": "string", "enum": ["active", "removed", "error"]},
     "target": {"type": "string"},
     "tags": STRINGS,
@@ -266,9 +266,10 @@ SCHEMAS: dict[str, Any] = {
             "note": {"type": "string", "enum": ["learned", "forgotten", "metadata"]},
             "source": {
                 "type": "string",
-                "enum": ["probe", "observed", "user"],
+                "enum": ["probe", "observed", "user", "document"],
                 "description": "probe: two fetches of a new page seconds apart differed; "
-                "observed: changed like noise over several captures; user: a reset.",
+                "observed: changed like noise over several captures; user: a reset; "
+                "document: a document's metadata changed (never compared).",
             },
             "noted_at": TIME,
             "summary": {"type": "string"},
