@@ -11,7 +11,8 @@ footer) is typeset by up to three producers:
 * ``libreoffice``: python-docx writes a .docx, LibreOffice exports it to PDF (only where
   ``soffice`` is installed; it is what a ministry's Word/Writer export looks like).
 
-Each PDF is read by each extractor: ``pypdf`` (plain and ``layout`` mode),
+Each PDF is read by each extractor: ``monitor`` (what the monitor records: pypdf through
+:mod:`monitor.detect.documents`, with its clean-up), ``pypdf`` (plain and ``layout`` mode),
 ``pdfminer`` (pdfminer.six, default LAParams), and for reference ``pdfplumber`` (built
 on pdfminer) and ``pdfium`` (pypdfium2, which pdfplumber installs). The tables say:
 
@@ -648,7 +649,23 @@ def extract_pdfium(path: Path) -> list[str]:
         document.close()
 
 
+def extract_monitor(path: Path) -> list[str]:
+    """What the monitor records: pypdf through monitor.detect.documents, cleaned, as the
+    version's lines of each page (the "— page N —" markers left out)."""
+    from monitor.detect import documents
+
+    document = documents.read("pdf", path.read_bytes())
+    pages: list[list[str]] = []
+    for line in documents.lines_of(document):
+        if documents.PAGE_MARKER.match(line):
+            pages.append([])
+        else:
+            pages[-1].append(line)
+    return ["\n".join(page) for page in pages]
+
+
 EXTRACTORS: dict[str, Callable[[Path], list[str]]] = {
+    "monitor": extract_monitor,
     "pypdf": extract_pypdf,
     "pypdf-layout": extract_pypdf_layout,
     "pdfminer": extract_pdfminer,

@@ -12,6 +12,7 @@ MonitorError                 base of all of them; the CLI turns it into a messag
 │   └── TimeValueError       a date or time given by a person that cannot be read
 ├── ExtractionError          content could not be extracted from a capture
 │   ├── UndecodableContentError  the body is binary or in no text encoding
+│   ├── DocumentError    a PDF, .docx or .odt that cannot be read (damaged, encrypted)
 │   ├── SelectorNotMatchedError  a configured selector matched nothing
 │   └── PatternTimeoutError  a user regex took too long on a page (catastrophic backtracking)
 ├── SearchQueryError         a search query with nothing to look for
@@ -69,6 +70,10 @@ class TimeValueError(EvidenceError):
 
 class ExtractionError(MonitorError):
     """Content could not be extracted from a capture."""
+
+
+class DocumentError(ExtractionError):
+    """A document (PDF, .docx, .odt) that cannot be read: damaged, encrypted, too long."""
 
 
 class UndecodableContentError(ExtractionError):

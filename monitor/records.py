@@ -123,6 +123,8 @@ class FetchResult:
     # ``raw_body`` the document as the server sent it (None when it could not be read).
     renderer: str | None = None
     raw_body: bytes | None = None
+    # For an attachment (a document a page links to): the page that links to it.
+    parent: PageKey | None = None
 
 
 @dataclass(slots=True)
@@ -148,6 +150,8 @@ class Observation:
     region: str | None = None
     kind: str = QualityKind.OK  # why it is (not) the page: a QualityKind
     note: str | None = None
+    # A document's metadata (title, author, dates...): shown, never compared.
+    metadata: dict[str, str] | None = None
 
     @property
     def removal(self) -> bool:
@@ -322,6 +326,8 @@ class PageState:
     volatile_rules: dict[tuple[str, str], Rule] = field(default_factory=dict)
     # Found as a new link on a listing: its first version is reported "added".
     announce_added: bool = False
+    # A document's metadata at its last good capture (shown when it changes, not compared).
+    document_meta: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ class Role(StrEnum):
     LISTING = "listing"  # a listing's first page (its links are followed)
     PART = "part"  # a listing's continuation page, read for links only
     ARTICLE = "article"  # a page found on a listing
+    ATTACHMENT = "attachment"  # a document (.pdf, .docx, .odt) linked from a page's content
 
 
 class Purpose(StrEnum):
@@ -57,6 +58,8 @@ class QualityKind(StrEnum):
     LOGIN_WALL = "login_wall"
     EMPTY = "empty"
     UNDECODABLE = "undecodable"  # binary, or text in no encoding
+    UNSUPPORTED_DOCUMENT = "unsupported_document"  # .doc, .rtf, spreadsheets: not read
+    NO_TEXT = "no_text"  # a document without a text layer (a scanned image?)
     # The target's own problem: its selector or follow rules matched nothing.
     SELECTOR = "selector"
     # The target's own problem: one of its regexes (ignore) ran past its time limit.

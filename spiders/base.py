@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Self
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -18,8 +18,10 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.response import get_meta_refresh
 from twisted.python.failure import Failure
 
-from monitor.detect import quality
+from monitor.detect import documents, quality
+from monitor.detect.normalize import canonical_url
 from monitor.records import FetchOptions, FetchResult, PageKey
+from monitor.selector import Selector
 from monitor.vocab import Purpose, Role
 
 logger = logging.getLogger(__name__)
@@ -112,6 +114,44 @@ def header_dict(response: Response) -> dict[str, str]:
         joined = "\n" if key == "set-cookie" else ", "
         headers[key] = joined.join(value.decode("latin-1") for value in values)
     return headers
+
+
+# A page's attachments: the document links of its content region, at most this many.
+MAX_ATTACHMENTS = 30
+# A link to a document somewhere in the page's bytes, found without parsing it.
+_DOCUMENT_HREF = re.compile(rb"(?i)\.(?:pdf|docx|odt)(?:[\"'?#\s>]|$)")
+# Anchors outside the page's chrome: where its attachments are when no region is set.
+_CONTENT_ANCHORS = (
+    "//a[@href][not(ancestor::nav or ancestor::aside or ancestor::header or ancestor::footer"
+    " or ancestor::*[@role='navigation' or @role='banner' or @role='contentinfo']"
+    " or ancestor::*[@role='complementary'])]"
+)
+
+
+def attachment_links(response: Response, region: Selector | None = None) -> list[str]:
+    """The addresses of the documents (.pdf, .docx, .odt) a page links to from its content
+    region (``region``; else the page less its navigation, header, footer and asides),
+    canonical, each once, in page order."""
+    if not isinstance(response, TextResponse) or _DOCUMENT_HREF.search(response.body) is None:
+        return []  # most pages link no document: they are not parsed here (the loop's time)
+    if region is None:
+        anchors = list(response.xpath(_CONTENT_ANCHORS))
+    else:
+        nodes = response.css(region.query) if region.kind == "css" else response.xpath(region.query)
+        anchors = [
+            a
+            for node in nodes
+            for a in ([node] if node.root.tag == "a" else node.xpath(".//a[@href]"))
+        ]
+    found: dict[str, None] = {}
+    for anchor in anchors:
+        href = (anchor.attrib.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+            continue
+        url = canonical_url(urljoin(response.url, href))
+        if documents.is_document_link(url):
+            found[url] = None
+    return list(found)[:MAX_ATTACHMENTS]
 
 
 class MonitorSpider(scrapy.Spider):
@@ -213,6 +253,7 @@ class MonitorSpider(scrapy.Spider):
             proxy=meta.get("monitor_proxy"),
             renderer=meta.get("monitor_renderer"),
             raw_body=meta.get("monitor_raw_body"),
+            parent=meta.get("monitor_parent"),
         )
 
     # Seconds before a second fetch: from the settings MONITOR_CONFIRM_DELAY and
@@ -236,11 +277,42 @@ class MonitorSpider(scrapy.Spider):
             return
         result = self.result(response, refresh)
         yield result
+        for request in self.attachments(response, result):
+            yield request
         follow_up = self.follow_up(response, result)
         if follow_up is not None:
             delay, request = follow_up
             await asyncio.sleep(delay)
             yield request
+
+    def attachments(self, response: Response, result: FetchResult) -> list[Request]:
+        """Requests for the documents a checked page links to from its content (when its
+        target watches attachments): each is a page of role ``attachment`` whose fetch
+        names the page it belongs to (``FetchResult.parent``)."""
+        meta = response.meta
+        if (
+            not meta.get("monitor_attachments")
+            or result.purpose != Purpose.CHECK
+            or result.role not in (Role.PAGE, Role.ARTICLE)
+            or result.status is None
+            or not 200 <= result.status < 300
+        ):
+            return []
+        parent: PageKey = meta["monitor_key"]
+        requests = []
+        for url in attachment_links(response, meta.get("monitor_attachments_in")):
+            if url == parent.url:
+                continue
+            requests.append(
+                self.make_request(
+                    PageKey(parent.target, url),
+                    Role.ATTACHMENT,
+                    url,
+                    obey_robots=not meta.get("dont_obey_robotstxt", False),
+                    extra={"monitor_parent": parent, "monitor_confirm": True},
+                )
+            )
+        return requests
 
     def follow_up(self, response: Response, result: FetchResult) -> tuple[float, Request] | None:
         """A second fetch, when one is due: confirm a suspected removal, or probe a new page.
@@ -285,7 +357,7 @@ class MonitorSpider(scrapy.Spider):
             meta["monitor_role"],
             key.url,
             obey_robots=not meta.get("dont_obey_robotstxt", False),
-            extra={"monitor_purpose": purpose},
+            extra={"monitor_purpose": purpose, "monitor_parent": meta.get("monitor_parent")},
         )
         return request
 
@@ -330,4 +402,5 @@ class MonitorSpider(scrapy.Spider):
             error_kind=kind,
             proxy=request.meta.get("monitor_proxy"),
             renderer=request.meta.get("monitor_renderer"),
+            parent=request.meta.get("monitor_parent"),
         )

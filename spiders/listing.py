@@ -54,6 +54,9 @@ class ListingJob:
     # own articles, and pages of other targets it lists when no other job fetches them).
     pages: tuple[PageJob, ...] = field(default=())
     obey_robots: bool = True
+    # Its articles' attachments: watched (where its articles link them, ``region``).
+    attachments: bool = False
+    attachments_in: Selector | None = None
 
 
 # Which of a listing's links to fetch as new pages: given the job and every article link
@@ -230,7 +233,12 @@ class ListingSpider(MonitorSpider):
             page.role,
             page.key.url,
             obey_robots=page.obey_robots,
-            extra={"monitor_confirm": page.confirm, "monitor_probe": page.probe},
+            extra={
+                "monitor_confirm": page.confirm,
+                "monitor_probe": page.probe,
+                "monitor_attachments": page.attachments,
+                "monitor_attachments_in": page.region,
+            },
         )
 
     async def _finish(

@@ -9,6 +9,7 @@ from typing import Any
 from scrapy.http import Request
 
 from monitor.records import PageKey
+from monitor.selector import Selector
 from monitor.vocab import Role
 
 from .base import MonitorSpider, conditional
@@ -25,6 +26,8 @@ class PageJob:
     probe: bool = False  # first sight of the page: fetch twice to learn its noise
     etag: str | None = None  # sent back as If-None-Match
     last_modified: str | None = None  # sent back as If-Modified-Since
+    attachments: bool = False  # fetch the documents its content links to, as attachments
+    region: Selector | None = None  # where its attachments are linked (else: not in chrome)
 
 
 class PageSpider(MonitorSpider):
@@ -43,7 +46,12 @@ class PageSpider(MonitorSpider):
                 job.role,
                 job.key.url,
                 obey_robots=job.obey_robots,
-                extra={"monitor_confirm": job.confirm, "monitor_probe": job.probe},
+                extra={
+                    "monitor_confirm": job.confirm,
+                    "monitor_probe": job.probe,
+                    "monitor_attachments": job.attachments,
+                    "monitor_attachments_in": job.region,
+                },
             )
             conditional(request, job.etag, job.last_modified)
             yield request

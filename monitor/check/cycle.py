@@ -211,6 +211,10 @@ def prepare(
         mine = by_target.get(target.name, {})
         root = mine.get(PageKey(target.name, target.url))
         if target.follow is None:
+            # A page with attachments is fetched whole: a 304 would not show its links.
+            conditional = not (
+                target.attachments and any(state.role == Role.ATTACHMENT for state in mine.values())
+            )
             if root is not None:
                 covered.add(PageKey(target.name, target.url))
                 page_jobs.append(
@@ -221,8 +225,12 @@ def prepare(
                         confirm=root.last_version_id is not None
                         and root.state != PageStatus.REMOVED,
                         probe=root.last_version_id is None,
-                        etag=root.etag if root.last_version_id else None,
-                        last_modified=root.last_modified if root.last_version_id else None,
+                        etag=root.etag if root.last_version_id and conditional else None,
+                        last_modified=root.last_modified
+                        if root.last_version_id and conditional
+                        else None,
+                        attachments=target.attachments,
+                        region=target.selector.value if target.selector else None,
                     )
                 )
         else:
@@ -281,10 +289,14 @@ def prepare(
                         confirm=state.last_version_id is not None
                         and state.state != PageStatus.REMOVED,
                         probe=state.last_version_id is None,
+                        attachments=target.attachments and state.role == Role.ARTICLE,
+                        region=follow.selector.value if follow.selector else None,
                     )
                     for key, state in articles.items()
                 ),
                 obey_robots=obey,
+                attachments=target.attachments,
+                attachments_in=follow.selector.value if follow.selector else None,
             )
         )
     options = {}

@@ -97,7 +97,16 @@ class Listings:
                     self._claimed[link.url] = link.page
                     if link.announce:
                         self._announce.add(link.page)
-                    pages.append(PageJob(link.page, Role.ARTICLE, job.obey_robots, probe=True))
+                    pages.append(
+                        PageJob(
+                            link.page,
+                            Role.ARTICLE,
+                            job.obey_robots,
+                            probe=True,
+                            attachments=job.attachments,
+                            region=job.attachments_in,
+                        )
+                    )
                 elif link.page.target != job.target:
                     self._watch(link.page, job.target)
             if plan.cut:

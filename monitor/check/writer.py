@@ -440,5 +440,7 @@ class Writer:
         )
         observation.compared = compared
         observation.chrome_candidates = ()
-        observation.content_sha256 = content_hash(observation.title, compared, observation.images)
+        observation.content_sha256 = content_hash(
+            observation.title, compared, observation.images, observation.links
+        )
         return observation

@@ -155,6 +155,7 @@ COLOURS = {
     "recovered": "green",
     "learned": "blue",
     "forgotten": "blue",
+    "metadata": "blue",
     "error": "red",
     "failing": "red",
     "ok": "green",

@@ -254,6 +254,10 @@ class Target(RequestOptions):
     watch_terms: tuple[str, ...] = Field(default=(), description="Extra significant words.")
     min_significance: float = Field(default=0.0, ge=0, le=1, description="Alert threshold.")
     enabled: bool = Field(default=True, description="False keeps history but stops checks.")
+    attachments: bool = Field(
+        default=True,
+        description="Watch the documents (.pdf, .docx, .odt) its content links to.",
+    )
     render: Literal["plain", "browser"] = Field(
         default="plain",
         description="browser: a browser (Chromium) runs the page's scripts and the rendered "

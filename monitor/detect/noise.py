@@ -82,6 +82,7 @@ def observed(
         observation.images,
         merged,
         state.site_chrome,
+        observation.links,
     )
     extended = {rule.key: lines for rule, lines in learning.extended}
     plan.notes.append(
@@ -133,7 +134,12 @@ def probed(
     state.volatility = merged
     if first.text is not None and last_version is not None:
         state.last_content_sha256 = stored_hash(
-            last_version.title, last_version.text, last_version.images, merged, state.site_chrome
+            last_version.title,
+            last_version.text,
+            last_version.images,
+            merged,
+            state.site_chrome,
+            last_version.links,
         )
         row = plan.page_updates.setdefault(state.page_id, {})
         row["compare_sha256"] = state.last_content_sha256
@@ -198,7 +204,7 @@ def rebased(
     compared under the same rules as the version it is compared with."""
     return {
         page_id: stored_hash(
-            version.title, version.text, version.images, learned.get(page_id), chrome
+            version.title, version.text, version.images, learned.get(page_id), chrome, version.links
         )
         for page_id, version in versions
     }

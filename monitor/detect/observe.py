@@ -10,11 +10,11 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
+from monitor.detect import documents, quality, site_boilerplate, volatility
 from monitor.detect import extract as extraction
-from monitor.detect import quality, site_boilerplate, volatility
 from monitor.detect.decode import decode
 from monitor.detect.normalize import (
     canonical_url,
@@ -24,7 +24,12 @@ from monitor.detect.normalize import (
     normalize_lines,
 )
 from monitor.detect.patterns import TimedPatterns
-from monitor.exceptions import ExtractionError, PatternTimeoutError, SelectorNotMatchedError
+from monitor.exceptions import (
+    DocumentError,
+    ExtractionError,
+    PatternTimeoutError,
+    SelectorNotMatchedError,
+)
 from monitor.records import FetchResult, Observation, PageState
 from monitor.vocab import Quality, QualityKind, Role
 
@@ -62,17 +67,30 @@ class TargetRules:
     def of(self, role: Role) -> ProcessRules:
         if role == Role.ARTICLE and self.articles is not None:
             return self.articles
+        if role == Role.ATTACHMENT and (self.pages.extract.selector or self.pages.extract.exclude):
+            # A document link that answers with a web page: its own page, not the target's
+            # region (which is its parent's).
+            return replace(
+                self.pages, extract=replace(self.pages.extract, selector=None, exclude=())
+            )
         return self.pages
 
 
 # Bump when extraction or normalisation changes what content a body yields, so the
 # fast path ("same bytes, same content") is not trusted across such a change.
-PROCESS_VERSION = 4
+# 5: documents read as text; a page's attachments (document links) are compared.
+PROCESS_VERSION = 5
 
 
-def content_hash(title: str | None, lines: list[str], images: Iterable[Sequence[str]] = ()) -> str:
-    """The hash captures are compared by: title, compared lines, and the content's images
-    (by address without query, and alt text; a page without images hashes as before)."""
+def content_hash(
+    title: str | None,
+    lines: list[str],
+    images: Iterable[Sequence[str]] = (),
+    links: Iterable[Sequence[str]] = (),
+) -> str:
+    """The hash captures are compared by: title, compared lines, the content's images
+    (by address without query, and alt text) and its attachments (the addresses of its
+    document links); a page without images or attachments hashes as before."""
     digest = hashlib.sha256()
     digest.update((title or "").encode())
     digest.update(b"\x00")
@@ -81,6 +99,10 @@ def content_hash(title: str | None, lines: list[str], images: Iterable[Sequence[
     if pictures:
         digest.update(b"\x00images\x00")
         digest.update("\n".join(pictures).encode())
+    attachments = sorted(url for url, _text in documents.attachments_of(links))
+    if attachments:
+        digest.update(b"\x00attachments\x00")
+        digest.update("\n".join(attachments).encode())
     return digest.hexdigest()
 
 
@@ -90,13 +112,14 @@ def stored_hash(
     images: Iterable[Sequence[str]] | None,
     learned: volatility.Volatility | None,
     chrome: site_boilerplate.SiteChrome | None,
+    links: Iterable[Sequence[str]] | None = None,
 ) -> str:
     """The compare hash of a stored version under what is known now (volatility, site
     chrome): what the next capture of its page is compared with."""
     compared, _candidates = compared_lines(
         text.splitlines(), (), learned or volatility.NONE, chrome or site_boilerplate.NONE
     )
-    return content_hash(title, compared, images or ())
+    return content_hash(title, compared, images or (), links or ())
 
 
 def compared_lines(
@@ -106,7 +129,10 @@ def compared_lines(
     chrome: site_boilerplate.SiteChrome,
 ) -> tuple[list[str], tuple[str, ...]]:
     """Lines as compared: site chrome left out, then volatile parts masked; and the
-    candidate site chrome (new text in a chrome block) to look at again."""
+    candidate site chrome (new text in a chrome block) to look at again. A document's
+    lines lose their page markers and page numbers, and no site chrome applies to them."""
+    if documents.is_document(lines):
+        return volatility.mask(documents.comparable(lines), learned), ()
     site = site_boilerplate.compare(lines, keys, chrome)
     return volatility.mask(site.lines, learned), site.candidates
 
@@ -156,6 +182,20 @@ def _observe(
         # Same bytes under the same rules as the last good capture: same content.
         return _unchanged(fetch, body_sha, state, rules, note=_served_note(fetch))
     content_type = fetch.headers.get("content-type")
+    if 200 <= fetch.status < 300 and fetch.role != Role.LISTING:
+        kind = documents.sniff(fetch.body, content_type)
+        if kind is not None:
+            return observe_document(fetch, kind, body_sha, rules, state, ignore)
+        unsupported = documents.unsupported_kind(fetch.body, content_type)
+        if unsupported is not None:
+            return _problem(
+                fetch,
+                body_sha,
+                Quality.LOW,
+                QualityKind.UNSUPPORTED_DOCUMENT,
+                f"{unsupported} documents are not supported (PDF, .docx and .odt are read): "
+                "the bytes are kept, their text is not compared",
+            )
     base_url = fetch.final_url or fetch.requested_url
     html = ""
     encoding: str | None = None
@@ -265,7 +305,7 @@ def _observe(
         images=images,
         keys=keys,
         chrome_candidates=candidates,
-        content_sha256=content_hash(title, compared, images),
+        content_sha256=content_hash(title, compared, images, links),
         extract_key=rules.key,
         region=extracted.region,
         note="; ".join(filter(None, (_served_note(fetch), skeleton))) or None,
@@ -281,6 +321,47 @@ def _skeleton_note(fetch: FetchResult, lines: list[str], html: str) -> str | Non
         # The rendered DOM keeps its scripts: only a page still without text is suspect.
         return None if lines else quality.RENDERED_SKELETON_NOTE
     return quality.SKELETON_NOTE
+
+
+def observe_document(
+    fetch: FetchResult,
+    kind: str,
+    body_sha: str,
+    rules: ProcessRules,
+    state: PageState | None,
+    ignore: TimedPatterns,
+) -> Observation:
+    """A document (PDF, .docx, .odt) observed by its text: each page opened by a marker
+    line; its metadata (title, author, dates) goes in the capture's note, never in what
+    is compared, so a document saved again with the same text is the same version."""
+    try:
+        document = documents.read(kind, fetch.body)
+    except DocumentError as exc:
+        return _problem(fetch, body_sha, Quality.LOW, QualityKind.UNDECODABLE, str(exc))
+    lines = documents.lines_of(document, lambda page: normalize_lines(page, ignore))
+    note = "; ".join(filter(None, [documents.metadata_note(document), _served_note(fetch)]))
+    if not documents.has_text(lines):
+        return _problem(
+            fetch,
+            body_sha,
+            Quality.LOW,
+            QualityKind.NO_TEXT,
+            f"the document has no text layer (a scanned image?): {note}",
+        )
+    learned = state.volatility if state is not None and state.volatility else volatility.NONE
+    compared, _candidates = compared_lines(lines, (), learned, site_boilerplate.NONE)
+    return Observation(
+        fetch=fetch,
+        body_sha256=body_sha,
+        quality=Quality.OK,
+        outcome_hint="content",
+        text="\n".join(lines),
+        compared=compared,
+        content_sha256=content_hash(None, compared),
+        extract_key=rules.key,
+        note=note,
+        metadata=dict(document.metadata),
+    )
 
 
 def _served_note(fetch: FetchResult) -> str | None:

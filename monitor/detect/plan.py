@@ -24,10 +24,11 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from monitor.detect import noise, volatility
 from monitor.detect import site_boilerplate as site
+from monitor.detect.documents import document_title, file_name, metadata_changes
 from monitor.detect.events import DEFAULT_CONTEXT, Context, Decision, decide, stale
 from monitor.detect.observe import compared_lines
 from monitor.detect.significance import score
@@ -37,6 +38,7 @@ from monitor.recording import (
     DeliveryRow,
     EventRow,
     NewPage,
+    NoteRow,
     Plan,
     SiteLines,
     StreakReset,
@@ -119,6 +121,7 @@ def plan_batch(
     planner = _Planner(previous, now)
     plan = planner.plan
     work = planner.work_states(observations, states)
+    planner.known = (work, states)
     decided: list[tuple[Observation, PageState, PageState, Decision, Context]] = []
     for observation in observations:
         key = observation.fetch.key
@@ -189,6 +192,7 @@ class _Planner:
         self.previous = previous
         self.made: dict[int, StoredVersion] = {}  # versions of this plan, by placeholder
         self.now = now
+        self.known: tuple[Mapping[PageKey, PageState], ...] = ()  # this batch's states first
 
     def version(self, version_id: int | None) -> StoredVersion | None:
         if version_id is None:
@@ -326,6 +330,8 @@ class _Planner:
                 etag=state.etag,
                 last_modified=state.last_modified,
             )
+        if decision.outcome not in (Outcome.PROBE, Outcome.PART):
+            self.metadata(observation, state, row, capture_id)
         previous = None
         if decision.new_version:
             previous_id = state.last_version_id
@@ -390,6 +396,31 @@ class _Planner:
                 key: rule for key, rule in state.volatile_rules.items() if rule.learned
             }
 
+    def parent_of(self, observation: Observation | None) -> int | None:
+        """The page an attachment's events and notes go on (None: not an attachment)."""
+        parent = observation.fetch.parent if observation is not None else None
+        found = [states[parent] for states in self.known if parent is not None and parent in states]
+        return found[0].page_id if found else None
+
+    def metadata(
+        self, observation: Observation, state: PageState, row: dict[str, Any], capture_id: int
+    ) -> None:
+        """A document's metadata: kept with its page; a change of it is a note on the
+        timeline (of the page it is attached to, for an attachment), never an event."""
+        metadata = observation.metadata
+        if metadata is None or metadata == state.document_meta:
+            return
+        if state.document_meta is not None:
+            parent_id = self.parent_of(observation)
+            attachment = observation.fetch.key.url if parent_id is not None else None
+            summary = metadata_changes(state.document_meta, metadata, attachment)
+            page_id = parent_id or state.page_id
+            assert page_id is not None
+            self.plan.notes.append(
+                NoteRow(page_id, capture_id, self.now, "metadata", "document", [], summary)
+            )
+        state.document_meta = row["document_meta"] = dict(metadata)
+
     def event(
         self,
         key: PageKey,
@@ -437,14 +468,22 @@ class _Planner:
             title = (last.title if last else None) or key.url
         else:
             title = title_after or (last.title if last else None) or key.url
+        if observation is not None and observation.metadata is not None and not title_after:
+            title = document_title(key.url, observation.metadata)
+        # An attachment's events are its page's, and say which document changed.
+        parent_id = self.parent_of(observation)
+        if parent_id is not None:
+            title = f"attachment {file_name(key.url)}"
+            significance.features["attachment"] = key.url
+        page_id = parent_id or state.page_id
+        assert page_id is not None
         summary = summarize(kind, title, significance.features)
         # Below the target's minimum an event is kept for the record but not alerted.
         alert = significance.score >= context.min_significance
         significance.features["alert"] = alert
-        assert state.page_id is not None
         event = EventRow(
             uid=str(uuid.uuid4()),
-            page_id=state.page_id,
+            page_id=page_id,
             kind=kind,
             detected_at=self.now,
             capture_id=capture_id,

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from monitor.detect.documents import is_document_link
 from monitor.timefmt import when
 from monitor.vocab import EventKind
 
@@ -38,6 +39,11 @@ def summarize(kind: str, title: str, features: Mapping[str, Any]) -> str:
         f"{len(features[key])} image{'s' if len(features[key]) != 1 else ''} {label}"
         for key, label in (("images_removed", "removed"), ("images_added", "added"))
         if features.get(key)
+    ]
+    pictures += [
+        f"{len(urls)} attachment{'s' if len(urls) != 1 else ''} {label}"
+        for key, label in (("links_removed", "removed"), ("links_added", "added"))
+        if (urls := [link[0] for link in features.get(key) or () if is_document_link(link[0])])
     ]
     if pictures and not added and not removed:
         return f"Changed: {title} ({', '.join(pictures)})"

@@ -113,7 +113,16 @@ def capture_detail(store: Store, page_id: int, capture_id: int) -> CaptureDetail
     page = page_info(store, page_id)
     with store.session() as session:
         capture = session.get(Capture, capture_id)
-        if capture is None or capture.page_id != page_id:
+        # An attachment's capture is shown with the page its event is on.
+        attached = (
+            capture is not None
+            and capture.page_id != page_id
+            and session.scalar(
+                select(Change.id).where(Change.capture_id == capture_id, Change.page_id == page_id)
+            )
+            is not None
+        )
+        if capture is None or (capture.page_id != page_id and not attached):
             raise UnknownTargetError(f"{page.url} has no capture {capture_id}")
         change = session.scalar(
             select(Change).where(Change.capture_id == capture_id).order_by(Change.id).limit(1)

@@ -100,7 +100,7 @@ class Page(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     target_id: Mapped[int] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(Text)
-    role: Mapped[str] = mapped_column(String(16))  # "page", "listing" or "article"
+    role: Mapped[str] = mapped_column(String(16))  # "page", "listing", "article", "attachment"
     state: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Listing bookkeeping: when an article was last seen on its listing.
@@ -127,6 +127,9 @@ class Page(Base):
     # Validators of the last good answer, sent back as If-None-Match/If-Modified-Since.
     etag: Mapped[str | None] = mapped_column(Text, default=None)
     last_modified: Mapped[str | None] = mapped_column(String(64), default=None)
+    # A document's metadata (title, author, dates) at its last good capture: never
+    # compared; a change of it is a note on the page's timeline.
+    document_meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     target: Mapped[Target] = relationship(back_populates="pages")
 

@@ -347,6 +347,7 @@ class Store:
                 content_region=page.content_region,
                 etag=page.etag,
                 last_modified=page.last_modified,
+                document_meta=page.document_meta,
                 next_due_at=page.next_due_at,
                 created_at=page.created_at,
                 last_checked_at=page.last_checked_at,

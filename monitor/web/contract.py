@@ -167,13 +167,15 @@ class VersionDetail(Version):
 
 
 class LearningNote(Contract):
-    """What the monitor learned (or forgot) about a page's noise."""
+    """What the monitor learned (or forgot) about a page's noise, or a document's
+    metadata that changed."""
 
     id: int
-    note: Literal["learned", "forgotten"]
-    source: Literal["probe", "observed", "user"] = Field(
+    note: Literal["learned", "forgotten", "metadata"]
+    source: Literal["probe", "observed", "user", "document"] = Field(
         description="probe: two fetches of a new page seconds apart differed; "
-        "observed: changed like noise over several captures; user: a reset."
+        "observed: changed like noise over several captures; user: a reset; "
+        "document: a document's metadata changed (never compared)."
     )
     noted_at: DateTime
     summary: str
@@ -186,7 +188,7 @@ class Page(Contract):
 
     id: int
     url: str
-    role: Literal["page", "listing", "article"]
+    role: Literal["page", "listing", "article", "attachment"]
     state: PageStatus
     target: str
     tags: list[str]
