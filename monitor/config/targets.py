@@ -1,5 +1,9 @@
 """The config sections about what is watched and how: targets, schedules, selectors,
 following listings, fetching and detection, and their defaults.
+
+Why one module of this size: a target and the defaults it inherits are one schema (every
+field a target sets has its default here, validated the same way, and a listing's follow
+rules are checked against its own selector); split, the halves would import each other.
 """
 
 from __future__ import annotations

@@ -25,6 +25,10 @@ asyncio loop (:mod:`monitor.fetch.reactor`); the main thread only handles signal
   a pass in a thread of its own, so a slow webhook never delays the mail.
 * A target not checked successfully for ``daemon.stale_factor`` intervals produces an
   ``error`` event through the normal alert path.
+
+Why one module of this size: the daemon's life (lock, loop, schedule, reload, alerts,
+stop) is one state object, :class:`Daemon`, whose parts run on the loop or on threads of
+its own in an order that reads best in one place.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ Per observation: :func:`monitor.detect.events.decide` (new version? which event?
 the routes; after a new version, what changed like noise advances the page's volatility
 streaks (:func:`monitor.detect.volatility.learn`); after a probe (a second fetch of a
 new page seconds after the first), the lines that differed are learned as noise.
+
+Why one module of this size: it is one pure function of a batch, whose steps (versions,
+events with their significance and summaries, deliveries, listing marks, learned noise,
+WARC records) read and advance the same page states in order.
 """
 
 from __future__ import annotations
