@@ -181,6 +181,8 @@ class ListingMarks:
     target_id: int
     links: list[tuple[str, int | None, bool]]
     when: datetime
+    # The lastmod its sitemaps or feeds gave links (url -> date), remembered for next time.
+    dates: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -299,6 +299,7 @@ class ListedLinkState:
     page: PageKey | None = None  # the page watching it; None: never followed
     page_id: int | None = None
     role: Role = Role.ARTICLE
+    lastmod: str | None = None  # its date in the listing's sitemap or feed, last seen
 
 
 @dataclass(slots=True)

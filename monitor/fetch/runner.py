@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from scrapy.crawler import AsyncCrawlerRunner
@@ -37,7 +37,10 @@ class ListingSink(FetchSink, Protocol):
     """A sink that also judges a listing's links once all its pages are read."""
 
     def plan_listing(
-        self, job: ListingJob, links: list[tuple[str, str]]
+        self,
+        job: ListingJob,
+        links: list[tuple[str, str]],
+        dates: Mapping[str, str] | None = None,
     ) -> Awaitable[list[PageJob]]: ...
 
 

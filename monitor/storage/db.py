@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 # The newest migration. Opening an up-to-date database compares its alembic_version with
 # this and never loads Alembic (which costs ~0.1 s at every command); a test checks that
 # it equals the head of migrations/.
-SCHEMA_REVISION = "0009"
+SCHEMA_REVISION = "0012_discovery"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -127,6 +127,10 @@ class Page(Base):
     # Validators of the last good answer, sent back as If-None-Match/If-Modified-Since.
     etag: Mapped[str | None] = mapped_column(Text, default=None)
     last_modified: Mapped[str | None] = mapped_column(String(64), default=None)
+    # A page that moved: the page it moved to (its content reappeared there), and on that
+    # page, the one it came from. No FK, like last_version_id (acyclic batch migrations).
+    moved_to_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    moved_from_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
     target: Mapped[Target] = relationship(back_populates="pages")
 
@@ -155,6 +159,8 @@ class ListedLink(Base):
     # The link was new to every watched target when first listed: the first version of
     # its page is reported "added" (kept here, so a first fetch that failed still is).
     announce: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Its date in the listing's sitemap or feed (as written there), when last listed.
+    lastmod: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class DaemonLock(Base):
@@ -218,6 +224,11 @@ class Capture(Base):
     quality: Mapped[str] = mapped_column(String(16), default="ok")  # ok, low, error
     outcome: Mapped[str] = mapped_column(String(16))  # new, unchanged, error, ...
     note: Mapped[str | None] = mapped_column(Text, default=None)
+    # Where a capture the monitor did not fetch itself came from: "warc" (imported from
+    # a WARC file) or "archive" (backfilled from a web archive); None: fetched by us.
+    source: Mapped[str | None] = mapped_column(String(16), default=None)
+    # ... and exactly where: the archive's URL of the capture, or "file.warc.gz#offset".
+    provenance: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class Version(Base):
