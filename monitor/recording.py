@@ -79,6 +79,8 @@ class CaptureRow:
     quality: str
     outcome: str
     note: str | None
+    source: str | None = None  # "warc", "archive": imported, not fetched by the monitor
+    provenance: str | None = None
 
 
 @dataclass(slots=True)

@@ -52,6 +52,26 @@ class FetchResult:
     # A <meta http-equiv="refresh"> the spider did not follow (delayed, or to another
     # site), as (delay in seconds, absolute URL); a followed one is a hop in ``redirects``.
     refresh: tuple[float, str] | None = None
+    # A capture the monitor did not make (monitor import, monitor backfill): "warc" or
+    # "archive", and exactly where it came from (file#offset, the archive's URL).
+    source: str | None = None
+    provenance: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """One past capture of a URL the monitor did not make: from a WARC file, or a web
+    archive (``monitor import``, ``monitor backfill``)."""
+
+    url: str
+    captured_at: datetime
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    source: str  # "warc", "archive"
+    provenance: str  # "file.warc.gz#offset", or the archive's URL of the capture
+    request_headers: dict[str, str] = field(default_factory=dict)
+    protocol: str | None = None
 
 
 @dataclass(slots=True)
@@ -251,6 +271,11 @@ class PageState:
     volatile_rules: dict[tuple[str, str], Rule] = field(default_factory=dict)
     # Found as a new link on a listing: its first version is reported "added".
     announce_added: bool = False
+    # Set for one recording by the check's move finder (monitor.detect.moves): this page's
+    # removal is a move to that URL; this new page's first version is a page that moved
+    # here (no "added").
+    moved_to: str | None = None
+    moved_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import doctest
 import gzip
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -333,3 +336,158 @@ def test_broken_xml_and_entities_are_refused() -> None:
     )
     urls = [entry.url for entry in sitemap_entries(evil, "https://e.org/")]
     assert all("root:" not in url for url in urls)
+
+
+# --- moved pages -------------------------------------------------------------------------
+
+
+class Reorganised:
+    """A site of 22 statements listed in a sitemap; ``reorganise`` moves 20 of them under
+    /en/ (one edited on the way) and really removes the other two."""
+
+    def __init__(self, site: LocalSite, articles: Articles) -> None:
+        self.site, self.articles = site, articles
+        self.paths = {n: f"/news/{n}" for n in range(1, 23)}
+        site.page("/", HOME)
+        site.routes["/sitemap.xml"] = lambda: Route(
+            body=(
+                '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                + "".join(f"<url><loc>{site.url(p)}</loc></url>" for p in self.paths.values())
+                + "</urlset>"
+            ).encode(),
+            headers={"Content-Type": "application/xml"},
+        )
+        for number in self.paths:
+            articles.publish(number, body=self.body(number))
+
+    @staticmethod
+    def body(number: int) -> str:
+        topics = ["visa", "passport", "elections", "consular", "trade", "culture", "travel"]
+        topic = topics[number % len(topics)]
+        return (
+            f"Statement {number} of the embassy on {topic} matters. The embassy informs "
+            f"citizens that from the {number}th of March applications about {topic} are "
+            f"accepted only by appointment, and that decision number {number * 37} of the "
+            "ministry applies to every request made after that date."
+        )
+
+    def reorganise(self) -> None:
+        for number in range(1, 23):
+            self.site.routes.pop(f"/news/{number}")
+        self.paths = {n: f"/en/news/{n}" for n in range(1, 21)}
+        for number in range(1, 21):
+            body = self.body(number)
+            if number == 20:
+                body = body.replace("only by appointment", "without an appointment")
+            self.site.page(
+                f"/en/news/{number}",
+                self.articles_html(number, body),
+            )
+
+    def articles_html(self, number: int, body: str) -> str:
+        from tests.test_listings import ARTICLE
+
+        return ARTICLE.format(title=f"Notice {number}", body=body, aside="Related: visas")
+
+
+def test_a_reorganisation_is_moves_with_one_summary_alert_and_real_removals(
+    site: LocalSite, articles: Articles, database_url: str, tmp_path: Path
+) -> None:
+    import json
+
+    from monitor.notify.outbox import Outbox
+    from monitor.storage.models import Change, Delivery
+    from tests.receivers import WebhookReceiver
+
+    reorganised = Reorganised(site, articles)
+    hook = WebhookReceiver()
+    try:
+        config = cfg.parse(
+            {
+                "database": database_url,
+                "fetch": {"delay": 0, "obey_robots": False, "retries": 1, "timeout": 5},
+                "detect": {"probe_delay": 0.1, "confirm_removal_after": 0.1},
+                "channels": {"desk": {"type": "webhook", "url": hook.url}},
+                "defaults": {"notify": ["desk"]},
+                "outbox": {"backoff": "1s", "flush_timeout": "10s"},
+                "targets": [target(site, sitemap=site.url("/sitemap.xml"))],
+            },
+            "test",
+        )
+        check(config, database_url)
+        reorganised.reorganise()
+        summary = check(config, database_url)
+        kinds = [kind for kind, _url in events_of(summary)]
+        assert kinds.count("moved") == 20, events_of(summary)
+        assert kinds.count("removed") == 2 and "added" not in kinds
+        removed = sorted(url for kind, url in events_of(summary) if kind == "removed")
+        assert removed == sorted(articles.url(n) for n in (21, 22))
+
+        store = Store(database_url)
+        try:
+            Outbox(store, config).deliver(timeout=10)
+            with store.session() as session:
+                moved = session.scalars(select(Change).where(Change.kind == "moved")).all()
+                pages = {page.id: page for page in session.scalars(select(Page))}
+                delivered = session.execute(
+                    select(Change.kind).join(Delivery, Delivery.change_id == Change.id)
+                ).all()
+        finally:
+            store.close()
+        # Each move: old page -> new page, linked both ways, to the new page's version.
+        by_old = {pages[change.page_id].url: change for change in moved}
+        assert sorted(by_old) == sorted(articles.url(n) for n in range(1, 21))
+        for number in range(1, 21):
+            change = by_old[articles.url(number)]
+            old = pages[change.page_id]
+            new = pages[old.moved_to_id or 0]
+            assert new.url == site.url(f"/en/news/{number}") and new.moved_from_id == old.id
+            assert change.features["moved_to"] == new.url
+            assert change.to_version_id is not None and change.from_version_id is not None
+            assert change.features["edited"] is (number == 20)
+        # One summary alert for the 20 moves, one alert per real removal (and the sitemap
+        # listing's own change, its set of links, as for any listing).
+        assert sorted(kind for (kind,) in delivered) == ["changed", "moved", "removed", "removed"]
+        payloads = [json.loads(request.body) for request in hook.requests]
+        summary_alert = [p for p in payloads if p["event"] == "moved"]
+        assert len(summary_alert) == 1
+        assert "20 pages moved" in summary_alert[0]["summary"]
+        edited = by_old[articles.url(20)]
+        assert "(with edits)" in edited.summary
+
+        # History follows the page: the new URL shows where it came from and the move.
+        from click.testing import CliRunner
+
+        from monitor.cli import main
+
+        new_url = site.url("/en/news/20")
+        runner = CliRunner()
+        shown = runner.invoke(main, ["history", new_url, "--db", database_url])
+        assert shown.exit_code == 0, shown.output
+        assert f"moved here from {articles.url(20)}" in shown.output
+        assert "moved" in shown.output and "(with edits)" in shown.output
+        old_shown = runner.invoke(main, ["history", articles.url(20), "--db", database_url])
+        assert f"moved to {new_url}" in old_shown.output
+        # A move is cited from its new URL: the old version, the removal, the new version.
+        bundle = tmp_path / "moved-bundle"
+        cited = runner.invoke(
+            main, ["cite", new_url, "--event", "moved", "-o", str(bundle), "--db", database_url]
+        )
+        assert cited.exit_code == 0, cited.output
+        manifest = json.loads((bundle / "manifest.json").read_text())
+        assert manifest["change"]["kind"] == "moved"
+        assert [(c["role"], c["page_url"]) for c in manifest["captures"]] == [
+            ("before", articles.url(20)),
+            ("removal", articles.url(20)),
+            ("moved", new_url),
+        ]
+        diff = (bundle / "diff.html").read_text()
+        assert "without" in diff and "only by" in diff
+        verified = subprocess.run(
+            [sys.executable, str(bundle / "verify_bundle.py"), str(bundle)],
+            capture_output=True,
+            text=True,
+        )
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+    finally:
+        hook.stop()

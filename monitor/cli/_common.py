@@ -94,6 +94,7 @@ COLOURS = {
     "changed": "cyan",
     "added": "magenta",
     "removed": "yellow",
+    "moved": "blue",
     "restored": "green",
     "recovered": "green",
     "learned": "blue",

@@ -164,6 +164,9 @@ def write_plan(
             row = {**values, "id": written.page(page_id)}
             if row.get("last_version_id") is not None:
                 row["last_version_id"] = written.version(row["last_version_id"])
+            for link in ("moved_to_id", "moved_from_id"):
+                if row.get(link) is not None:
+                    row[link] = written.page(row[link])
             updates.append(row)
         session.execute(update(Page), updates)
     for page_id in plan.forget_rules:

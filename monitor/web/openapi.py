@@ -81,7 +81,7 @@ CHANGE = {
     "id": {"type": "string", "format": "uuid", "description": "Stable: the id alerts carry."},
     "event": {
         "type": "string",
-        "enum": ["changed", "removed", "added", "restored", "error", "recovered"],
+        "enum": ["changed", "removed", "added", "restored", "error", "recovered", "moved"],
     },
     "page_id": {"type": "integer"},
     "target": {"type": "string"},
