@@ -468,6 +468,17 @@ def test_a_reorganisation_is_moves_with_one_summary_alert_and_real_removals(
         assert "moved" in shown.output and "(with edits)" in shown.output
         old_shown = runner.invoke(main, ["history", articles.url(20), "--db", database_url])
         assert f"moved to {new_url}" in old_shown.output
+        # The web page of the new URL says where it came from, and shows the move.
+        from monitor.web.app import running
+        from tests.test_web import get
+
+        web_store = Store(database_url)
+        try:
+            with running(web_store) as base:
+                html = get(f"{base}/pages/{new.id}").text
+        finally:
+            web_store.close()
+        assert "Moved from" in html and articles.url(20) in html and "event-moved" in html
         # A move is cited from its new URL: the old version, the removal, the new version.
         bundle = tmp_path / "moved-bundle"
         cited = runner.invoke(

@@ -212,6 +212,20 @@ def test_backfill_from_a_cdx_server_records_changed_captures_only(
         ("archive", f"{wayback.base}/web/{s}/{site.url('/visa')}") for s in stamps[:2]
     ]
 
+    # ... and on the page's web page.
+    from monitor.web.app import running
+    from tests.test_web import get
+
+    store = Store(database)
+    try:
+        page_id = store.resolve("visa")[0].id
+        with running(store) as base:
+            html = get(f"{base}/pages/{page_id}").text
+    finally:
+        store.close()
+    assert html.count("imported (archive)") == 4
+    assert f"{wayback.base}/web/{stamps[0]}/{site.url('/visa')}" in html
+
     # --since narrows the listing; the page already has history: nothing older is added.
     code, output = cli(
         config,

@@ -410,6 +410,10 @@ def page_events(
         }
     events = [event_view(change, seqs, url=urls.get(change.page_id, "")) for change in changes]
     for event in events:
+        if event.page_id != page_id:
+            # A move to this page: the capture that found it is the old page's (a 404).
+            event.capture_id = None
+            continue
         if event.capture_id is not None and event.capture_id in captured:
             event.status, event.final_url = captured[event.capture_id]
     return events
