@@ -384,8 +384,7 @@ class Reorganised:
                 self.articles_html(number, body),
             )
 
-    @staticmethod
-    def articles_html(number: int, body: str) -> str:
+    def articles_html(self, number: int, body: str) -> str:
         from tests.test_listings import ARTICLE
 
         return ARTICLE.format(title=f"Notice {number}", body=body, aside="Related: visas")
@@ -503,36 +502,3 @@ def test_a_reorganisation_is_moves_with_one_summary_alert_and_real_removals(
         assert verified.returncode == 0, verified.stdout + verified.stderr
     finally:
         hook.stop()
-
-
-def test_a_removed_page_whose_content_is_already_at_a_watched_url_moved_there(
-    site: LocalSite, articles: Articles, tmp_path: Path
-) -> None:
-    """The new address was published (and watched) before the old one went away: the
-    removal is a move to it, found by its stored content."""
-    database_url = f"sqlite:///{tmp_path / 'm.db'}"
-    body = Reorganised.body(5)
-    articles.publish(5, body=body)
-    site.page("/en/news/5", Reorganised.articles_html(5, body))
-    articles.publish(6, body=Reorganised.body(6))
-    config = make_config(
-        database_url,
-        [
-            {"name": "old", "url": articles.url(5)},
-            {"name": "new", "url": site.url("/en/news/5")},
-            {"name": "other", "url": articles.url(6)},
-        ],
-    )
-    check(config, database_url)
-    articles.remove(5)
-    articles.remove(6)
-    summary = check(config, database_url)
-    assert events_of(summary) == [("moved", articles.url(5)), ("removed", articles.url(6))]
-    store = Store(database_url)
-    try:
-        with store.session() as session:
-            pages = {page.url: page for page in session.scalars(select(Page))}
-    finally:
-        store.close()
-    old, new = pages[articles.url(5)], pages[site.url("/en/news/5")]
-    assert (old.moved_to_id, new.moved_from_id) == (new.id, old.id)

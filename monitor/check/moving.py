@@ -84,26 +84,6 @@ def find(
         if o.fetch.key in held and o.fetch.purpose == Purpose.CHECK and o.outcome_hint == "content"
     )
     found = moves.match(departures, candidates)
-    moved = {move.old.key for move in found}
-    left = [departure for departure in departures if departure.key not in moved]
-    if left:
-        # The same content already at a watched URL (it appeared there in an earlier
-        # check): the page moved there too.
-        try:
-            elsewhere = store.same_content_elsewhere(d.version_id for d in left if d.version_id)
-        except StorageError as exc:
-            logger.error("could not look for the content of removed pages: %s", exc)
-            elsewhere = {}
-        # Not another page removed in this check (its stored state is still active).
-        taken = {move.new.key for move in found} | {d.key for d in departures}
-        present = [
-            moves.Seen(key, page_id, version.id, version.title, version.text)
-            for departure in left
-            for key, page_id, version in elsewhere.get(departure.version_id or 0, [])
-            if key not in taken
-        ]
-        if present:
-            found += moves.match(left, present)
     for move in found:
         states[move.old.key].moved_to = move.new.key.url
         if move.new.key in states:

@@ -565,42 +565,6 @@ class Store:
                     )
         return found
 
-    def same_content_elsewhere(
-        self, version_ids: Iterable[int]
-    ) -> dict[int, list[tuple[PageKey, int, StoredVersion]]]:
-        """For each of these versions, the other active pages whose latest version has the
-        same content hash: (page key, page id, that version) (where a moved page's content
-        may already be, monitor.check.moving)."""
-        found: dict[int, list[tuple[PageKey, int, StoredVersion]]] = {}
-        given = aliased(Version)
-        with self.session() as session:
-            for chunk in chunks(sorted(set(version_ids)), 500):
-                rows = session.execute(
-                    select(
-                        given.id,
-                        Target.name,
-                        Page.url,
-                        Page.id,
-                        Version.id,
-                        Version.title,
-                        Version.text,
-                    )
-                    .select_from(given)
-                    .join(Version, Version.content_sha256 == given.content_sha256)
-                    .join(Page, Page.last_version_id == Version.id)
-                    .join(Target, Target.id == Page.target_id)
-                    .where(
-                        given.id.in_(chunk),
-                        Page.id != given.page_id,
-                        Page.state == PageStatus.ACTIVE,
-                    )
-                )
-                for version_id, name, url, page_id, other_id, title, text in rows:
-                    found.setdefault(version_id, []).append(
-                        (PageKey(name, url), page_id, StoredVersion(other_id, title, text))
-                    )
-        return found
-
     def note_warc(self, locations: dict[int, str]) -> None:
         """Where each capture's WARC records were written (capture id -> file#offset)."""
         if not locations:
