@@ -3,8 +3,8 @@ found among them (decided by :mod:`monitor.detect.moves`).
 
 A confirmed removal may be a move, and the first version of a page announced as new may
 be where a removed page went: both wait (in the writer) until the crawl is over. Then
-each removed page's last version is matched against the pages that got a version in
-this check (new, announced or quiet, or watched pages whose content changed); a match
+each removed page's last version is matched against the pages first seen in this check
+(announced as new or watched quietly); a match
 makes the removal one ``moved`` event and the new page's first version no ``added``.
 """
 

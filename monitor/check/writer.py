@@ -326,7 +326,15 @@ class Writer:
         for item, observation in zip(plan.recorded, batch, strict=True):
             self.summary.add(item)
             fetch = observation.fetch
-            if item.version_id and fetch.role in (Role.PAGE, Role.ARTICLE) and observation.text:
+            if (
+                item.version_id
+                and item.version_seq == 1
+                and fetch.role in (Role.PAGE, Role.ARTICLE)
+                and observation.text
+            ):
+                # A page first seen in this check may be where a removed page went (a
+                # watched page that changed is not: near-duplicate pages of one site
+                # edited while another goes would be false moves).
                 self._arrivals.append(
                     moves.Seen(
                         fetch.key,
