@@ -2,8 +2,8 @@
 
 Sites get reorganised: hundreds of URLs answer 404 while the same statements reappear
 under new addresses. A monitor that reports a wall of removals is muted. Pure: given the
-pages whose removal a check confirmed (what they said last) and the pages that got a
-version in the same check (new ones, or watched ones whose content changed), it pairs
+pages whose removal a check confirmed (what they said last) and the pages first seen in
+the same check (monitor.check.moving chooses them), it pairs
 each departure with the arrival of the same site saying the same thing, one to one.
 
 The similarity rule: both texts (title + normalised lines) are cut into words (case
