@@ -82,6 +82,8 @@ class CaptureRow:
     proxy: str | None = None
     renderer: str | None = None
     raw_body_sha256: str | None = None
+    source: str | None = None  # "warc", "archive": imported, not fetched by the monitor
+    provenance: str | None = None
 
 
 @dataclass(slots=True)
@@ -184,6 +186,8 @@ class ListingMarks:
     target_id: int
     links: list[tuple[str, int | None, bool]]
     when: datetime
+    # The lastmod its sitemaps or feeds gave links (url -> date), remembered for next time.
+    dates: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -125,6 +125,26 @@ class FetchResult:
     raw_body: bytes | None = None
     # For an attachment (a document a page links to): the page that links to it.
     parent: PageKey | None = None
+    # A capture the monitor did not make (monitor import, monitor backfill): "warc" or
+    # "archive", and exactly where it came from (file#offset, the archive's URL).
+    source: str | None = None
+    provenance: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """One past capture of a URL the monitor did not make: from a WARC file, or a web
+    archive (``monitor import``, ``monitor backfill``)."""
+
+    url: str
+    captured_at: datetime
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    source: str  # "warc", "archive"
+    provenance: str  # "file.warc.gz#offset", or the archive's URL of the capture
+    request_headers: dict[str, str] = field(default_factory=dict)
+    protocol: str | None = None
 
 
 @dataclass(slots=True)
@@ -328,6 +348,11 @@ class PageState:
     announce_added: bool = False
     # A document's metadata at its last good capture (shown when it changes, not compared).
     document_meta: dict[str, str] | None = None
+    # Set for one recording by the check's move finder (monitor.detect.moves): this page's
+    # removal is a move to that URL; this new page's first version is a page that moved
+    # here (no "added").
+    moved_to: str | None = None
+    moved_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,6 +401,7 @@ class ListedLinkState:
     page: PageKey | None = None  # the page watching it; None: never followed
     page_id: int | None = None
     role: Role = Role.ARTICLE
+    lastmod: str | None = None  # its date in the listing's sitemap or feed, last seen
 
 
 @dataclass(slots=True)

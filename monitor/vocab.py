@@ -109,6 +109,9 @@ class EventKind(StrEnum):
     RESTORED = "restored"
     ERROR = "error"
     RECOVERED = "recovered"
+    # A removed page's content reappeared at another URL of its site (monitor.detect.moves):
+    # one event, old URL -> new URL, instead of "removed" + "added".
+    MOVED = "moved"
 
 
 class PageStatus(StrEnum):

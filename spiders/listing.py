@@ -5,15 +5,23 @@ results carry the article links found on them, so the monitor can tell which art
 are new and which have left the listing. Known articles that are no longer listed are
 still fetched: they stay under watch. Which new links are fetched is the planner's
 choice (the monitor's: new, shared with another target, or over ``max_articles``).
+
+A listing may take its links from sitemaps and feeds instead of its page's anchors
+(``ListingJob.sources``, read by :mod:`spiders.sources`): its page is fetched and
+recorded as usual, then every source (and every sitemap a sitemap index or robots.txt
+names) is read, off the reactor's loop, and their links with their ``lastmod`` dates go
+to the planner together.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import re
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, Protocol, Self, cast
 from urllib.parse import urljoin, urlsplit
 from weakref import WeakKeyDictionary
 
@@ -30,6 +38,14 @@ from monitor.vocab import Role
 
 from .base import MonitorSpider, meta_refresh
 from .page import PageJob
+from .sources import Entry, Source, SourceKind, entries, robots_url
+
+logger = logging.getLogger(__name__)
+
+# The sitemaps read for one listing, at most (an index of indexes stops there), and how
+# deep sitemap indexes may nest.
+MAX_SITEMAPS = 1000
+MAX_SITEMAP_DEPTH = 3
 
 logger = logging.getLogger(__name__)
 
@@ -57,15 +73,23 @@ class ListingJob:
     # Its articles' attachments: watched (where its articles link them, ``region``).
     attachments: bool = False
     attachments_in: Selector | None = None
+    # Sitemaps and feeds the links are read from, instead of the page's anchors.
+    sources: tuple[Source, ...] = ()
 
 
-# Which of a listing's links to fetch as new pages: given the job and every article link
-# of the listing (url, text) in page order; the answer may be awaited. The monitor
-# decides (monitor.detect.listing); alone, the spider follows every link up to
-# max_articles.
-ArticlePlanner = Callable[
-    [ListingJob, list[tuple[str, str]]], list[PageJob] | Awaitable[list[PageJob]]
-]
+class ArticlePlanner(Protocol):
+    """Which of a listing's links to fetch as new pages: given the job, every article link
+    of the listing (url, text) in page order, and the dates its sources gave some of them
+    (url -> lastmod); the answer may be awaited. The monitor decides
+    (monitor.detect.listing); alone, the spider follows every link up to max_articles."""
+
+    def __call__(
+        self,
+        job: ListingJob,
+        links: list[tuple[str, str]],
+        dates: Mapping[str, str] | None = None,
+    ) -> list[PageJob] | Awaitable[list[PageJob]]: ...
+
 
 _planners: WeakKeyDictionary[Crawler, ArticlePlanner] = WeakKeyDictionary()
 
@@ -75,7 +99,9 @@ def use_planner(crawler: Crawler, planner: ArticlePlanner) -> None:
     _planners[crawler] = planner
 
 
-def follow_all(job: ListingJob, links: list[tuple[str, str]]) -> list[PageJob]:
+def follow_all(
+    job: ListingJob, links: list[tuple[str, str]], dates: Mapping[str, str] | None = None
+) -> list[PageJob]:
     """The planner of a spider run alone: every link, up to ``max_articles`` pages."""
     known = {page.key.url for page in job.pages}
     room = max(0, job.max_articles - len(known))
@@ -251,7 +277,8 @@ class ListingSpider(MonitorSpider):
         first.listing_complete = complete
         # Planned before the result is handed on: the plan tells the pipeline which of
         # these links are new, shared or cut.
-        planned = self.plan_articles(job, links)
+        dates: dict[str, str] = chain.get("dates", {})
+        planned = self.plan_articles(job, links, dates) if dates else self.plan_articles(job, links)
         pages = await planned if inspect.isawaitable(planned) else planned
         yield first
         for page in pages:
@@ -279,6 +306,10 @@ class ListingSpider(MonitorSpider):
             else:
                 async for item in self._finish(chain, job, complete=False):
                     yield item
+            return
+        if job.sources:
+            for request in self._sources(job, chain):
+                yield request
             return
         # New articles are followed once every page of the listing is read: whether a
         # link is new, or an old one moving up, depends on the whole list (monitor.detect.listing).
@@ -320,3 +351,107 @@ class ListingSpider(MonitorSpider):
             job = self.jobs[request.meta["monitor_key"].target]
             async for item in self._finish(chain, job, complete=False):
                 yield item
+
+    # --- sitemaps and feeds ------------------------------------------------------------
+
+    def _sources(self, job: ListingJob, chain: dict[str, Any]) -> list[Request]:
+        chain.update(pending=0, failed=False, dates={}, sitemaps=set())
+        requests = []
+        for source in job.sources:
+            if source.kind == "robots":
+                requests.append(self._source_request(job, chain, "robots", robots_url(job.url)))
+            else:
+                requests.append(self._source_request(job, chain, source.kind, source.url))
+        return requests
+
+    def _source_request(
+        self, job: ListingJob, chain: dict[str, Any], kind: str, url: str, depth: int = 0
+    ) -> Request:
+        chain["pending"] += 1
+        meta: dict[str, Any] = {
+            "monitor_chain": chain,
+            "monitor_target": job.target,
+            "monitor_source": kind,
+            "monitor_depth": depth,
+        }
+        if not job.obey_robots:
+            meta["dont_obey_robotstxt"] = True
+        return Request(
+            url,
+            callback=self.parse_source,
+            errback=self.source_failed,
+            dont_filter=True,
+            meta=meta,
+        )
+
+    async def parse_source(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
+        """A sitemap, feed or robots.txt of a listing: its links joined to the listing's
+        (parsed in a worker thread: a big sitemap must not hold up the loop)."""
+        meta = response.meta
+        chain: dict[str, Any] = meta["monitor_chain"]
+        job = self.jobs[meta["monitor_target"]]
+        kind = meta["monitor_source"]
+        found: list[Entry] = []
+        if not 200 <= response.status < 300:
+            logger.warning(
+                "listing %s: its %s %s answered %s", job.target, kind, response.url, response.status
+            )
+            chain["failed"] = kind != "robots" or response.status != 404
+        else:
+            try:
+                found = await asyncio.to_thread(_read, kind, response.body, response.url, job)
+            except ValueError as exc:
+                logger.warning("listing %s: its %s %s: %s", job.target, kind, response.url, exc)
+                chain["failed"] = True
+        for entry in found:
+            if entry.sitemap:
+                if entry.url in chain["sitemaps"]:
+                    continue
+                depth = int(meta["monitor_depth"]) + (kind != "robots")
+                if depth > MAX_SITEMAP_DEPTH or len(chain["sitemaps"]) >= MAX_SITEMAPS:
+                    logger.warning("listing %s: sitemap %s not read (limit)", job.target, entry.url)
+                    continue
+                chain["sitemaps"].add(entry.url)
+                yield self._source_request(job, chain, "sitemap", entry.url, depth)
+                continue
+            chain["links"].setdefault(entry.url, entry.title)
+            if entry.lastmod:
+                chain["dates"][entry.url] = entry.lastmod
+        async for item in self._source_done(chain, job):
+            yield item
+
+    async def source_failed(self, failure: Failure) -> AsyncIterator[Any]:
+        """A source could not be fetched: the listing is incomplete this time."""
+        request = failure.request  # type: ignore[attr-defined]
+        chain: dict[str, Any] = request.meta["monitor_chain"]
+        job = self.jobs[request.meta["monitor_target"]]
+        logger.warning("listing %s: could not fetch %s: %s", job.target, request.url, failure.value)
+        chain["failed"] = True
+        async for item in self._source_done(chain, job):
+            yield item
+
+    async def _source_done(self, chain: dict[str, Any], job: ListingJob) -> AsyncIterator[Any]:
+        chain["pending"] -= 1
+        if chain["pending"] > 0:
+            return
+        async for item in self._finish(chain, job, complete=not chain["failed"]):
+            yield item
+
+
+def _read(kind: str, body: bytes, base: str, job: ListingJob) -> list[Entry]:
+    """A source's entries that may be the listing's: pages on its site matching its
+    ``pattern`` (sitemaps named by an index are kept whatever their URL)."""
+    pattern = re.compile(job.pattern) if job.pattern else None
+    host = urlsplit(job.url).netloc.lower()
+    kept: list[Entry] = []
+    for entry in entries(cast(SourceKind, kind), body, base):
+        if entry.sitemap:
+            kept.append(entry)
+            continue
+        url = canonical_url(entry.url)
+        if job.same_domain and urlsplit(url).netloc.lower() != host:
+            continue
+        if pattern is not None and not pattern.search(url):
+            continue
+        kept.append(Entry(url, entry.lastmod, entry.title))
+    return kept

@@ -42,8 +42,10 @@ if TYPE_CHECKING:
     # mypy reads the repository's spiders/ as `spiders`; installed (and in an editable
     # install) it is monitor.spiders (pyproject.toml maps the folder).
     from spiders import ListingJob, PageJob
+    from spiders.sources import Source
 else:
     from monitor.spiders import ListingJob, PageJob
+    from monitor.spiders.sources import Source
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +123,22 @@ def article_interval(follow: cfg.Follow, listing_every: float, age_seconds: floa
     return float(
         min(follow.article_max_every, base * (1 + follow.article_slowdown * age_seconds / 86400))
     )
+
+
+def sources_of(follow: cfg.Follow) -> tuple[Source, ...]:
+    """The sitemaps and feeds a listing reads its articles from (none: its page's links).
+
+    >>> sources_of(cfg.Follow(sitemap="robots", feed="https://e.org/feed"))
+    (Source(kind='robots', url='robots'), Source(kind='feed', url='https://e.org/feed'))
+    """
+    found: list[Source] = []
+    if follow.sitemap == "robots":
+        found.append(Source("robots", "robots"))
+    elif follow.sitemap is not None:
+        found.append(Source("sitemap", follow.sitemap))
+    if follow.feed is not None:
+        found.append(Source("feed", follow.feed))
+    return tuple(found)
 
 
 def shared_contexts(
@@ -297,6 +315,7 @@ def prepare(
                 obey_robots=obey,
                 attachments=target.attachments,
                 attachments_in=follow.selector.value if follow.selector else None,
+                sources=sources_of(follow),
             )
         )
     options = {}

@@ -56,6 +56,8 @@ class Listings:
         self._claimed: dict[str, PageKey] = {}
         self._announce: set[PageKey] = set()
         self._page_ids: dict[PageKey, int] = {}
+        # The lastmod dates each listing's sources gave: listing name -> url -> date.
+        self.dates: dict[str, dict[str, str]] = {}
 
     def unknown(self, job: ListingJob, urls: list[str]) -> list[str]:
         """The links of a listing not followed before (their page is looked up)."""
@@ -75,9 +77,11 @@ class Listings:
         urls: list[str],
         unknown: list[str],
         watching: Mapping[str, tuple[PageKey, int]],
+        dates: Mapping[str, str] | None = None,
     ) -> list[PageJob]:
         """Judge a listing's links (all its pages read); returns the new pages to fetch.
-        ``watching``: the page already watching each unknown link, by URL."""
+        ``watching``: the page already watching each unknown link, by URL; ``dates``: the
+        lastmod its sitemaps or feeds gave links (a moved one: its page is checked now)."""
         with self._lock:
             known = self.listed.get(job.target, {})
             watched: dict[str, PageKey] = {}
@@ -87,11 +91,28 @@ class Listings:
             for url in unknown:
                 if url in self._claimed:
                     watched.setdefault(url, self._claimed[url])
-            plan = listing.plan(job.target, urls, known, watched, job.max_articles)
+            plan = listing.plan(
+                job.target,
+                urls,
+                known,
+                watched,
+                job.max_articles,
+                window=not job.sources,
+                dates=dates,
+            )
             self.plans[job.target] = plan
+            if dates:
+                self.dates[job.target] = dict(dates)
             pages: list[PageJob] = []
+            hinted = 0
             for link in plan.links:
                 if link.page is None:
+                    continue
+                if link.hinted and link.page.target == job.target:
+                    # Its lastmod moved: checked now, not when its schedule says (a page
+                    # fetched anyway in this check is fetched once: the spider knows).
+                    hinted += 1
+                    pages.append(PageJob(link.page, Role.ARTICLE, job.obey_robots, confirm=True))
                     continue
                 if link.fetch:
                     self._claimed[link.url] = link.page
@@ -111,6 +132,8 @@ class Listings:
                     self._watch(link.page, job.target)
             if plan.cut:
                 self.not_followed[job.target] = (plan.cut, job.max_articles)
+        if hinted:
+            logger.info("listing %s: %d pages checked early (lastmod moved)", job.target, hinted)
         if plan.cut:
             # Reported by the check's summary and `monitor status`; logged for the daemon.
             logger.info(
@@ -168,5 +191,13 @@ class Listings:
                         continue  # its page was never recorded (the crawl stopped): next time
                     rows.append((link.url, page_id, link.announce))
                 if rows:
-                    marks.append(ListingMarks(target_ids[target], rows, when))
+                    dates = self.dates.get(target, {})
+                    marks.append(
+                        ListingMarks(
+                            target_ids[target],
+                            rows,
+                            when,
+                            {url: dates[url] for url, _id, _new in rows if url in dates},
+                        )
+                    )
         return marks

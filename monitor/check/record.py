@@ -17,7 +17,7 @@ process recorded (an edit both saw becomes one version and one alert).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from monitor.detect.events import Context
 from monitor.detect.plan import WarcPolicy, plan_batch, versions_needed
@@ -42,12 +42,14 @@ def record_batch(
     page_contexts: Mapping[PageKey, Context] | None = None,
     first_sights: Mapping[PageKey, Observation] | None = None,
     warc: WarcPolicy = None,
+    adjust: Callable[[Plan], object] | None = None,
 ) -> tuple[Plan, Written]:
     """Plan and write one batch; on success ``states`` holds the pages' new states.
 
     ``contexts`` are by target name; ``page_contexts``, for pages several targets watch,
     win over them. Raises :class:`monitor.exceptions.StorageError` when the batch could
-    not be written (nothing of it is, and ``states`` is unchanged).
+    not be written (nothing of it is, and ``states`` is unchanged). ``adjust``: a pure
+    step between planning and writing (the check's moved pages, monitor.detect.moves).
     """
     for attempt in range(1, ATTEMPTS + 1):
         previous = store.previous_versions(versions_needed(observations, states))
@@ -61,6 +63,8 @@ def record_batch(
             first_sights=first_sights,
             warc=warc,
         )
+        if adjust is not None:
+            adjust(plan)
         try:
             written = store.write(plan)
         except WriteConflictError as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from monitor.check.listings import Listings
@@ -65,8 +65,14 @@ class Sink:
     def flush(self) -> None:
         self.writer.flush()
 
-    async def plan_listing(self, job: ListingJob, links: list[tuple[str, str]]) -> list[PageJob]:
-        """Judge a listing's links (all its pages read); returns the new pages to fetch."""
+    async def plan_listing(
+        self,
+        job: ListingJob,
+        links: list[tuple[str, str]],
+        dates: Mapping[str, str] | None = None,
+    ) -> list[PageJob]:
+        """Judge a listing's links (all its pages read); returns the new pages to fetch.
+        ``dates``: the lastmod its sitemaps or feeds gave some links."""
         urls = [url for url, _text in links]
         unknown = self.listings.unknown(job, urls)
         try:
@@ -77,7 +83,7 @@ class Sink:
             logger.error("reading the pages behind %s's links failed: %s", job.target, exc)
             self.listings.fail(job.target, str(exc))
             return []
-        pages = self.listings.plan(job, urls, unknown, watching)
+        pages = self.listings.plan(job, urls, unknown, watching, dates or {})
         if pages and self.on_planned is not None:
             self.on_planned(len(pages))
         return pages

@@ -26,12 +26,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from monitor.check import metrics
+from monitor.check import metrics, moving
 from monitor.check.learning import learn_site
 from monitor.check.listings import Listings
 from monitor.check.processor import InlineProcessor, Processor
 from monitor.check.record import record_batch
-from monitor.detect import site_boilerplate, volatility
+from monitor.detect import moves, site_boilerplate, volatility
 from monitor.detect.events import Context
 from monitor.detect.observe import TargetRules, compared_lines, content_hash, observe
 from monitor.exceptions import EvidenceError, StorageError
@@ -123,6 +123,12 @@ class Writer:
         self._sites: set[str] = set()
         self._deferred: list[Observation] = []
         self._chromes: dict[str, site_boilerplate.SiteChrome | None] = {}
+        # Moved pages (monitor.detect.moves): confirmed removals and the first versions of
+        # pages announced as new wait for the end of the check, when each removal is
+        # matched against the pages that got a version in this check (``_arrivals``).
+        self._move_waiting: list[Observation] = []
+        self._move_keys: set[PageKey] = set()
+        self._arrivals: list[moves.Seen] = []
         self._thread = threading.Thread(target=self._run, name="monitor-writer", daemon=True)
 
     # --- any thread ----------------------------------------------------------------
@@ -242,6 +248,9 @@ class Writer:
     def _accept(self, observation: Observation) -> None:
         fetch = observation.fetch
         state = self.states[fetch.key]
+        if moving.waits(observation, state, self._move_keys):
+            self._move_waiting.append(observation)
+            return
         if (
             fetch.purpose == Purpose.CHECK
             and state.last_version_id is None
@@ -306,7 +315,7 @@ class Writer:
             logger.info("extraction rules changed for %s: compared anew", fetch.key.url)
             state.last_content_sha256 = again.content_sha256
 
-    def _flush(self) -> None:
+    def _flush(self, adjust: Callable[[Plan], object] | None = None) -> None:
         batch, self._pending = self._pending, []
         if not batch:
             return
@@ -322,6 +331,7 @@ class Writer:
                     key: self._first_sight[key] for key in probes & set(self._first_sight)
                 },
                 warc=("all" if self.archive_all else "changes") if self.archive else None,
+                adjust=adjust,
             )
         except StorageError as exc:
             logger.error("recording %d captures failed: %s", len(batch), exc)
@@ -336,6 +346,24 @@ class Writer:
         for item, observation in zip(plan.recorded, batch, strict=True):
             self.summary.add(item)
             fetch = observation.fetch
+            if (
+                item.version_id
+                and item.version_seq == 1
+                and fetch.role in (Role.PAGE, Role.ARTICLE)
+                and observation.text
+            ):
+                # A page first seen in this check may be where a removed page went (a
+                # watched page that changed is not: near-duplicate pages of one site
+                # edited while another goes would be false moves).
+                self._arrivals.append(
+                    moves.Seen(
+                        fetch.key,
+                        item.page_id,
+                        item.version_id,
+                        observation.title,
+                        observation.text,
+                    )
+                )
             if self.site_pages and item.version_id and fetch.role in (Role.PAGE, Role.ARTICLE):
                 self._sites.add(site_boilerplate.host_of(fetch.key.url))
             metrics.record_check(item.outcome, fetch.duration_ms, item.event)
@@ -386,6 +414,7 @@ class Writer:
             for observation in deferred:
                 self._pending.append(self._recompared(observation))
             self._flush()
+        self._settle_moves()
         marks = self.listings.marks(self.states, self.target_ids, self.started)
         if marks:
             try:
@@ -397,6 +426,17 @@ class Writer:
             from monitor.evidence import save_versions
 
             save_versions(self.store, self.save_page_now, self.new_versions)
+
+    def _settle_moves(self) -> None:
+        """Record the captures that waited for the end of the check, a confirmed removal
+        whose content is now at another URL of its site as one ``moved`` event."""
+        waiting, self._move_waiting = self._move_waiting, []
+        if not waiting:
+            return
+        found = moving.find(self.store, self.states, waiting, self._move_keys, self._arrivals)
+        self._pending.extend(waiting)
+        self._flush(adjust=(lambda plan: moves.apply(plan, found)) if found else None)
+        self._move_keys.clear()
 
     def _learn_sites(self) -> None:
         """Learn what the sites touched in this check repeat on many pages (and re-base

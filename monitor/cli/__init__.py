@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("evidence", "export"),
     "verify": ("evidence", "verify"),
     "cite": ("evidence", "cite"),
+    "import": ("importing", "import_group"),
+    "backfill": ("importing", "backfill"),
     "notify": ("notify", "notify"),
     "run": ("daemon", "run"),
     "reload": ("daemon", "reload"),

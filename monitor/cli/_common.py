@@ -151,6 +151,7 @@ COLOURS = {
     "changed": "cyan",
     "added": "magenta",
     "removed": "yellow",
+    "moved": "blue",
     "restored": "green",
     "recovered": "green",
     "learned": "blue",

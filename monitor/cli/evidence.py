@@ -184,8 +184,8 @@ def verify(warc_dir: Path | None, repair: bool, config_path: Path, database: str
 @click.argument("to_version", type=NUMBER, required=False)
 @click.option(
     "--event",
-    help="Cite a removal or a restoration instead of a change: 'removed' or 'restored' "
-    "(the latest), or an event's id.",
+    help="Cite a removal, a restoration or a move instead of a change: 'removed', "
+    "'restored' or 'moved' (the latest), or an event's id.",
 )
 @click.option(
     "-o",
@@ -214,7 +214,9 @@ def cite(
     redirects, sha256 of each body and file, the monitor's version, and the manifest's own
     sha256), SHA256SUMS and verify_bundle.py, which checks it all with Python alone.
     --event removed bundles a removal: the last version before it and the capture that
-    showed it (status, headers, redirect chain, body); --event restored a restoration.
+    showed it (status, headers, redirect chain, body); --event restored a restoration;
+    --event moved a move (the old page's last version, its removal, the new page's
+    version and the diff between them; cite it from either URL).
     docs/EVIDENCE.md explains how anyone checks a bundle without this software.
 
     Example: monitor cite mfa-statements 3 4 --zip

@@ -169,6 +169,16 @@ def history(
             f"{paint(page.url, bold=True)}  [{page.role}, {state}, "
             f"last checked {when(page.last_checked)}]"
         )
+        if page.moved_from is not None:
+            click.echo(
+                f"  moved here from {page.moved_from[1]} (its history before: "
+                f"monitor history {page.moved_from[1]})"
+            )
+        if page.moved_to is not None:
+            click.echo(
+                f"  moved to {page.moved_to[1]} (its history since: "
+                f"monitor history {page.moved_to[1]})"
+            )
         if not line.versions and not line.events and not line.notes:
             click.echo("  no versions yet")
             continue
@@ -194,6 +204,8 @@ def history(
             details = version.title or "" if version else ""
             if events:
                 details = "; ".join(_event_details(event) for event in events)
+            if version is not None and version.imported:
+                details += f"  [{version.imported}]"
             kind = entry.kind if events else ("first" if entry.kind == "first" else "new")
             if version:
                 seq = Cell(f"v{version.seq}", bold=True)
@@ -222,6 +234,8 @@ def _event_details(event: EventView) -> str:
     text = event.summary
     if event.kind == "removed" and event.final_url and event.final_url != event.url:
         text += f" -> {event.final_url}"
+    if event.kind == "moved":
+        text += f" (from {event.features.get('moved_from', event.url)})"
     if event.kind == "removed" and event.capture_id is not None:
         text += f" (capture {event.capture_id}; see it with show --capture {event.capture_id})"
     if event.reasons:

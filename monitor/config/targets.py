@@ -208,6 +208,26 @@ class Follow(Strict):
     article_max_every: float = Field(
         default=7 * 86400.0, description="The longest interval between checks of an article."
     )
+    sitemap: str | None = Field(
+        default=None,
+        description="Read the articles from this sitemap (index, gzip) instead of the "
+        "listing page's links; 'robots': the sitemaps the site's robots.txt names.",
+    )
+    feed: str | None = Field(
+        default=None, description="Read the articles from this RSS or Atom feed (too)."
+    )
+
+    @field_validator("sitemap")
+    @classmethod
+    def _sitemap(cls, value: str | None) -> str | None:
+        if value is None or value == "robots":
+            return value
+        return check_http_url(value)
+
+    @field_validator("feed")
+    @classmethod
+    def _feed(cls, value: str | None) -> str | None:
+        return None if value is None else check_http_url(value)
 
     @field_validator("article_every", "article_max_every", mode="before")
     @classmethod
@@ -228,8 +248,17 @@ class Follow(Strict):
 
     @model_validator(mode="after")
     def _something(self) -> Follow:
+        if self.sitemap is not None or self.feed is not None:
+            if self.links is not None or self.next_page is not None:
+                raise ValueError(
+                    "'links' and 'next_page' read a listing page; with 'sitemap' or 'feed' "
+                    "the articles come from those (filter them with 'pattern')"
+                )
+            return self
         if self.links is None and self.pattern is None:
-            raise ValueError("give 'links' (a selector), 'pattern' (a regex), or both")
+            raise ValueError(
+                "give 'links' (a selector), 'pattern' (a regex), or both; or a 'sitemap' or 'feed'"
+            )
         return self
 
 

@@ -99,6 +99,13 @@ def _failure(
             state.removal_pending = False
             state.state = PageStatus.REMOVED
             state.consecutive_failures += 1
+            if state.moved_to is not None:
+                # Its content is at another URL now (monitor.detect.moves).
+                return Decision(
+                    Outcome.REMOVED,
+                    event=EventKind.MOVED,
+                    features={"how": observation.kind, "moved_to": state.moved_to},
+                )
             return Decision(
                 Outcome.REMOVED,
                 event=EventKind.REMOVED,
@@ -155,7 +162,7 @@ def _content(observation: Observation, state: PageState, context: Context) -> De
         state.last_content_sha256 = observation.content_sha256
         return Decision(Outcome.FLIPFLOP, event=event)
     if state.last_version_id is None:
-        if state.announce_added:
+        if state.announce_added and state.moved_from is None:
             # A link new to every target when its listing showed it (monitor.detect.listing).
             return Decision(Outcome.NEW, new_version=True, event=EventKind.ADDED)
         return Decision(Outcome.NEW, new_version=True, event=event)

@@ -20,6 +20,10 @@ the links it showed before, returns a :class:`ListingPlan`. The rules:
   ``cut``: not fetched, no page made, remembered as seen (so raising the limit later
   follows them quietly) and counted in the check's summary and in ``monitor status``.
   Articles already watched stay watched: a removal is never missed for the limit.
+- A listing read from sitemaps or feeds (``window=False``) shows all its pages, not a
+  window of the latest: nothing surfaces from below, every unknown link is ``new``. When
+  the source's date of a listed link (its ``lastmod``) moves, the link is ``hinted``: its
+  page is checked now, whatever its schedule says.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ class PlannedLink:
     url: str
     fate: Fate
     page: PageKey | None = None  # the page that watches it; None when cut
+    # Listed, and its source's lastmod moved since last time: check its page now.
+    hinted: bool = False
 
     @property
     def fetch(self) -> bool:
@@ -83,19 +89,33 @@ def last_listed(known: Mapping[str, ListedLinkState]) -> frozenset[str]:
     return frozenset(url for url, link in known.items() if link.last_listed_at == latest)
 
 
+def moved(before: str | None, now: str | None) -> bool:
+    """Whether a link's lastmod moved: a date now that differs from the one remembered (a
+    first date is no news: nothing to compare it with).
+
+    >>> moved("2026-01-01", "2026-01-02"), moved(None, "2026-01-02"), moved("x", None)
+    (True, False, False)
+    """
+    return before is not None and now is not None and before.strip() != now.strip()
+
+
 def plan(
     target: str,
     urls: Sequence[str],
     known: Mapping[str, ListedLinkState],
     watched: Mapping[str, PageKey],
     max_articles: int,
+    *,
+    window: bool = True,
+    dates: Mapping[str, str] | None = None,
 ) -> ListingPlan:
     """Decide the fate of each link a listing shows now.
 
     ``urls``: the article links in page order (no duplicates). ``known``: every link this
     listing showed before. ``watched``: the page that already watches a URL, for URLs of
     ``urls`` (any target's page, this listing's included, or one being fetched for
-    another listing in this check).
+    another listing in this check). ``window``: the listing shows only its latest links
+    (a page), not all of them (a sitemap). ``dates``: each link's lastmod now, if given.
 
     >>> from datetime import UTC, datetime
     >>> then = datetime(2026, 1, 1, tzinfo=UTC)
@@ -108,6 +128,9 @@ def plan(
     ['new', 'listed', 'listed', 'listed', 'listed']
     >>> [link.fate for link in plan("news", shown, known, {}, 5).links]
     ['cut', 'listed', 'listed', 'listed', 'listed']
+    >>> shown = ["a", "d", "e", "f"]  # a sitemap: f is new, whatever left
+    >>> [link.fate for link in plan("news", shown, known, {}, 500, window=False).links]
+    ['listed', 'listed', 'listed', 'new']
     """
     result = ListingPlan(target, max_articles)
     established = bool(known)
@@ -120,11 +143,14 @@ def plan(
     # many as left the listing. With none of last time's links in view there is no
     # telling: they are taken as new (a missed alert is worse than a spare one).
     below = positions[-1] + 1 if positions else len(urls)
-    surfacing = len(last - shown) if positions else 0
+    surfacing = len(last - shown) if positions and window else 0
+    dates = dates or {}
     for index, url in enumerate(urls):
         seen = known.get(url)
         if seen is not None and seen.page is not None:
-            result.links.append(PlannedLink(url, "listed", seen.page))
+            result.links.append(
+                PlannedLink(url, "listed", seen.page, hinted=moved(seen.lastmod, dates.get(url)))
+            )
             continue
         owner = watched.get(url)
         if owner is not None:

@@ -293,6 +293,8 @@ class _Planner:
                 raw_body_sha256=hashlib.sha256(fetch.raw_body).hexdigest()
                 if fetch.raw_body is not None
                 else None,
+                source=fetch.source,
+                provenance=fetch.provenance,
             )
         )
         recorded = RecordedCapture(
@@ -467,7 +469,7 @@ class _Planner:
             watch_terms=context.watch_terms,
             extra=decision.features,
         )
-        if kind in (EventKind.REMOVED, EventKind.ERROR):
+        if kind in (EventKind.REMOVED, EventKind.ERROR, EventKind.MOVED):
             # The page's own title, not the "Page not found" of the error page.
             title = (last.title if last else None) or key.url
         else:
@@ -496,7 +498,13 @@ class _Planner:
             else (
                 before.last_version_id
                 if kind
-                in (EventKind.REMOVED, EventKind.ERROR, EventKind.RESTORED, EventKind.RECOVERED)
+                in (
+                    EventKind.REMOVED,
+                    EventKind.ERROR,
+                    EventKind.RESTORED,
+                    EventKind.RECOVERED,
+                    EventKind.MOVED,
+                )
                 else None
             ),
             to_version_id=state.last_version_id

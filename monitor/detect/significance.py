@@ -29,6 +29,8 @@ BASE: dict[str, float] = {
     EventKind.REMOVED: 0.85,
     EventKind.RESTORED: 0.6,
     EventKind.ADDED: 0.5,
+    # Nothing was lost: the same statement at a new address (more when it was edited).
+    EventKind.MOVED: 0.3,
     EventKind.ERROR: 0.4,
     EventKind.RECOVERED: 0.2,
     EventKind.CHANGED: 0.25,

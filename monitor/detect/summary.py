@@ -24,6 +24,9 @@ def summarize(kind: str, title: str, features: Mapping[str, Any]) -> str:
         return f"Restored: {title} ({same})"
     if kind == EventKind.ADDED:
         return f"Added: {title}"
+    if kind == EventKind.MOVED:
+        edited = " (with edits)" if features.get("edited") else ""
+        return f"Moved: {title} to {features.get('moved_to')}{edited}"
     if kind == EventKind.ERROR and features.get("how") == "stale":
         last_good = datetime.fromisoformat(str(features["since"]))
         return f"Error: {title} has not been checked successfully since {when(last_good)}"

@@ -36,7 +36,7 @@ from monitor.exceptions import (
     MonitorError,
     UnknownTargetError,
 )
-from monitor.storage.models import Capture, Change, Target, Version
+from monitor.storage.models import Capture, Change, Page, Target, Version
 from monitor.storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -114,6 +114,8 @@ class Exhibit:
     role: str
     capture: Capture
     version: Version | None
+    # The page the capture is of, when not the cited page's (a move: the new URL).
+    page_url: str | None = None
 
 
 def cite(
@@ -180,7 +182,7 @@ def cite(
 
 
 #: What ``monitor cite --event`` accepts besides an event id: the latest of that kind.
-EVENT_KINDS = ("removed", "restored")
+EVENT_KINDS = ("removed", "restored", "moved")
 
 
 def cite_event(
@@ -203,7 +205,12 @@ def cite_event(
     _refuse_existing(output)
     page = store.page(target)
     with store.session() as session:
-        query = select(Change).where(Change.page_id == page.id)
+        # A move lives on the page that moved away; cited from either URL.
+        arrived = select(Version.id).where(Version.page_id == page.id).scalar_subquery()
+        query = select(Change).where(
+            (Change.page_id == page.id)
+            | ((Change.kind == "moved") & Change.to_version_id.in_(arrived))
+        )
         if event in EVENT_KINDS:
             query = query.where(Change.kind == event)
         else:
@@ -214,9 +221,13 @@ def cite_event(
             raise UnknownTargetError(f"{page.url} has no {what}")
         if change.kind not in EVENT_KINDS:
             raise EvidenceError(
-                f"event {change.uid} is {change.kind!r}; --event cites a removal or a "
-                "restoration (cite a change with FROM and TO versions)"
+                f"event {change.uid} is {change.kind!r}; --event cites a removal, a "
+                "restoration or a move (cite a change with FROM and TO versions)"
             )
+        if change.page_id != page.id:
+            moved_from = session.get(Page, change.page_id)
+            if moved_from is not None:
+                page = moved_from
         target_name = session.scalar(select(Target.name).where(Target.id == page.target_id))
         before = session.get(Version, change.from_version_id) if change.from_version_id else None
         if before is None:
@@ -238,6 +249,19 @@ def cite_event(
             )
         if removal is not None and removal.capture_id is not None:
             exhibits.append(Exhibit("removal", _capture(session, removal.capture_id), None))
+        if change.kind == "moved" and change.to_version_id is not None:
+            after = session.get(Version, change.to_version_id)
+            if after is not None:
+                moved_to = session.get(Page, after.page_id)
+                exhibits.append(
+                    Exhibit(
+                        "moved",
+                        _capture(session, after.capture_id),
+                        after,
+                        moved_to.url if moved_to is not None else None,
+                    )
+                )
+                pair = (before, after)
         if change.kind == "restored" and change.capture_id is not None:
             after = session.get(Version, change.to_version_id) if change.to_version_id else None
             capture = _capture(session, change.capture_id)
@@ -297,7 +321,9 @@ def _bundle(
     for exhibit in exhibits:
         capture, version = exhibit.capture, exhibit.version
         seq = version.seq if version is not None else None
-        name = f"v{seq}" if seq is not None else f"{exhibit.role}-capture-{capture.id}"
+        # A move's second page numbers its versions anew: its files say which page.
+        prefix = "moved-" if exhibit.role == "moved" else ""
+        name = f"{prefix}v{seq}" if seq is not None else f"{exhibit.role}-capture-{capture.id}"
         if capture.status is None or capture.body_sha256 is None:
             raise EvidenceError(
                 f"capture {capture.id} of {page_url} ({exhibit.role}) has no HTTP answer to cite"
@@ -311,13 +337,13 @@ def _bundle(
                 f"capture {capture.id} of {page_url} ({exhibit.role}): its body was not "
                 "stored, so it cannot be cited"
             ) from None
-        record = capture_record(capture, page_url, target_name, seq, body)
+        record = capture_record(capture, exhibit.page_url or page_url, target_name, seq, body)
         records.append(record)
         body_file = f"bodies/{name}{_extension(capture.headers or {})}"
         files[body_file] = body
         text_file = None
         if version is not None:
-            text_file = f"text/v{version.seq}.txt"
+            text_file = f"text/{prefix}v{version.seq}.txt"
             files[text_file] = f"{version.title or ''}\n{version.text}\n".encode()
             texts[text_file] = version.text
         entries.append(
@@ -344,6 +370,10 @@ def _bundle(
                 "warc_record_id": record.record_id("response"),
                 "archive_record": capture.warc_record,
                 "web_archive_url": version.archive_url if version is not None else None,
+                "page_url": exhibit.page_url or page_url,
+                # Captures the monitor did not fetch itself: where they came from.
+                "source": capture.source or "monitor",
+                "provenance": capture.provenance,
             }
         )
     warc = io.BytesIO()
@@ -411,6 +441,9 @@ def _story(entries: list[dict[str, Any]], change: Change | None) -> str:
     versions = [f"version {e['version']}" for e in entries if e["version"] is not None]
     if change is not None and change.kind == "removed":
         return f"removal ({versions[0]}, then HTTP {entries[-1]['http_status']})"
+    if change is not None and change.kind == "moved":
+        moved_to = (change.features or {}).get("moved_to")
+        return f"move ({versions[0]}, then at {moved_to} as {versions[-1]})"
     if change is not None and change.kind == "restored":
         same = (change.features or {}).get("same_content")
         return f"restoration ({'same content as' if same else 'new content after'} {versions[0]})"

@@ -40,7 +40,10 @@ class ListingSink(FetchSink, Protocol):
     """A sink that also judges a listing's links once all its pages are read."""
 
     def plan_listing(
-        self, job: ListingJob, links: list[tuple[str, str]]
+        self,
+        job: ListingJob,
+        links: list[tuple[str, str]],
+        dates: Mapping[str, str] | None = None,
     ) -> Awaitable[list[PageJob]]: ...
 
 
@@ -153,9 +156,12 @@ class _Tracking:
         self.sink.flush()
 
     def plan_listing(
-        self, job: ListingJob, links: list[tuple[str, str]]
+        self,
+        job: ListingJob,
+        links: list[tuple[str, str]],
+        dates: Mapping[str, str] | None = None,
     ) -> Awaitable[list[PageJob]]:
-        return self.sink.plan_listing(job, links)
+        return self.sink.plan_listing(job, links, dates)
 
 
 async def _browser_crawls(

@@ -1,4 +1,9 @@
-"""A page and its timeline: versions, events and learning notes, newest first."""
+"""A page and its timeline: versions, events and learning notes, newest first.
+
+Why one module of this size: a timeline is the page, its versions (imported ones marked
+with their provenance), its events (a move to it from another page included), and its
+notes, read and interleaved together; split, the pieces would only import each other.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +48,10 @@ class PageInfo:
     failing_since: datetime | None
     title: str | None
     latest_seq: int | None
+    # A page that moved (monitor.detect.moves): (page id, url) of where its content went,
+    # and of where this page's content came from. History follows the page across them.
+    moved_to: tuple[int, str] | None = None
+    moved_from: tuple[int, str] | None = None
 
     @property
     def site(self) -> str:
@@ -62,6 +71,11 @@ class PageInfo:
             "consecutive_failures": self.consecutive_failures,
             "failing_since": iso(self.failing_since),
             "latest_version": self.latest_seq,
+            **{
+                name: {"page_id": link[0], "url": link[1]}
+                for name, link in (("moved_to", self.moved_to), ("moved_from", self.moved_from))
+                if link is not None
+            },
         }
 
 
@@ -79,9 +93,24 @@ class VersionSummary:
     body_sha256: str | None
     body_size: int | None
     capture_id: int
+    # Imported, not fetched by the monitor: "warc" or "archive", and from where exactly.
+    source: str | None = None
+    provenance: str | None = None
+
+    @property
+    def imported(self) -> str | None:
+        """How a person reads where an imported version came from (None: the monitor's)."""
+        if self.source is None:
+            return None
+        return f"imported from {self.source}: {self.provenance}"
 
     def to_json(self) -> dict[str, Any]:
         return {
+            **(
+                {"source": self.source, "provenance": self.provenance}
+                if self.source is not None
+                else {}
+            ),
             "seq": self.seq,
             "captured_at": self.captured_at.isoformat(),
             "title": self.title,
@@ -245,6 +274,14 @@ def page_info(store: Store, page_id: int) -> PageInfo:
     if row is None:
         raise UnknownTargetError(f"no page with id {page_id}")
     page, target, seq, title = row
+    moved: dict[int, str] = {}
+    links = [link for link in (page.moved_to_id, page.moved_from_id) if link is not None]
+    if links:
+        with store.session() as session:
+            moved = {
+                row[0]: row[1]
+                for row in session.execute(select(Page.id, Page.url).where(Page.id.in_(links)))
+            }
     return PageInfo(
         id=page.id,
         url=page.url,
@@ -260,6 +297,12 @@ def page_info(store: Store, page_id: int) -> PageInfo:
         failing_since=page.failing_since,
         title=title,
         latest_seq=seq,
+        moved_to=(page.moved_to_id, moved[page.moved_to_id])
+        if page.moved_to_id in moved and page.moved_to_id is not None
+        else None,
+        moved_from=(page.moved_from_id, moved[page.moved_from_id])
+        if page.moved_from_id in moved and page.moved_from_id is not None
+        else None,
     )
 
 
@@ -274,6 +317,8 @@ SUMMARY_COLUMNS = (
     Capture.body_sha256,
     Capture.body_size,
     Capture.id.label("capture_id"),
+    Capture.source,
+    Capture.provenance,
 )
 
 
@@ -325,8 +370,17 @@ def page_events(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[EventView]:
-    """A page's events, oldest first."""
-    query = select(Change).where(Change.page_id == page_id).order_by(Change.detected_at, Change.id)
+    """A page's events, oldest first: its own, and the moves of other pages to it (a
+    ``moved`` event lives on the page that moved away, and ends at this page's version)."""
+    mine = select(Version.id).where(Version.page_id == page_id).scalar_subquery()
+    query = (
+        select(Change)
+        .where(
+            (Change.page_id == page_id)
+            | ((Change.kind == "moved") & Change.to_version_id.in_(mine))
+        )
+        .order_by(Change.detected_at, Change.id)
+    )
     if since is not None:
         query = query.where(Change.detected_at >= since)
     if until is not None:
@@ -349,8 +403,17 @@ def page_events(
             if capture_ids
             else {}
         )
-    events = [event_view(change, seqs) for change in changes]
+        others = {change.page_id for change in changes if change.page_id != page_id}
+        urls = {
+            row[0]: row[1]
+            for row in session.execute(select(Page.id, Page.url).where(Page.id.in_(others)))
+        }
+    events = [event_view(change, seqs, url=urls.get(change.page_id, "")) for change in changes]
     for event in events:
+        if event.page_id != page_id:
+            # A move to this page: the capture that found it is the old page's (a 404).
+            event.capture_id = None
+            continue
         if event.capture_id is not None and event.capture_id in captured:
             event.status, event.final_url = captured[event.capture_id]
     return events
@@ -398,7 +461,8 @@ def timeline(
     versions = version_summaries(store, page_id, since, until)
     events = page_events(store, page_id, since, until)
     for event in events:
-        event.target, event.url, event.tags = page.target, page.url, list(page.tags)
+        event.target, event.tags = page.target, list(page.tags)
+        event.url = event.url or page.url  # a move to this page keeps its old page's URL
     by_capture: dict[int, TimelineEntry] = {}
     entries: list[TimelineEntry] = []
     previous: int | None = None

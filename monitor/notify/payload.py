@@ -90,7 +90,7 @@ def build(session: Session, change: Change, public_url: str | None = None) -> di
     title = (latest.title if latest else None) or page.url
     diff: dict[str, Any] = {"added": "", "removed": "", "unified": "", "inline_html": ""}
     links: dict[str, Any] = {"added": [], "removed": []}
-    if before is not None and after is not None and change.kind in ("changed", "restored"):
+    if before is not None and after is not None and change.kind in ("changed", "restored", "moved"):
         both = diff_versions(before, after)
         text_diff = both.text
         diff = {

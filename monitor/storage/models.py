@@ -130,6 +130,10 @@ class Page(Base):
     # A document's metadata (title, author, dates) at its last good capture: never
     # compared; a change of it is a note on the page's timeline.
     document_meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # A page that moved: the page it moved to (its content reappeared there), and on that
+    # page, the one it came from. No FK, like last_version_id (acyclic batch migrations).
+    moved_to_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    moved_from_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
     target: Mapped[Target] = relationship(back_populates="pages")
 
@@ -158,6 +162,8 @@ class ListedLink(Base):
     # The link was new to every watched target when first listed: the first version of
     # its page is reported "added" (kept here, so a first fetch that failed still is).
     announce: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Its date in the listing's sitemap or feed (as written there), when last listed.
+    lastmod: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class DaemonLock(Base):
@@ -227,6 +233,11 @@ class Capture(Base):
     # ``raw_body_sha256`` the document as the server sent it (in ``blobs`` with the body).
     renderer: Mapped[str | None] = mapped_column(String(16), default=None)
     raw_body_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Where a capture the monitor did not fetch itself came from: "warc" (imported from
+    # a WARC file) or "archive" (backfilled from a web archive); None: fetched by us.
+    source: Mapped[str | None] = mapped_column(String(16), default=None)
+    # ... and exactly where: the archive's URL of the capture, or "file.warc.gz#offset".
+    provenance: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class Version(Base):

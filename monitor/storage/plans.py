@@ -180,6 +180,9 @@ def write_plan(
             row = {**values, "id": written.page(page_id)}
             if row.get("last_version_id") is not None:
                 row["last_version_id"] = written.version(row["last_version_id"])
+            for link in ("moved_to_id", "moved_from_id"):
+                if row.get(link) is not None:
+                    row[link] = written.page(row[link])
             updates.append(row)
         session.execute(update(Page), updates)
     for page_id in plan.forget_rules:
@@ -205,7 +208,7 @@ def write_plan(
     if plan.chrome:
         _insert_new(session, SiteBoilerplate, [asdict(row) for row in plan.chrome])
     for marks in plan.listings:
-        _listing(session, marks.target_id, marks.links, marks.when)
+        _listing(session, marks.target_id, marks.links, marks.when, marks.dates)
     return written
 
 
@@ -312,6 +315,7 @@ def _listing(
     target_id: int,
     links: list[tuple[str, int | None, bool]],
     when: Any,
+    dates: dict[str, str] | None = None,
 ) -> None:
     """The links a listing showed at ``when``: a link seen for the first time gets its
     row; a known one its new time, and its page once it is followed. Links not given
@@ -341,10 +345,13 @@ def _listing(
                     "first_listed_at": when,
                     "last_listed_at": when,
                     "announce": announce,
+                    "lastmod": (dates or {}).get(url),
                 }
             )
             continue
         values: dict[str, Any] = {"id": row[0], "last_listed_at": when}
+        if dates and url in dates:
+            values["lastmod"] = dates[url]
         if row[1] is None and page_id is not None:
             values.update(page_id=page_id, announce=announce)
         updates.append(values)

@@ -541,6 +541,7 @@ class Store:
                         page=page,
                         page_id=link.page_id,
                         role=Role(role or Role.ARTICLE),
+                        lastmod=link.lastmod,
                     )
         return result
 
