@@ -185,7 +185,9 @@ def test_cite_refuses_a_missing_parent_folder(site: LocalSite, tmp_path: Path) -
 # --- item 7: every send has a total deadline --------------------------------------------
 
 
-def _timed_lines(process: subprocess.Popen[str]) -> list[tuple[float, str]]:
+def _timed_lines(
+    process: subprocess.Popen[str],
+) -> tuple[list[tuple[float, str]], threading.Thread]:
     """Read the process's output as it comes, each line with when it came."""
     lines: list[tuple[float, str]] = []
 
@@ -196,7 +198,7 @@ def _timed_lines(process: subprocess.Popen[str]) -> list[tuple[float, str]]:
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    return lines
+    return lines, reader
 
 
 @pytest.mark.slow
@@ -235,14 +237,17 @@ def test_check_exits_within_the_flush_timeout_with_hanging_and_dripping_receiver
             text=True,
             env={**os.environ, "PYTHONWARNINGS": "ignore"},
         )
-        lines = _timed_lines(process)
+        lines, reader = _timed_lines(process)
         try:
             process.wait(45)
         finally:
             if process.poll() is None:
                 process.kill()
-        ended = time.monotonic()
-        time.sleep(0.2)  # the reader takes the last lines
+                process.wait(10)
+            ended = time.monotonic()
+            reader.join(10)  # the reader takes the last lines
+            assert process.stdout is not None
+            process.stdout.close()
         summary_at = next(at for at, line in lines if line.startswith("checked "))
         flushing = ended - summary_at
         print(f"flush took {flushing:.2f}s after the summary (flush_timeout 3s)")

@@ -48,6 +48,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_SUBMITTED,
+    JobEvent,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -155,6 +161,7 @@ class Daemon:
         # Each channel's sending, in its own thread: a slow channel holds back only its
         # own next pass. The window lets a stop cut the sends still in flight.
         self.sendings: list[Sending] = []
+        self.jobs_running = 0
         self.window = Window()
 
     def _load(self) -> cfg.Config:
@@ -272,6 +279,9 @@ class Daemon:
             max_instances=1,
             coalesce=True,
         )
+        scheduler.add_listener(
+            self._count_jobs, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
+        )
         scheduler.start()
         self.scheduler = scheduler
         self.lag_watch = asyncio.ensure_future(self._watch_loop())
@@ -287,6 +297,10 @@ class Daemon:
             self.loop_lag = max(self.loop_lag, held)
             if held >= warn_after:
                 logger.warning("the event loop was held for %.1fs", held)
+
+    def _count_jobs(self, event: JobEvent) -> None:
+        """How many scheduler jobs are running (a stop lets them end, not cancels them)."""
+        self.jobs_running += 1 if event.code == EVENT_JOB_SUBMITTED else -1
 
     async def _sync_plans(self) -> None:
         """Targets from the config, due times from the database (overdue ones spread)."""
@@ -461,6 +475,13 @@ class Daemon:
         in flight at the end is cut and released with the rest, pending for the next
         start (the next daemon sends them at once: they are not left claimed)."""
         if self.scheduler is not None:
+            # The jobs running now end first (quickly: they see the stop): shutting the
+            # scheduler down cancels them, which it logs as errors with a traceback.
+            self.scheduler.pause()
+            loop_time = asyncio.get_running_loop().time
+            until = loop_time() + 5.0
+            while self.jobs_running > 0 and loop_time() < until:
+                await asyncio.sleep(0.05)
             self.scheduler.shutdown(wait=False)
         if self.lag_watch is not None:
             self.lag_watch.cancel()
