@@ -337,6 +337,17 @@ def test_four_processes_opening_a_new_database_at_once(database_url: str) -> Non
 
 # --- item 6: `monitor check` beside the daemon -------------------------------------------
 
+TOPICS = ["visa", "passport", "residence", "student", "business", "transit", "family", "work"]
+
+
+def _updates(count: int) -> str:
+    """A statement that gains a paragraph of new words at each edit (never a counter that
+    changes in place, which the monitor may learn as noise)."""
+    return "</p><p>".join(
+        f"Update: the consular section announces new arrangements for {topic} applications"
+        for topic in TOPICS[:count]
+    )
+
 
 @pytest.mark.slow
 def test_check_while_the_daemon_runs_never_collides(
@@ -359,7 +370,7 @@ def test_check_while_the_daemon_runs_never_collides(
         _until(lambda: _captures(store) >= 6)
         for edit in range(1, 9):
             for path in paths:
-                site.page(path, _page(path, f"edit {edit}"))
+                site.page(path, _page(path, _updates(edit)))
             result = _monitor("check", "-c", str(config))
             messages = result.stdout + result.stderr
             assert result.returncode == 0, messages
