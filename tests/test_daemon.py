@@ -75,7 +75,7 @@ def daemon(tmp_path: Path) -> Iterator[Callable[[Path], subprocess.Popen[bytes]]
         process.communicate(timeout=10)
 
 
-def _until(condition: Callable[[], Any], timeout: float = 20.0) -> Any:
+def _until(condition: Callable[[], Any], timeout: float = 90.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -184,7 +184,7 @@ def test_second_daemon_on_the_same_database_is_refused(
     store = Store(database)
     _until(lambda: _captures(store, site.url("/a")) >= 1)
     second = daemon(config)
-    output, _ = second.communicate(timeout=20)
+    output, _ = second.communicate(timeout=60)
     assert second.returncode == 1
     assert b"another `monitor run` is using this database" in output
 

@@ -134,14 +134,14 @@ def test_a_stopped_daemon_keeps_the_lock_and_the_second_is_refused(
         first.send_signal(signal.SIGSTOP)
         time.sleep(7)  # the heartbeat is 5 s stale: the old lock would have been taken
         second = processes("run", "-c", str(config))
-        output, _ = second.communicate(timeout=30)
+        output, _ = second.communicate(timeout=120)
         assert second.returncode == 1, output
         assert "another `monitor run` is using this database" in output
         first.send_signal(signal.SIGCONT)
         before = _captures(store)
         _until(lambda: _captures(store) > before)  # the first one still checks
         first.send_signal(signal.SIGTERM)
-        output, _ = first.communicate(timeout=30)
+        output, _ = first.communicate(timeout=120)
         assert first.returncode == 0, output
         assert "Traceback" not in output
     finally:
@@ -181,14 +181,14 @@ def test_a_daemon_that_lost_its_lock_stops_writing(
         second = processes("run", "-c", str(config))
         output = ""
         # The heartbeat is 30 s away: the fence of the first one's next write stops it.
-        first_output, _ = first.communicate(timeout=30)
+        first_output, _ = first.communicate(timeout=120)
         assert first.returncode == 1, first_output
         assert "lost the database's scheduler lock" in first_output
         assert "Traceback" not in first_output
         before = _captures(store)
         _until(lambda: _captures(store) > before)  # the second one checks
         second.send_signal(signal.SIGTERM)
-        output, _ = second.communicate(timeout=30)
+        output, _ = second.communicate(timeout=120)
         assert second.returncode == 0, output
     finally:
         store.close()
