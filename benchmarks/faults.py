@@ -85,13 +85,38 @@ class Result:
         return sum(n - 1 for n in counts.values())
 
 
-def _html(path: str, token: str) -> str:
+def _html(path: str, tokens: list[str]) -> str:
+    # Each edit adds a paragraph of new words (what a statement's update looks like),
+    # never a counter in a line that changes every time (that is noise to learn).
+    updates = "".join(
+        f"<p>Update {token}: the consular section announces new arrangements "
+        f"for {WORDS[i % len(WORDS)]} applications.</p>"
+        for i, token in enumerate(tokens)
+    )
     return (
         f"<html><head><title>Statement {path}</title></head><body><article>"
         f"<h1>Statement {path}</h1><p>The embassy informs the public of its opening hours.</p>"
-        f"<p>Update {token}: the consular section announces new arrangements.</p>"
-        "</article></body></html>"
+        f"{updates}</article></body></html>"
     )
+
+
+WORDS = [
+    "visa",
+    "passport",
+    "residence",
+    "student",
+    "business",
+    "transit",
+    "family",
+    "work",
+    "diplomatic",
+    "emergency",
+    "tourist",
+    "medical",
+    "research",
+    "seasonal",
+    "pension",
+]
 
 
 def _token(round_: int, page: int) -> str:
@@ -209,17 +234,16 @@ def _integrity(database: str, tokens: set[str]) -> tuple[list[str], int]:
                 count = connection.execute(text(query)).scalar()
                 if count:
                     problems.append(f"{name}: {count}")
-            for token in tokens:
-                events = connection.execute(
+            newest = Counter(
+                max(re.findall(r"TOKEN-R\d+-P\d+", version_text or "") or ["?"])
+                for (version_text,) in connection.execute(
                     text(
-                        "SELECT count(*) FROM changes c JOIN versions v "
-                        "ON v.id = c.to_version_id WHERE c.kind = 'changed' "
-                        "AND v.text LIKE :t"
-                    ),
-                    {"t": f"%{token}%"},
-                ).scalar()
-                if events and events > 1:
-                    doubled += 1
+                        "SELECT v.text FROM changes c JOIN versions v "
+                        "ON v.id = c.to_version_id WHERE c.kind = 'changed'"
+                    )
+                )
+            )
+            doubled = sum(1 for token in tokens if newest[token] > 1)
     finally:
         engine.dispose()
     return problems, doubled
@@ -258,8 +282,8 @@ def _received(receiver: WebhookReceiver, database: str) -> list[tuple[str, str]]
                     ),
                     {"uid": event_id},
                 ).scalar()
-                found = re.search(r"TOKEN-R\d+-P\d+", version_text or "")
-                tokens[event_id] = found.group(0) if found else "?"
+                found = re.findall(r"TOKEN-R\d+-P\d+", version_text or "")
+                tokens[event_id] = max(found) if found else "?"  # the newest update
     finally:
         engine.dispose()
     return [(event_id, tokens[event_id]) for event_id in ids]
@@ -277,8 +301,9 @@ def scenario(backend: str, mode: str, rounds: int, pages: int, rng: random.Rando
     receiver = WebhookReceiver()
     started = time.monotonic()
     try:
+        history: list[list[str]] = [[] for _ in range(pages)]
         for i in range(pages):
-            site.page(f"/p{i}", _html(f"/p{i}", "first"))
+            site.page(f"/p{i}", _html(f"/p{i}", []))
         config = _config(workdir / "config.yaml", database, site, pages, receiver.url)
         first = time.monotonic()
         _run("check", "-c", str(config))  # first versions (no alerts)
@@ -286,7 +311,8 @@ def scenario(backend: str, mode: str, rounds: int, pages: int, rng: random.Rando
         for round_ in range(1, rounds + 1):
             tokens = [_token(round_, i) for i in range(pages)]
             for i, token in enumerate(tokens):
-                site.page(f"/p{i}", _html(f"/p{i}", token))
+                history[i].append(token)
+                site.page(f"/p{i}", _html(f"/p{i}", history[i]))
             result.expected.update(tokens)
             if mode == "check":
                 killed = _kill_at(_start("check", "-c", str(config)), rng.uniform(0, span))

@@ -75,7 +75,7 @@ def daemon(tmp_path: Path) -> Iterator[Callable[[Path], subprocess.Popen[bytes]]
         process.communicate(timeout=10)
 
 
-def _until(condition: Callable[[], Any], timeout: float = 60.0) -> Any:
+def _until(condition: Callable[[], Any], timeout: float = 90.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
