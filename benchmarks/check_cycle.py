@@ -775,11 +775,10 @@ def build_config(database: str, urls: Sequence[str], concurrency: int) -> Any:
 
 
 def _max_rss_mb() -> float:
-    """The phase's peak RSS, with the largest of its child processes' (the check's
-    observing workers, which run beside it) added."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return (own + children) / 1024.0
+    """The phase process's peak RSS. Not its observing workers' (RUSAGE_CHILDREN's
+    high-water mark also counts short-lived helpers forked from this process, before
+    they exec: a copy of its whole RSS); a worker peaks at ~36 MB (its VmHWM)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _children_cpu() -> float:
@@ -1539,7 +1538,7 @@ def orchestrate(args: argparse.Namespace) -> int:
             print(f"load average at the end: {os.getloadavg()[0]:.2f} (other work competes)")
             print(
                 "RSS0 = RSS before the timed work (after imports and setup); peak = ru_maxrss"
-                " (+ the largest observing worker's)"
+                " (of the phase process: an observing worker's ~36 MB not included)"
             )
             print(
                 "CPU s = client process CPU (all threads, + its observing worker processes);"

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 from datetime import UTC, datetime
@@ -101,6 +102,26 @@ def test_a_dead_worker_loses_no_fetch() -> None:
     finally:
         pool.close()
     assert got == expected
+
+
+def test_same_bytes_take_the_fast_path_without_a_worker() -> None:
+    fetch, rules, _state = _cases()[1]
+    state = PageState(
+        page_id=1,
+        target_id=1,
+        role=Role.PAGE,
+        last_body_sha256=hashlib.sha256(fetch.body).hexdigest(),
+        last_extract_key=rules.key,
+        last_content_sha256="c" * 64,
+    )
+    pool = PoolProcessor(1)
+    try:
+        future = pool.submit(fetch, rules, state)
+        assert future.done() and pool._workers == []  # no process started for it
+        assert future.result() == process(fetch, rules, state)
+        assert future.result().outcome_hint == "unchanged"
+    finally:
+        pool.close()
 
 
 def test_workers_for_a_check(monkeypatch: pytest.MonkeyPatch) -> None:

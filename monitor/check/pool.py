@@ -17,6 +17,7 @@ observed in the parent instead, and so is everything after, when no worker is le
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import pickle
@@ -178,12 +179,14 @@ class PoolProcessor:
 
     def __init__(self, workers: int, *, chunk_size: int = 8) -> None:
         self.chunk_size = chunk_size
+        self.workers = workers
         self._wake: Callable[[], None] = _nothing
-        self._workers = [_Worker(number, self._answered) for number in range(workers)]
+        # Started with the first fetch that needs one: a check whose pages all answer
+        # with the bytes they had (the fast path) never starts a process.
+        self._workers: list[_Worker] = []
         self._items: list[Item] = []
         self._futures: list[Future[Observation]] = []
         self._next_id = 0
-        logger.debug("observing in %d worker processes", workers)
 
     def bind(self, wake: Callable[[], None]) -> None:
         self._wake = wake
@@ -195,6 +198,15 @@ class PoolProcessor:
         self, fetch: FetchResult, rules: ProcessRules, state: PageState | None
     ) -> Future[Observation]:
         future: Future[Observation] = Future()
+        if (
+            state is not None
+            and state.last_body_sha256 is not None
+            and hashlib.sha256(fetch.body).hexdigest() == state.last_body_sha256
+        ):
+            # The bytes of the last good capture: observing takes its fast path (no
+            # parsing), cheaper here than a round trip to a worker.
+            future.set_result(process(fetch, rules, state))
+            return future
         # A snapshot of what observing reads (learned rules stay behind: not needed).
         snapshot = replace(state, volatile_rules={}) if state is not None else None
         self._items.append((fetch, rules, snapshot))
@@ -209,6 +221,9 @@ class PoolProcessor:
         chunk = _Chunk(self._next_id, self._items, self._futures)
         self._next_id += 1
         self._items, self._futures = [], []
+        if not self._workers:
+            self._workers = [_Worker(number, self._answered) for number in range(self.workers)]
+            logger.debug("observing in %d worker processes", self.workers)
         live = [worker for worker in self._workers if worker.alive]
         if live:
             payload = pickle.dumps((chunk.chunk_id, chunk.items), protocol=pickle.HIGHEST_PROTOCOL)
