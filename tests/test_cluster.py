@@ -3,7 +3,7 @@
 The slow test runs what issue 12 asks for on this machine: PostgreSQL, Redis as the
 broker, two loopback "sites" (127.0.0.1 and 127.0.0.2) that count requests in flight,
 two schedulers and three workers as separate `monitor run --role ...` processes, 60 pages
-per site due every 10 s; it SIGKILLs a worker mid-batch and the leading scheduler.
+per site due every 15 s; it SIGKILLs a worker mid-batch and the leading scheduler.
 """
 
 from __future__ import annotations
