@@ -3,7 +3,7 @@
 The slow test runs what issue 12 asks for on this machine: PostgreSQL, Redis as the
 broker, two loopback "sites" (127.0.0.1 and 127.0.0.2) that count requests in flight,
 two schedulers and three workers as separate `monitor run --role ...` processes, 60 pages
-per site due every 10 s; it SIGKILLs a worker mid-batch and the leading scheduler.
+per site due every 15 s; it SIGKILLs a worker mid-batch and the leading scheduler.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ HOSTS = ["127.0.0.1", "127.0.0.2"]
 PAGES = 60
 INTERVAL = 15.0
 LEADER_TIMEOUT = 6.0
-HEARTBEAT = 1.0
+HEARTBEAT = 2.0
 LEASE_TTL = 4.0
 PER_SITE = 2
 
@@ -98,9 +98,7 @@ def _cluster_config(database: str, **cluster: Any) -> cfg.Config:
             "fetch": {"delay": 0, "obey_robots": False, "retries": 1, "timeout": 5},
             "cluster": {"heartbeat": "1s", "lease_ttl": "4s", "tick": "0.5s", **cluster},
             "defaults": {"schedule": {"every": "10s"}},
-            "targets": [
-                {"name": f"a{n}", "url": f"http://127.0.0.1:1/p/{n}"} for n in range(3)
-            ]
+            "targets": [{"name": f"a{n}", "url": f"http://127.0.0.1:1/p/{n}"} for n in range(3)]
             + [{"name": f"b{n}", "url": f"http://127.0.0.2:1/p/{n}"} for n in range(2)],
         },
         "test",
@@ -133,8 +131,8 @@ def test_site_lease_is_exclusive_until_released_or_expired(cluster_db: str) -> N
 @pytest.mark.postgres
 def test_one_leader_and_a_fenced_epoch(cluster_db: str) -> None:
     store = Store(cluster_db)
-    one = Leadership(store, "s1", timeout=5)
-    two = Leadership(store, "s2", timeout=5)
+    one = Leadership(store, "s1", timeout=30)
+    two = Leadership(store, "s2", timeout=30)
     try:
         assert one.try_lead() and one.epoch == 1
         assert not two.try_lead()
@@ -159,7 +157,7 @@ def test_dispatch_groups_by_site_moves_due_times_and_resends_lost_batches(
     cluster_db: str,
 ) -> None:
     store = Store(cluster_db)
-    leader = Leadership(store, "s1", timeout=5)
+    leader = Leadership(store, "s1", timeout=30)
     try:
         assert leader.try_lead() and leader.epoch is not None
         config = _cluster_config(cluster_db, resend_after="1s")
@@ -169,13 +167,15 @@ def test_dispatch_groups_by_site_moves_due_times_and_resends_lost_batches(
         with store.session() as session, session.begin():
             for page in session.scalars(select(Page)):
                 page.next_due_at = utcnow() - timedelta(seconds=1)
+        before = utcnow()
         sent = dispatcher.tick(leader.epoch)
         assert (sent.batches, sent.targets) == (2, 5)
         with store.session() as session:
             rows = {row.site: sorted(row.targets) for row in session.scalars(select(Dispatch))}
             dues = [page.next_due_at for page in session.scalars(select(Page))]
         assert rows == {"127.0.0.1": ["a0", "a1", "a2"], "127.0.0.2": ["b0", "b1"]}
-        assert all(due is not None and due > utcnow() + timedelta(seconds=8) for due in dues)
+        # One interval (10 s) after the due time they had (1 s before the tick).
+        assert all(due is not None and due >= before + timedelta(seconds=8) for due in dues)
         assert len(published) == 2
         # Nothing due, nothing sent; an unstarted batch is sent again after resend_after.
         assert dispatcher.tick(leader.epoch).batches == 0
@@ -450,8 +450,7 @@ def test_cluster_checks_every_page_each_interval_through_kills(
         killed_batch, node = found
         _wait(
             lambda: any(
-                h == "127.0.0.2" and p == edited_path and at > edited_at
-                for h, p, at in sites.hits
+                h == "127.0.0.2" and p == edited_path and at > edited_at for h, p, at in sites.hits
             ),
             60,
             "the edited page to be fetched",
@@ -484,20 +483,32 @@ def test_cluster_checks_every_page_each_interval_through_kills(
         assert new_leader == standby.pid
         assert takeover <= LEADER_TIMEOUT, f"takeover took {takeover:.1f}s"
 
-        # `monitor status` shows the new leader, no standby, the workers and the queue.
-        shown = subprocess.run(
-            [MONITOR, "status", "--json", "-c", str(config_path)],
-            capture_output=True,
-            env=env,
-            timeout=120,
-            check=False,
+        # `monitor status` shows the new leader, no standby, the workers and the queue;
+        # the killed worker is "gone" once it missed three heartbeats.
+        def status() -> dict[str, Any]:
+            shown = subprocess.run(
+                [MONITOR, "status", "--json", "-c", str(config_path)],
+                capture_output=True,
+                env=env,
+                timeout=120,
+                check=False,
+            )
+            return dict(json.loads(shown.stdout)["cluster"])
+
+        cluster = _wait(
+            lambda: (
+                (c := status())
+                and any(w["pid"] == victim.pid and w["state"] == "gone" for w in c["workers"])
+                and c
+            ),
+            60,
+            "the killed worker to show as gone",
+            step=1,
         )
-        cluster = json.loads(shown.stdout)["cluster"]
         assert cluster["leader"]["pid"] == standby.pid, cluster
         assert cluster["standby"] == []
-        states = sorted((w["pid"], w["state"]) for w in cluster["workers"])
-        assert (victim.pid, "gone") in states or victim.pid not in dict(states), states
-        assert sum(state == "running" for _pid, state in states) == 2, states
+        alive = {w["pid"] for w in cluster["workers"] if w["pid"] != victim.pid}
+        assert alive == {w.pid for w in workers if w is not victim}, cluster
         assert isinstance(cluster["queue_depth"], int), cluster
 
         # Two more intervals with two workers and one scheduler.
@@ -539,9 +550,10 @@ def test_cluster_checks_every_page_each_interval_through_kills(
             if dispatch.finished_at is None:
                 continue  # sent in the last moment before the stop
             for name in dispatch.targets:
-                assert any(
-                    t >= dispatch.created_at.timestamp() - 0.5 for t in by_target[name]
-                ), (name, dispatch.id)
+                assert any(t >= dispatch.created_at.timestamp() - 0.5 for t in by_target[name]), (
+                    name,
+                    dispatch.id,
+                )
         # Every page was checked in every interval, late by at most a recovery: the dead
         # worker's batch waits for its lease to end, the standby for the lock, and a
         # site's batch for the site's previous one (one batch per site at a time: on a
@@ -568,7 +580,7 @@ def test_cluster_checks_every_page_each_interval_through_kills(
         for name, times in made.items():
             gaps = [b - a for a, b in itertools.pairwise(times)]
             assert min(gaps) >= INTERVAL - 0.5, (name, gaps)
-        assert {d.epoch for d in dispatches} == {1, 2}
+        assert len({d.epoch for d in dispatches}) >= 2  # both schedulers dispatched
         print(
             f"cluster: takeover {takeover:.2f}s, longest gap between checks {worst:.1f}s, "
             f"longest batch {longest:.1f}s, "

@@ -187,11 +187,19 @@ class Dispatcher:
                 )
             ).all()
             if orphaned:
-                session.execute(
+                # Only those still unfinished and still with that worker (one may have
+                # finished, and freed its lease, since they were read).
+                reset = session.scalars(
                     update(Dispatch)
-                    .where(Dispatch.id.in_(orphaned), Dispatch.finished_at.is_(None))
+                    .where(
+                        Dispatch.id.in_(orphaned),
+                        Dispatch.finished_at.is_(None),
+                        Dispatch.started_at.is_not(None),
+                    )
                     .values(worker_id=None, started_at=None)
-                )
+                    .returning(Dispatch.id)
+                ).all()
+                orphaned = list(reset)
         again: Sequence[str] = [*unstarted, *orphaned]
         for dispatch_id in again:
             logger.warning(
