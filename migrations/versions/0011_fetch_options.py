@@ -31,7 +31,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("captures", schema=None) as batch_op:
-        batch_op.drop_column("raw_body_sha256")
-        batch_op.drop_column("renderer")
-        batch_op.drop_column("proxy")
+    # Plain ALTER TABLE (SQLite 3.35+ drops a column in place): a batch copy of
+    # ``captures`` would fail on the foreign keys that point at it.
+    op.drop_column("captures", "raw_body_sha256")
+    op.drop_column("captures", "renderer")
+    op.drop_column("captures", "proxy")
