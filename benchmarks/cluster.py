@@ -123,15 +123,15 @@ def measure(workers: int, args: argparse.Namespace, sites: CountingSites, broker
     try:
         for role, count in (("scheduler", 1), ("worker", workers)):
             for index in range(count):
-                log = (folder / f"{role}-{index}.log").open("wb")
-                processes.append(
-                    subprocess.Popen(
-                        [MONITOR, "run", "--role", role, "-c", str(config)],
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        env=env,
+                with (folder / f"{role}-{index}.log").open("wb") as log:
+                    processes.append(
+                        subprocess.Popen(
+                            [MONITOR, "run", "--role", role, "-c", str(config)],
+                            stdout=log,
+                            stderr=subprocess.STDOUT,
+                            env=env,
+                        )
                     )
-                )
 
         def started() -> bool:
             with store.session() as session:

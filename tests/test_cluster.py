@@ -298,13 +298,13 @@ class Processes:
         self.running: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, role: str) -> subprocess.Popen[bytes]:
-        log = (self.folder / f"{name}.log").open("wb")
-        process = subprocess.Popen(
-            [MONITOR, "-v", "run", "--role", role, "-c", str(self.config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=self.env,
-        )
+        with (self.folder / f"{name}.log").open("wb") as log:  # the child keeps its copy
+            process = subprocess.Popen(
+                [MONITOR, "-v", "run", "--role", role, "-c", str(self.config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+            )
         self.running[name] = process
         return process
 
