@@ -338,6 +338,11 @@ def test_four_processes_opening_a_new_database_at_once(database_url: str) -> Non
 TOPICS = ["visa", "passport", "residence", "student", "business", "transit", "family", "work"]
 
 
+def _versions(store: Store) -> int:
+    with store.session() as session:
+        return session.scalar(select(func.count()).select_from(Version)) or 0
+
+
 def _updates(count: int) -> str:
     """A statement that gains a paragraph of new words at each edit (never a counter that
     changes in place, which the monitor may learn as noise)."""
@@ -373,6 +378,10 @@ def test_check_while_the_daemon_runs_never_collides(
             messages = result.stdout + result.stderr
             assert result.returncode == 0, messages
             assert "UNIQUE" not in messages and MARK not in messages
+            # Recorded (by the check or the daemon) before the next edit replaces it: on a
+            # loaded machine a fetch of the check may time out, and the daemon (every 1 s)
+            # then records the edit; without this wait the next edit could come first.
+            _until(lambda edit=edit: _versions(store) >= 6 * (edit + 1), timeout=60)
         daemon.send_signal(signal.SIGTERM)
         output, _ = daemon.communicate(timeout=60)
         assert daemon.returncode == 0, output
@@ -510,18 +519,18 @@ def test_a_full_disk_gives_one_line_per_failed_write_and_status_sees_the_daemon_
     filler = small_disk / "filler"
     try:
         _until(lambda: _captures(store) >= 8, timeout=30)
-        with filler.open("wb") as handle:  # fill the disk
-            try:
+        try:  # fill the disk (creating the file may already fail: then it is full)
+            with filler.open("wb") as handle:
                 while True:
                     handle.write(b"\0" * 65536)
                     handle.flush()
-            except OSError:
-                pass
+        except OSError:
+            pass
         for edit in range(1, 4):
             for path in paths:
                 site.page(path, _page(path, f"edit {edit} {'new words ' * 400}"))
             time.sleep(2)
-        filler.unlink()  # space again: the daemon recovers
+        filler.unlink(missing_ok=True)  # space again: the daemon recovers
         before = _captures(store)
         for path in paths:
             site.page(path, _page(path, "edit after"))
