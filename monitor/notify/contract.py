@@ -7,8 +7,10 @@ and the published JSON Schemas ``schemas/webhook-event.v1.json`` and
     python -m monitor.notify.contract      # writes both files into schemas/
 
 The payload itself did not change when the schemas became generated (same fields, same
-values, ``schema: monitor.event/1``); a change to the models that changes what a receiver
-gets is a new version (``v2`` files and ``monitor.event/2``), never an edit of ``v1``.
+values, ``schema: monitor.event/1``). A new event kind joins v1's ``event`` enum (as
+``moved`` did), so a receiver should accept kinds it does not know; a change to an
+existing field's shape is a new version (``v2`` files and ``monitor.event/2``), never an
+edit of ``v1``.
 """
 
 from __future__ import annotations
