@@ -525,8 +525,6 @@ def test_cluster_checks_every_page_each_interval_through_kills(
         time.sleep(2)  # a doubled alert would come now
         procs.stop_all()
 
-        # Politeness held cluster-wide.
-
         # Each edit alerted exactly once.
         alerts = [json.loads(request.body) for request in receiver.requests]
         assert sorted((a["target"], a["event"]) for a in alerts) == [
@@ -599,13 +597,9 @@ def test_cluster_checks_every_page_each_interval_through_kills(
             f"{len(dispatches)} batches, killed batch started {batch.starts} times, "
             f"most in flight per site {dict(sites.max_in_flight)}"
         )
-        if max(sites.max_in_flight.values()) > PER_SITE:
-            # Known defect, issue 12 still open: a site has been seen with one request
-            # more in flight than per_domain_concurrency (3 with a limit of 2), cause not
-            # found yet (a batch cut at its deadline whose request is still at the
-            # server when the site's next batch starts is the suspect). Every other
-            # property above is asserted strictly; this one is reported, not hidden.
-            pytest.xfail(f"per-site limit exceeded: {dict(sites.max_in_flight)}")
+        # Politeness held cluster-wide: never more requests in flight at a site than
+        # per_domain_concurrency (monitor.fetch.politeness holds it exactly).
+        assert max(sites.max_in_flight.values()) <= PER_SITE, dict(sites.max_in_flight)
     except BaseException:
         procs.stop_all()
         print(procs.logs())
@@ -641,6 +635,56 @@ def test_one_crawl_keeps_per_domain_concurrency_with_no_delay(tmp_path: Path) ->
         assert summary.checked == 30
         assert sites.max_in_flight["127.0.0.1"] == 2
     finally:
+        sites.stop()
+
+
+def test_crawls_sharing_a_reactor_keep_per_domain_concurrency(tmp_path: Path) -> None:
+    """A worker runs several batches at once on its one reactor (one site each): on that
+    busy loop Scrapy's slot handed a site a third request under a limit of 2 (seen in the
+    cluster test, each run); monitor.fetch.politeness holds the limit exactly. Without
+    the gate this test saw 3 in flight in about one run of five on this machine (the race
+    needs a busy loop); the cluster test above shows it every run."""
+    from monitor.check import check_async
+    from monitor.fetch import reactor
+    from tests.conftest import make_config
+
+    hosts = [f"127.0.0.{n}" for n in range(1, 5)]
+    sites = CountingSites(hosts, 60, delay=0.1).start()
+    stores: list[Store] = []
+    try:
+
+        configs = [
+            make_config(
+                f"sqlite:///{tmp_path / f'm{index}.db'}",
+                [
+                    {"name": f"p{n}", "url": sites.url(host, n), "selector": "main"}
+                    for n in range(60)
+                ],
+                per_domain_concurrency=2,
+            )
+            for index, host in enumerate(hosts)
+        ]
+        stores.extend(Store(config.database) for config in configs)  # migrated one by one
+
+        def crawl(config: cfg.Config, store: Store) -> None:
+            results.append(
+                reactor.run(lambda: check_async(config, store, config.targets)).checked
+            )
+
+        results: list[int] = []
+        threads = [
+            threading.Thread(target=crawl, args=pair) for pair in zip(configs, stores, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert results == [60] * len(hosts)
+        assert all(sites.max_in_flight[host] <= 2 for host in hosts), dict(sites.max_in_flight)
+        assert any(sites.max_in_flight[host] == 2 for host in hosts)
+    finally:
+        for store in stores:
+            store.close()
         sites.stop()
 
 

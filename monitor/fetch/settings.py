@@ -19,6 +19,7 @@ from typing import Any
 from monitor import __version__
 from monitor import config as cfg
 from monitor.fetch.options import PRIORITY as OPTIONS_PRIORITY
+from monitor.fetch.politeness import PRIORITY as GATE_PRIORITY
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +78,12 @@ def scrapy_settings(
         "ITEM_PIPELINES": {"monitor.fetch.pipeline.RecordPipeline": 100},
         # Before robots.txt (100): a refused hop costs the private host no request at all.
         # Then a target's headers, cookies, User-Agent, proxy and rendering
-        # (monitor.fetch.options).
+        # (monitor.fetch.options). Last before the download: the per-site limit, held
+        # exactly (monitor.fetch.politeness).
         "DOWNLOADER_MIDDLEWARES": {
             "monitor.fetch.private.PrivateRedirectMiddleware": 60,
             "monitor.fetch.options.RequestOptionsMiddleware": OPTIONS_PRIORITY,
+            "monitor.fetch.politeness.SiteGateMiddleware": GATE_PRIORITY,
         },
         "MONITOR_ALLOW_PRIVATE": fetch.allow_private,
         "MONITOR_ALLOW_PRIVATE_TARGETS": sorted(set(allow_private)),
