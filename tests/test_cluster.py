@@ -652,7 +652,6 @@ def test_crawls_sharing_a_reactor_keep_per_domain_concurrency(tmp_path: Path) ->
     sites = CountingSites(hosts, 60, delay=0.1).start()
     stores: list[Store] = []
     try:
-
         configs = [
             make_config(
                 f"sqlite:///{tmp_path / f'm{index}.db'}",
@@ -667,9 +666,7 @@ def test_crawls_sharing_a_reactor_keep_per_domain_concurrency(tmp_path: Path) ->
         stores.extend(Store(config.database) for config in configs)  # migrated one by one
 
         def crawl(config: cfg.Config, store: Store) -> None:
-            results.append(
-                reactor.run(lambda: check_async(config, store, config.targets)).checked
-            )
+            results.append(reactor.run(lambda: check_async(config, store, config.targets)).checked)
 
         results: list[int] = []
         threads = [
