@@ -43,6 +43,7 @@ class CountingSites:
         self.max_in_flight: dict[str, int] = defaultdict(int)
         self.hits: list[tuple[str, str, float]] = []  # (host, path, time.time())
         self.edits: dict[tuple[str, str], str] = {}
+        self.robots = "User-agent: *\nAllow: /\n"
         sites = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -98,7 +99,7 @@ class CountingSites:
 
     def answer(self, host: str, path: str) -> tuple[int, str]:
         if path == "/robots.txt":
-            return 200, "User-agent: *\nAllow: /\n"
+            return 200, self.robots
         if not path.startswith("/p/"):
             return 404, "<html><title>Not found</title><h1>Not Found</h1></html>"
         extra = self.edits.get((host, path), "")

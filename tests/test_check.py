@@ -189,24 +189,30 @@ def test_transient_failures_are_never_changes_or_removals(site: LocalSite, tmp_p
     assert summary.events == {} and summary.unchanged == 1
 
 
-def test_robots_txt_is_obeyed_by_default(tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("private_first", [True, False])
+def test_robots_txt_is_obeyed_by_default(tmp_path, private_first: bool) -> None:  # type: ignore[no-untyped-def]
+    """Every page of the crawl is judged by robots.txt, not only the first one that waited
+    for it (Scrapy's own middleware let the others through: monitor.fetch.robots)."""
     from monitor.demo.site import DemoSite
 
     with DemoSite() as demo:
         demo.start()
+        private = [
+            {"name": f"private-{n}", "url": demo.base_url + f"/private/report-{n}.html"}
+            for n in range(3)
+        ]
+        allowed = [{"name": "allowed", "url": demo.urls()["trade-round-table"]}]
         config = make_config(
             f"sqlite:///{tmp_path / 'm.db'}",
-            [
-                {"name": "private", "url": demo.base_url + "/private/report.html"},
-                {"name": "allowed", "url": demo.urls()["trade-round-table"]},
-            ],
+            private + allowed if private_first else allowed + private,
             obey_robots=True,
         )
         store = Store(config.database)
         summary = run_check(config, store, config.targets)
         by_url = {item.key.url: item for item in summary.outcomes if item.purpose == "check"}
-        private = by_url[demo.base_url + "/private/report.html"]
-        assert private.outcome == "error" and "robots.txt" in (private.error or "")
+        for n in range(3):
+            refused = by_url[demo.base_url + f"/private/report-{n}.html"]
+            assert refused.outcome == "error" and "robots.txt" in (refused.error or "")
         assert by_url[demo.urls()["trade-round-table"]].outcome == "new"
         assert all(not path.startswith("/private/") for _method, path in demo.request_log)
         assert ("GET", "/robots.txt") in demo.request_log

@@ -42,6 +42,7 @@ from monitor.storage.models import (
     Delivery,
     Dispatch,
     Page,
+    RobotsTxt,
     Target,
 )
 from monitor.storage.store import Store
@@ -682,6 +683,50 @@ def test_crawls_sharing_a_reactor_keep_per_domain_concurrency(tmp_path: Path) ->
     finally:
         for store in stores:
             store.close()
+        sites.stop()
+
+
+def test_workers_share_a_sites_robots_txt(tmp_path: Path) -> None:
+    """Batches of a site run by any worker fetch its robots.txt once per robots_ttl: the
+    copy one crawl fetched is what the next obeys; an old copy is fetched again."""
+    from monitor.check import check_async
+    from monitor.cluster.robots import SharedRobots
+    from monitor.fetch import reactor
+    from tests.conftest import make_config
+
+    sites = CountingSites(["127.0.0.1"], 6, delay=0.01).start()
+    sites.robots = "User-agent: *\nDisallow: /p/3\n"
+    try:
+        config = make_config(
+            f"sqlite:///{tmp_path / 'm.db'}",
+            [{"name": f"p{n}", "url": sites.url("127.0.0.1", n)} for n in range(6)],
+            obey_robots=True,
+        )
+        store = Store(config.database)
+        try:
+
+            def batch(ttl: float) -> None:
+                robots = SharedRobots(store, ttl)
+                reactor.run(lambda: check_async(config, store, config.targets, robots=robots))
+
+            def hits(path: str) -> int:
+                return sum(1 for _host, seen, _at in sites.hits if seen == path)
+
+            batch(ttl=300)
+            batch(ttl=300)  # another worker's batch: robots.txt from the cluster's copy
+            assert hits("/robots.txt") == 1
+            assert hits("/p/3") == 0 and hits("/p/2") >= 2
+            sites.robots = "User-agent: *\nAllow: /\n"
+            batch(ttl=300)  # still the cached copy: /p/3 stays disallowed
+            assert hits("/robots.txt") == 1 and hits("/p/3") == 0
+            batch(ttl=0.001)  # the copy is old: fetched again, and obeyed
+            assert hits("/robots.txt") == 2 and hits("/p/3") >= 1
+            with store.session() as session:
+                row = session.get(RobotsTxt, f"http://127.0.0.1:{sites.port}")
+                assert row is not None and row.status == 200 and b"Allow: /" in row.body
+        finally:
+            store.close()
+    finally:
         sites.stop()
 
 

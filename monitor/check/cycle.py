@@ -23,6 +23,7 @@ from monitor.detect.observe import ProcessRules, TargetRules
 from monitor.exceptions import StorageError
 from monitor.fetch import reactor
 from monitor.fetch.options import options_for
+from monitor.fetch.robots import RobotsCache
 from monitor.fetch.runner import crawl
 from monitor.notify import routing
 from monitor.records import (
@@ -347,6 +348,7 @@ async def check_async(
     on_planned: Callable[[int], None] | None = None,
     due_only: bool = False,
     timeout: float | None = None,
+    robots: RobotsCache | None = None,
 ) -> CheckSummary:
     """The check cycle, awaited on the reactor's loop (the daemon calls this directly).
 
@@ -354,7 +356,8 @@ async def check_async(
     observed and recorded by the check's writer thread (:mod:`monitor.check.writer`).
     ``due_only``: a listing's known articles are fetched only when their own, aging
     interval has passed (new articles always are). ``timeout``: the crawl is stopped
-    after that long, and what it fetched so far is recorded.
+    after that long, and what it fetched so far is recorded. ``robots``: where the
+    crawls share robots.txt with other checks (a cluster's workers).
     """
     ready = await asyncio.to_thread(prepare, config, store, targets, due_only=due_only)
     from monitor.evidence import SavePageNow, archive_for
@@ -396,6 +399,7 @@ async def check_async(
             allow_private=frozenset(t.name for t in config.targets if config.private_allowed(t)),
             options=ready.options,
             browser=config.browser,
+            robots=robots,
         )
     finally:
         # Cancelled or not, what was fetched is recorded.

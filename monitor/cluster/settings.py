@@ -58,6 +58,11 @@ class ClusterSettings(BaseModel):
         description="A site's lease lasts this long unless renewed (a dead worker's site is "
         "free again after it).",
     )
+    robots_ttl: float = Field(
+        default=3600.0,
+        description="A site's robots.txt, once fetched by any worker, is used by every worker "
+        "for this long (fetched once per site per this time by the whole cluster).",
+    )
     resend_after: float = Field(
         default=300.0,
         description="A batch sent but not started after this long is sent again "
@@ -70,6 +75,7 @@ class ClusterSettings(BaseModel):
         "leader_timeout",
         "heartbeat",
         "lease_ttl",
+        "robots_ttl",
         "resend_after",
         mode="before",
     )
@@ -98,7 +104,7 @@ class ClusterSettings(BaseModel):
             raise ValueError("must be at least 3s (the leader beats every fifth of it)")
         return value
 
-    @field_validator("tick", "heartbeat", "lease_ttl", "resend_after")
+    @field_validator("tick", "heartbeat", "lease_ttl", "robots_ttl", "resend_after")
     @classmethod
     def _positive(cls, value: float) -> float:
         if value <= 0:

@@ -9,7 +9,8 @@ carries only the id), and:
    life for a dead worker's to expire; without it the batch is left for a later send;
 3. claims the batch (compare-and-set on its worker), then runs
    :func:`monitor.check.check_async` on the process's one reactor - the same check as
-   ``monitor run`` - which records into PostgreSQL in its own transactions;
+   ``monitor run`` - which records into PostgreSQL in its own transactions, and reads a
+   site's robots.txt from the cluster's cache (:mod:`~monitor.cluster.robots`);
 4. marks the batch finished, frees the site, and sends due alerts (any process may: the
    outbox's claims give each delivery to one sender).
 
@@ -31,6 +32,7 @@ from monitor import config as cfg
 from monitor.check import check_async
 from monitor.cluster import leases
 from monitor.cluster.app import CHECK_BATCH
+from monitor.cluster.robots import SharedRobots
 from monitor.fetch import reactor
 from monitor.notify.outbox import Outbox
 from monitor.storage.models import Dispatch
@@ -120,7 +122,12 @@ def run_batch(context: WorkerContext, dispatch_id: str) -> str:
             try:
                 summary = reactor.run(
                     lambda: check_async(
-                        config, store, targets, due_only=True, timeout=settings.batch_timeout
+                        config,
+                        store,
+                        targets,
+                        due_only=True,
+                        timeout=settings.batch_timeout,
+                        robots=SharedRobots(store, settings.robots_ttl),
                     ),
                     timeout=settings.batch_timeout + 60,
                 )

@@ -20,6 +20,7 @@ from scrapy.crawler import AsyncCrawlerRunner
 
 from monitor import config as cfg
 from monitor.fetch.pipeline import FetchSink, use_sink
+from monitor.fetch.robots import RobotsCache, use_robots
 from monitor.fetch.settings import scrapy_settings
 from monitor.records import NO_OPTIONS, FetchOptions, FetchResult, PageKey
 from monitor.vocab import Role
@@ -58,11 +59,13 @@ async def crawl(
     allow_private: frozenset[str] = frozenset(),
     options: Mapping[str, FetchOptions] | None = None,
     browser: cfg.Browser | None = None,
+    robots: RobotsCache | None = None,
 ) -> None:
     """Run the page and listing spiders concurrently until both are done.
 
     ``allow_private``: targets that may be redirected into private addresses.
     ``options``: each target's request options (:func:`monitor.fetch.options.options_for`).
+    ``robots``: where the crawls share robots.txt (:mod:`monitor.fetch.robots`).
     Pages fetched through a SOCKS proxy go to a crawl of their own (Scrapy's httpx
     download handler speaks SOCKS; its default one does not), and pages a browser
     renders to crawls of their own (:mod:`monitor.fetch.browser`), all concurrently.
@@ -80,9 +83,7 @@ async def crawl(
         or any(job.obey_robots for job in page_jobs)
         or any(job.obey_robots for job in listing_jobs)
     )
-    base = scrapy_settings(
-        fetch, obey_robots=obey, detect=detect, allow_private=allow_private
-    )
+    base = scrapy_settings(fetch, obey_robots=obey, detect=detect, allow_private=allow_private)
     runners: list[AsyncCrawlerRunner] = []
     crawls: list[Awaitable[Any]] = []
     for group, extra in (("plain", {}), ("socks", {"DOWNLOAD_HANDLERS": SOCKS_HANDLERS})):
@@ -91,13 +92,20 @@ async def crawl(
         if pages or listings:
             runner = AsyncCrawlerRunner({**base, **extra})
             runners.append(runner)
-            crawls.extend(_start(runner, sink, pages, listings, options))
+            crawls.extend(_start(runner, sink, pages, listings, options, robots))
     rendered = [job for job in page_jobs if kind(job.key.target) == "browser"]
     rendered_listings = [job for job in listing_jobs if kind(job.target) == "browser"]
     if rendered or rendered_listings:
         crawls.append(
             _browser_crawls(
-                base, browser or cfg.Browser(), sink, rendered, rendered_listings, options, runners
+                base,
+                browser or cfg.Browser(),
+                sink,
+                rendered,
+                rendered_listings,
+                options,
+                runners,
+                robots,
             )
         )
     # gather, not runner.join(): a crawl that fails to start must fail the check loudly.
@@ -125,16 +133,21 @@ def _start(
     page_jobs: list[PageJob],
     listing_jobs: list[ListingJob],
     options: Mapping[str, FetchOptions],
+    robots: RobotsCache | None = None,
 ) -> list[Awaitable[Any]]:
     """Start the page and listing crawls of ``runner``."""
     crawls: list[Awaitable[Any]] = []
     if page_jobs:
         crawler = runner.create_crawler(PageSpider)
         use_sink(crawler, sink)
+        if robots is not None:
+            use_robots(crawler, robots)
         crawls.append(runner.crawl(crawler, jobs=page_jobs, options=options))
     if listing_jobs:
         crawler = runner.create_crawler(ListingSpider)
         use_sink(crawler, sink)
+        if robots is not None:
+            use_robots(crawler, robots)
         use_planner(crawler, sink.plan_listing)
         crawls.append(runner.crawl(crawler, jobs=listing_jobs, options=options))
     return crawls
@@ -172,6 +185,7 @@ async def _browser_crawls(
     listing_jobs: list[ListingJob],
     options: Mapping[str, FetchOptions],
     runners: list[AsyncCrawlerRunner],
+    robots: RobotsCache | None = None,
 ) -> None:
     """The browser's pages, batch after batch, each batch a crawl with a fresh browser
     and a deadline; a page of a batch that ended without its result is a fetch error."""
@@ -215,7 +229,8 @@ async def _browser_crawls(
         )
         try:
             await asyncio.wait_for(
-                asyncio.gather(*_start(runner, tracking, pages, listings, options)), deadline
+                asyncio.gather(*_start(runner, tracking, pages, listings, options, robots)),
+                deadline,
             )
         except TimeoutError:
             logger.error(

@@ -20,6 +20,8 @@ from monitor import __version__
 from monitor import config as cfg
 from monitor.fetch.options import PRIORITY as OPTIONS_PRIORITY
 from monitor.fetch.politeness import PRIORITY as GATE_PRIORITY
+from monitor.fetch.robots import PRIORITY as SHARED_ROBOTS_PRIORITY
+from monitor.fetch.robots import ROBOTS_PRIORITY
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +78,19 @@ def scrapy_settings(
         "HTTPCACHE_ENABLED": False,
         "LOG_ENABLED": False,
         "ITEM_PIPELINES": {"monitor.fetch.pipeline.RecordPipeline": 100},
-        # Before robots.txt (100): a refused hop costs the private host no request at all.
+        # Before robots.txt (100): a refused hop costs the private host no request at all,
+        # and a robots.txt the crawl's shared cache holds costs the site none
+        # (monitor.fetch.robots, given by the cluster's workers). Scrapy's robots.txt
+        # middleware lets all but one of the requests that waited for robots.txt through
+        # unjudged: monitor.fetch.robots.RobotsMiddleware takes its place.
         # Then a target's headers, cookies, User-Agent, proxy and rendering
         # (monitor.fetch.options). Last before the download: the per-site limit, held
         # exactly (monitor.fetch.politeness).
         "DOWNLOADER_MIDDLEWARES": {
             "monitor.fetch.private.PrivateRedirectMiddleware": 60,
+            "monitor.fetch.robots.SharedRobotsMiddleware": SHARED_ROBOTS_PRIORITY,
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "monitor.fetch.robots.RobotsMiddleware": ROBOTS_PRIORITY,
             "monitor.fetch.options.RequestOptionsMiddleware": OPTIONS_PRIORITY,
             "monitor.fetch.politeness.SiteGateMiddleware": GATE_PRIORITY,
         },

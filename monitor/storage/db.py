@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 # The newest migration. Opening an up-to-date database compares its alembic_version with
 # this and never loads Alembic (which costs ~0.1 s at every command); a test checks that
 # it equals the head of migrations/.
-SCHEMA_REVISION = "0013_documents"
+SCHEMA_REVISION = "0014_robots"
 
 # The PostgreSQL advisory lock key (per database) of an upgrade in progress.
 MIGRATION_LOCK_KEY = zlib.crc32(b"monitor.migration")

@@ -450,6 +450,17 @@ class Dispatch(Base):
     errors: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class RobotsTxt(Base):
+    """A site's robots.txt as a worker last fetched it, for every worker of the cluster."""
+
+    __tablename__ = "robots_txt"
+
+    site: Mapped[str] = mapped_column(String(255), primary_key=True)  # scheme://host[:port]
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    fetched_at: Mapped[datetime]
+
+
 class SiteLease(Base):
     """A site's crawl lease: one batch of a site runs at a time in the whole cluster."""
 
