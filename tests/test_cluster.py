@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -610,6 +611,149 @@ def test_cluster_checks_every_page_each_interval_through_kills(
         store.close()
         receiver.stop()
         sites.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    """A Redis server of the test's own (so the test may kill it), and a way to restart it."""
+    import shutil
+
+    server = shutil.which("redis-server")
+    if server is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is required in CI")
+        pytest.skip("redis-server is not installed")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    command = [
+        server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        "--dir", str(tmp_path),
+    ]  # fmt: skip
+    running: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        running.append(process)
+        import redis
+
+        _wait(
+            lambda: _pings(redis.Redis(port=port, socket_connect_timeout=1)), 30, "Redis to start"
+        )
+
+    def restart() -> None:
+        for process in running:
+            process.kill()
+            process.wait()
+        start()
+
+    start()
+    try:
+        yield f"redis://127.0.0.1:{port}/0", restart
+    finally:
+        for process in running:
+            process.kill()
+            process.wait()
+
+
+def _pings(client: Any) -> bool:
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_broker_restart_loses_no_due_check(
+    cluster_db: str, own_redis: tuple[str, Any], tmp_path: Path
+) -> None:
+    """With batches waiting in its queue (no worker running), the broker is killed and
+    started again empty: the scheduler sends again what was due and not done (after
+    ``resend_after``), and every page is checked again. (With resend_after at 10 minutes
+    this test fails: nothing is checked after the restart.)"""
+    broker_url, restart = own_redis
+    sites = CountingSites(["127.0.0.1"], 20, delay=0.05).start()
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(
+        yaml.safe_dump(
+            {
+                "database": cluster_db,
+                "fetch": {"delay": 0, "obey_robots": False, "retries": 1, "timeout": 5},
+                "detect": {"probe_delay": 0.1, "confirm_removal_after": 0.1},
+                "defaults": {"schedule": {"every": "6s"}},
+                "cluster": {
+                    "broker_env": "MONITOR_TEST_BROKER",
+                    "queue": f"monitor-test-{uuid.uuid4().hex[:10]}",
+                    "batch_size": 5,
+                    "concurrency": 2,
+                    "tick": "0.5s",
+                    "heartbeat": "2s",
+                    "lease_ttl": "4s",
+                    "resend_after": "8s",
+                },
+                "targets": [
+                    {"name": f"p{n:02d}", "url": sites.url("127.0.0.1", n), "selector": "main"}
+                    for n in range(20)
+                ],
+            }
+        )
+    )
+    env = {**os.environ, "MONITOR_TEST_BROKER": broker_url, "NO_COLOR": "1"}
+    procs = Processes(config_path, tmp_path, env)
+    store = Store(cluster_db)
+
+    def checked_since(moment: float) -> int:
+        with store.session() as session:
+            rows = session.execute(
+                select(Capture.page_id, Capture.started_at).where(Capture.status == 200)
+            ).all()
+        return len({page for page, at in rows if at.timestamp() >= moment})
+
+    try:
+        scheduler = procs.start("scheduler", "scheduler")
+        first = procs.start("worker-1", "worker")
+        _wait(lambda: checked_since(0) == 20, 120, "the first round", step=0.5)
+        # The worker stops; the next round's batches wait in the broker's queue. The
+        # broker is killed and started again with nothing in it, then a worker comes.
+        first.send_signal(signal.SIGTERM)
+        first.wait(60)
+        waiting = _wait(lambda: _queued(store), 30, "batches waiting in the queue", step=0.2)
+        restart()
+        restarted = time.time()
+        worker = procs.start("worker-2", "worker")
+        # Every page is checked after the restart: lost batches are sent again once
+        # resend_after passed, and the ones after them on the rhythm.
+        _wait(lambda: checked_since(restarted) == 20, 90, "every page checked again", step=1)
+        with store.session() as session:
+            lost = [session.get(Dispatch, batch) for batch in waiting]
+        # The lost batches were sent again and done.
+        assert all(
+            batch is not None and batch.finished_at is not None and batch.sends >= 2
+            for batch in lost
+        ), [(b.id, b.sends, b.finished_at) for b in lost if b is not None]
+        assert scheduler.poll() is None and worker.poll() is None, procs.logs()
+    except BaseException:
+        procs.stop_all()
+        print(procs.logs())
+        raise
+    finally:
+        procs.stop_all()
+        store.close()
+        sites.stop()
+
+
+def _queued(store: Store) -> list[str]:
+    """The batches sent and not started yet (waiting in the broker's queue)."""
+    with store.session() as session:
+        return list(
+            session.scalars(
+                select(Dispatch.id).where(
+                    Dispatch.started_at.is_(None), Dispatch.finished_at.is_(None)
+                )
+            )
+        )
 
 
 def test_one_crawl_keeps_per_domain_concurrency_with_no_delay(tmp_path: Path) -> None:
