@@ -24,7 +24,7 @@ from monitor.check import check_async
 from monitor.check import cycle as check_cycle
 from monitor.detect import listing
 from monitor.fetch import reactor
-from monitor.storage.models import ListedLink, Page
+from monitor.storage.models import Change, ListedLink, Page
 from monitor.storage.store import Store
 from spiders import sources
 from spiders.sources import feed_entries, sitemap_entries
@@ -388,6 +388,66 @@ class Reorganised:
         from tests.test_listings import ARTICLE
 
         return ARTICLE.format(title=f"Notice {number}", body=body, aside="Related: visas")
+
+
+def test_a_page_gone_to_an_address_watched_since_an_earlier_check_has_moved(
+    site: LocalSite, articles: Articles, database_url: str
+) -> None:
+    """The site publishes the new addresses first (they are ``added``), and retires the
+    old ones a check later: each old page has ``moved`` to its new address, not gone."""
+    reorganised = Reorganised(site, articles)
+    config = cfg.parse(
+        {
+            "database": database_url,
+            "fetch": {"delay": 0, "obey_robots": False, "retries": 1, "timeout": 5},
+            "detect": {"probe_delay": 0.1, "confirm_removal_after": 0.1},
+            "targets": [target(site, sitemap=site.url("/sitemap.xml"))],
+        },
+        "test",
+    )
+    check(config, database_url)
+    # Three statements published again under /en/ (one edited), the old ones still up.
+    new_paths = {n: f"/en/news/{n}" for n in (1, 2, 3)}
+    for number, path in new_paths.items():
+        body = reorganised.body(number)
+        if number == 3:
+            body = body.replace("only by appointment", "without an appointment")
+        site.page(path, reorganised.articles_html(number, body))
+    reorganised.paths = {**reorganised.paths, **{100 + n: p for n, p in new_paths.items()}}
+    listing = site.url("/")  # its own change (its set of links) is beside the point here
+
+    def of_articles(summary: Any) -> list[tuple[str, str]]:
+        return [(kind, url) for kind, url in events_of(summary) if url != listing]
+
+    second = check(config, database_url)
+    assert of_articles(second) == sorted(("added", site.url(p)) for p in new_paths.values())
+    # A check later the old addresses answer 404 and leave the sitemap; 4 really goes.
+    for number in (1, 2, 3, 4):
+        site.routes.pop(f"/news/{number}")
+        reorganised.paths.pop(number)
+    third = check(config, database_url)
+    assert of_articles(third) == sorted(
+        [("moved", articles.url(n)) for n in (1, 2, 3)] + [("removed", articles.url(4))]
+    )
+    store = Store(database_url)
+    try:
+        with store.session() as session:
+            pages = {page.url: page for page in session.scalars(select(Page))}
+            moved = {
+                pages_by_id.url: change
+                for change in session.scalars(select(Change).where(Change.kind == "moved"))
+                for pages_by_id in [session.get(Page, change.page_id)]
+                if pages_by_id is not None
+            }
+    finally:
+        store.close()
+    for number, path in new_paths.items():
+        old, new = pages[articles.url(number)], pages[site.url(path)]
+        assert old.moved_to_id == new.id and new.moved_from_id == old.id
+        change = moved[articles.url(number)]
+        assert change.features["moved_to"] == site.url(path)
+        assert change.to_version_id == new.last_version_id
+        assert change.features["edited"] is (number == 3)
 
 
 def test_a_reorganisation_is_moves_with_one_summary_alert_and_real_removals(

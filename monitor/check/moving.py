@@ -6,20 +6,31 @@ be where a removed page went: both wait (in the writer) until the crawl is over.
 each removed page's last version is matched against the pages first seen in this check
 (announced as new or watched quietly); a match
 makes the removal one ``moved`` event and the new page's first version no ``added``.
+Pages of the same site first seen in an earlier check, in the last 30 days
+(:data:`ARRIVED_WITHIN`), are candidates too: a site that publishes the new addresses
+before it retires the old ones (their ``added`` was alerted when they appeared) moves
+its pages to URLs already watched. A page that came from another URL is never a
+candidate again, and neither is a page watched for longer: a long-watched sibling that
+says nearly the same is not where a page went.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
 from monitor.detect import moves
 from monitor.exceptions import StorageError
 from monitor.records import Observation, PageKey, PageState
 from monitor.storage.store import Store
+from monitor.timefmt import utcnow
 from monitor.vocab import PageStatus, Purpose, Role
 
 logger = logging.getLogger(__name__)
+
+#: A removed page may have moved to a page first seen this long ago at most.
+ARRIVED_WITHIN = timedelta(days=30)
 
 
 def waits(observation: Observation, state: PageState, held: set[PageKey]) -> bool:
@@ -48,6 +59,31 @@ def waits(observation: Observation, state: PageState, held: set[PageKey]) -> boo
         held.add(fetch.key)
         return True
     return False
+
+
+def _recent(
+    store: Store, departures: Sequence[moves.Seen], known: Sequence[moves.Seen]
+) -> list[moves.Seen]:
+    """Pages of the departures' sites first seen in the last :data:`ARRIVED_WITHIN`
+    (before this check): a site that publishes the new addresses before it retires the
+    old ones moves its pages to URLs the monitor already watches."""
+    if not departures:
+        return []
+    seen = {page.key for page in (*departures, *known)}
+    try:
+        rows = store.recent_pages(
+            {moves.host(page.key.url) for page in departures}, utcnow() - ARRIVED_WITHIN
+        )
+    except StorageError as exc:
+        logger.error("could not read the recent pages of the removed pages' sites: %s", exc)
+        return []
+    found = []
+    for page_id, target, url, version_id, title, text in rows:
+        key = PageKey(target, url)
+        if key not in seen:
+            seen.add(key)
+            found.append(moves.Seen(key, page_id, version_id, title, text))
+    return found
 
 
 def find(
@@ -83,6 +119,7 @@ def find(
         for o in waiting
         if o.fetch.key in held and o.fetch.purpose == Purpose.CHECK and o.outcome_hint == "content"
     )
+    candidates.extend(_recent(store, departures, candidates))
     found = moves.match(departures, candidates)
     for move in found:
         states[move.old.key].moved_to = move.new.key.url

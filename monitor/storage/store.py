@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import zstandard
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -606,6 +606,34 @@ class Store:
                         [(image[0], image[1]) for image in images or ()],
                     )
         return found
+
+    def recent_pages(
+        self, hosts: Iterable[str], since: datetime
+    ) -> list[tuple[int, str, str, int, str | None, str]]:
+        """Pages of ``hosts`` (``host[:port]``) first seen since ``since`` that are active,
+        have a version and came from no other URL: ``(page id, target name, url, last
+        version id, its title, its text)``, the newest first (at most 2,000)."""
+        prefixes = [
+            f"{scheme}://{host}/" for host in sorted(set(hosts)) for scheme in ("http", "https")
+        ]
+        if not prefixes:
+            return []
+        with self.session() as session:
+            rows = session.execute(
+                select(Page.id, Target.name, Page.url, Version.id, Version.title, Version.text)
+                .join(Target, Target.id == Page.target_id)
+                .join(Version, Version.id == Page.last_version_id)
+                .where(
+                    Page.created_at >= since,
+                    Page.state == PageStatus.ACTIVE,
+                    Page.moved_from_id.is_(None),
+                    Page.role.in_((Role.PAGE, Role.ARTICLE)),
+                    or_(*(Page.url.startswith(prefix, autoescape=True) for prefix in prefixes)),
+                )
+                .order_by(Page.created_at.desc())
+                .limit(2000)
+            ).all()
+        return [tuple(row) for row in rows]  # type: ignore[misc]
 
     def note_warc(self, locations: dict[int, str]) -> None:
         """Where each capture's WARC records were written (capture id -> file#offset)."""
