@@ -526,6 +526,12 @@ def test_cluster_checks_every_page_each_interval_through_kills(
         receiver.wait_for(2, timeout=20)
         time.sleep(2)  # a doubled alert would come now
         procs.stop_all()
+        # A worker's batches are in its log at the level `monitor -v` asked for (Celery
+        # leaves the monitor's logging alone).
+        assert any(
+            "monitor.cluster.tasks: batch" in path.read_text(errors="replace")
+            for path in tmp_path.glob("worker-*.log")
+        )
 
         # Each edit alerted exactly once.
         alerts = [json.loads(request.body) for request in receiver.requests]

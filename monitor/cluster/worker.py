@@ -50,6 +50,10 @@ def open_store(url: str) -> Store:
         return Store(url)
 
 
+def _keep_logging(**_kwargs: object) -> None:
+    """Celery's setup_logging signal, answered: the monitor's own logging is kept."""
+
+
 def run_worker(config_path: Path, database: str | None = None) -> int:
     """Run a worker until SIGTERM/SIGINT; returns the exit code."""
     config = load_for_role(config_path, database, "worker")
@@ -67,6 +71,12 @@ def run_worker(config_path: Path, database: str | None = None) -> int:
         concurrency=settings.concurrency,
     )
     heartbeat = nodes.Heartbeat(store, node_id, settings.heartbeat).start()
+    # The logging `monitor -v run` set up stays: Celery configures logging itself only
+    # when nobody answers its setup_logging signal (it set the root logger to WARNING,
+    # and a worker's batch lines were lost whatever -v said).
+    from celery.signals import setup_logging
+
+    setup_logging.connect(_keep_logging, weak=False)
     app = make_app(settings, broker_url)
     register(app, WorkerContext(config, store, node_id))
     logger.info(
