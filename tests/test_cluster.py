@@ -198,6 +198,64 @@ def test_dispatch_groups_by_site_moves_due_times_and_resends_lost_batches(
         store.close()
 
 
+@pytest.mark.postgres
+def test_a_batch_whose_check_fails_is_sent_again_then_given_up(
+    cluster_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check that raises leaves its batch unfinished and its site free: the leader
+    sends it again at its next tick, and it runs; after MAX_STARTS failed starts it is
+    finished, its pages counted as errors."""
+    from monitor.cluster import tasks
+
+    store = Store(cluster_db)
+    leader = Leadership(store, "s1", timeout=30)
+    try:
+        assert leader.try_lead() and leader.epoch is not None
+        config = _cluster_config(cluster_db)
+        published: list[str] = []
+        dispatcher = Dispatcher(config, store, "s1", published.append)
+        dispatcher.sync(leader.epoch)
+        with store.session() as session, session.begin():
+            for page in session.scalars(select(Page)):
+                page.next_due_at = utcnow() - timedelta(seconds=1)
+        dispatcher.tick(leader.epoch)
+        first = next(d for d in published if _site_of_dispatch(store, d) == "127.0.0.1")
+        context = tasks.WorkerContext(config, store, "w1")
+        runs: list[int] = []
+
+        async def failing(*_args: Any, **_kwargs: Any) -> Any:
+            runs.append(1)
+            raise RuntimeError("a bug in the check")
+
+        monkeypatch.setattr(tasks, "check_async", failing)
+        assert tasks.run_batch(context, first) == "failed"
+        with store.session() as session:
+            row = session.get(Dispatch, first)
+            assert row is not None and row.finished_at is None and row.starts == 1
+        assert leases.live_holders(store, ["127.0.0.1"]) == set()
+        # The leader's next tick sends it again at once (its worker holds no lease).
+        resent = dispatcher.tick(leader.epoch).resent
+        assert resent >= 1 and published.count(first) == 2
+        assert tasks.run_batch(context, first) == "failed"
+        dispatcher.tick(leader.epoch)
+        assert tasks.run_batch(context, first) == "done"  # the third start: given up
+        with store.session() as session:
+            row = session.get(Dispatch, first)
+            assert row is not None and row.finished_at is not None
+            assert (row.starts, row.errors, row.pages) == (tasks.MAX_STARTS, 3, 0)
+        assert len(runs) == tasks.MAX_STARTS
+    finally:
+        leader.resign()
+        store.close()
+
+
+def _site_of_dispatch(store: Store, dispatch_id: str) -> str:
+    with store.session() as session:
+        row = session.get(Dispatch, dispatch_id)
+        assert row is not None
+        return row.site
+
+
 def test_site_of_is_the_host() -> None:
     assert site_of("http://127.0.0.2:8080/p/1") == "127.0.0.2"
     assert site_of("https://WWW.Example.org/a?b") == "www.example.org"

@@ -12,7 +12,10 @@ carries only the id), and:
    ``monitor run`` - which records into PostgreSQL in its own transactions, and reads a
    site's robots.txt from the cluster's cache (:mod:`~monitor.cluster.robots`);
 4. marks the batch finished, frees the site, and sends due alerts (any process may: the
-   outbox's claims give each delivery to one sender).
+   outbox's claims give each delivery to one sender). A check that fails as a whole (an
+   exception) leaves the batch unfinished and its site free, so the leader sends it
+   again at once, up to :data:`MAX_STARTS` starts; then it is finished with its pages
+   counted as errors.
 
 A worker killed in step 3 leaves the batch started and unfinished: the broker delivers
 it again (late acknowledgement), or the leader re-sends it once the site's lease of the
@@ -43,6 +46,10 @@ if TYPE_CHECKING:
     from celery import Celery
 
 logger = logging.getLogger(__name__)
+
+#: A batch whose check fails (an exception, not a page's fetch error) is run again, up to
+#: this many starts in all; then it is finished with every page counted an error.
+MAX_STARTS = 3
 
 
 @dataclass
@@ -97,7 +104,8 @@ def _finish(store: Store, dispatch_id: str, node_id: str, pages: int, errors: in
 
 
 def run_batch(context: WorkerContext, dispatch_id: str) -> str:
-    """Check one batch; returns what happened (``done``, ``duplicate``, ``busy``)."""
+    """Check one batch; returns what happened (``done``, ``duplicate``, ``busy``,
+    ``failed``: to be sent again)."""
     config, store, node_id = context.config, context.store, context.node_id
     settings = config.cluster
     dispatch = _claimable(store, dispatch_id, node_id)
@@ -118,6 +126,7 @@ def run_batch(context: WorkerContext, dispatch_id: str) -> str:
         by_name = {target.name: target for target in config.targets if target.enabled}
         targets = [by_name[name] for name in dispatch.targets if name in by_name]
         pages = errors = 0
+        failed = False
         with leases.Renewal(store, lease, settings.lease_ttl):
             try:
                 summary = reactor.run(
@@ -135,9 +144,22 @@ def run_batch(context: WorkerContext, dispatch_id: str) -> str:
                 logger.info(
                     "batch %s (%s): %d pages, %d errors", dispatch_id, dispatch.site, pages, errors
                 )
-            except Exception:  # one bad batch never stops the worker; its pages show stale
+            except Exception:  # one bad batch never stops the worker
                 logger.exception("batch %s (%s) failed", dispatch_id, dispatch.site)
                 errors = len(targets)
+                failed = True
+        attempt = dispatch.starts + 1  # the claim counted this start
+        if failed and attempt < MAX_STARTS:
+            # Left unfinished: with its lease freed below, the leader sends it again at
+            # its next tick (its pages were moved to their next due time when it was made).
+            logger.warning(
+                "batch %s (%s): start %d of %d failed; it will be sent again",
+                dispatch_id,
+                dispatch.site,
+                attempt,
+                MAX_STARTS,
+            )
+            return "failed"
         _finish(store, dispatch_id, node_id, pages, errors)
     finally:
         leases.release(store, lease)
