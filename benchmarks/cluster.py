@@ -2,21 +2,27 @@
 scheduler's own cost per 10,000 due pages (issue 12).
 
 Fetching, not CPU, is meant to be the limit: every local site answers each request
-after ``--delay`` (200 ms), the sites are loopback addresses 127.0.0.2 ... 127.0.0.20
+after ``--delay`` (200 ms), the sites are loopback addresses 127.0.0.2 ... 127.0.0.41
 (one "site" each: its own host, download slot and lease), and each site allows
 ``per_domain_concurrency`` 2 requests at once, cluster-wide. For each worker count, a
 fresh PostgreSQL database and queue: one `monitor run --role scheduler` and W
 `monitor run --role worker` processes (each ``--concurrency`` batches in flight). A warm-up
 round gives every page its first version; then every page is made due at once and the
 time until each has a new capture gives checks/s (an unchanged round: the fetch-bound
-path). The scaling ratio is checks/s with W workers over checks/s with 1.
+path). The scaling ratio is checks/s with W workers over checks/s with 1. CPU seconds
+spent in the measured round are printed per role and for the whole machine.
+
+Why 40 sites: a site's pages go out as one batch and run one batch at a time, so a
+round is waves of batches, ``sites / (workers x concurrency)`` of them rounded up. With
+19 sites, 1 worker runs 10 waves and 4 workers 3: the ratio cannot pass 3.3 whatever
+the machine. With 40 sites, 20 waves against 5: up to 4.
 
 The scheduler's cost: a Dispatcher (the leader's code) on a database of 10,000 due
 targets over 100 sites, one tick (read what is due, write 100 batch rows, move 10,000
 due times, publish 100 messages to the broker), wall and CPU time.
 
     MONITOR_BENCH_BROKER=redis://127.0.0.1:6379/13 python benchmarks/cluster.py
-    python benchmarks/cluster.py --workers 1,2,4 --sites 19 --pages 20 --concurrency 2
+    python benchmarks/cluster.py --workers 1,2,4 --sites 40 --pages 20 --concurrency 2
 
 Only 127.0.0.0/8 is contacted. Needs PostgreSQL (MONITOR_TEST_POSTGRES, default the local
 `test` server) and Redis or RabbitMQ.
@@ -145,12 +151,21 @@ def measure(workers: int, args: argparse.Namespace, sites: CountingSites, broker
         with store.session() as session, session.begin():
             session.execute(update(Page).values(next_due_at=begin))
         clock = time.monotonic()
+        roles_before = _cpu_by_role(processes)
+        machine_before = _machine_cpu()
         _wait(lambda: _captured_since(store, begin) >= total, 900, "the measured round")
         elapsed = time.monotonic() - clock
+        machine = _machine_cpu() - machine_before
+        roles = {
+            role: spent - roles_before.get(role, 0.0)
+            for role, spent in _cpu_by_role(processes).items()
+        }
         rate = total / elapsed
         print(
             f"  {workers} worker(s): {total} checks in {elapsed:.1f}s = {rate:.1f} checks/s; "
-            f"most in flight per site {max(sites.max_in_flight.values())}",
+            f"most in flight per site {max(sites.max_in_flight.values())}; CPU s in the round: "
+            f"workers {roles.get('worker', 0):.1f}, scheduler {roles.get('scheduler', 0):.1f}, "
+            f"whole machine {machine:.1f} of {os.cpu_count() or 1} x {elapsed:.1f}",
             flush=True,
         )
         return rate
@@ -164,6 +179,30 @@ def measure(workers: int, args: argparse.Namespace, sites: CountingSites, broker
                 process.kill()
         store.close()
         _drop_postgres_database(POSTGRES_ADMIN, name)
+
+
+def _cpu_by_role(processes: list[subprocess.Popen[bytes]]) -> dict[str, float]:
+    """CPU seconds (user + system) spent so far by the scheduler and the workers."""
+    import psutil
+
+    spent: dict[str, float] = {}
+    for process in processes:
+        role = "scheduler" if "scheduler" in process.args else "worker"  # type: ignore[operator]
+        try:
+            times = psutil.Process(process.pid).cpu_times()
+        except psutil.Error:
+            continue
+        spent[role] = spent.get(role, 0.0) + times.user + times.system
+    return spent
+
+
+def _machine_cpu() -> float:
+    """CPU seconds the whole machine has been busy (every process: PostgreSQL, Redis,
+    the sites' server in this process, the monitor's)."""
+    import psutil
+
+    times = psutil.cpu_times()
+    return float(times.user + times.system + getattr(times, "nice", 0.0))
 
 
 def scheduler_cost(broker: str, due: int = 10_000, per_site: int = 100) -> tuple[float, float]:
@@ -214,13 +253,13 @@ def scheduler_cost(broker: str, due: int = 10_000, per_site: int = 100) -> tuple
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", default="1,2,4")
-    parser.add_argument("--sites", type=int, default=19, help="127.0.0.2 upwards (max 19)")
+    parser.add_argument("--sites", type=int, default=40, help="127.0.0.2 upwards (max 250)")
     parser.add_argument("--pages", type=int, default=20, help="pages per site")
     parser.add_argument("--delay", type=float, default=0.2, help="the sites' answer delay")
     parser.add_argument("--concurrency", type=int, default=2, help="batches per worker")
     args = parser.parse_args()
     broker = os.environ.get("MONITOR_BENCH_BROKER", "redis://127.0.0.1:6379/13")
-    hosts = [f"127.0.0.{n}" for n in range(2, 2 + min(args.sites, 19))]
+    hosts = [f"127.0.0.{n}" for n in range(2, 2 + min(args.sites, 250))]
     print(
         f"{len(hosts)} sites x {args.pages} pages, answers after {args.delay * 1000:.0f} ms, "
         f"2 requests per site at once; {args.concurrency} batch(es) per worker; "
