@@ -6,12 +6,13 @@ be where a removed page went: both wait (in the writer) until the crawl is over.
 each removed page's last version is matched against the pages first seen in this check
 (announced as new or watched quietly); a match
 makes the removal one ``moved`` event and the new page's first version no ``added``.
-Pages of the same site first seen in an earlier check, in the last 30 days
-(:data:`ARRIVED_WITHIN`), are candidates too: a site that publishes the new addresses
-before it retires the old ones (their ``added`` was alerted when they appeared) moves
-its pages to URLs already watched. A page that came from another URL is never a
-candidate again, and neither is a page watched for longer: a long-watched sibling that
-says nearly the same is not where a page went.
+Pages of the same site announced as new (an ``added`` event) in an earlier check of
+the last 30 days (:data:`ARRIVED_WITHIN`) are candidates too: a site that publishes the
+new addresses before it retires the old ones moves its pages to URLs already watched. A
+page that came from another URL is never a candidate again, and neither is a page the
+monitor did not see appear (a configured target, a listing's article found on its first
+check) nor one watched for longer: a sibling that was there all along and says nearly
+the same (a duplicate) is not where a page went.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from monitor.vocab import PageStatus, Purpose, Role
 
 logger = logging.getLogger(__name__)
 
-#: A removed page may have moved to a page first seen this long ago at most.
+#: A removed page may have moved to a page announced as new this long ago at most.
 ARRIVED_WITHIN = timedelta(days=30)
 
 
@@ -64,9 +65,9 @@ def waits(observation: Observation, state: PageState, held: set[PageKey]) -> boo
 def _recent(
     store: Store, departures: Sequence[moves.Seen], known: Sequence[moves.Seen]
 ) -> list[moves.Seen]:
-    """Pages of the departures' sites first seen in the last :data:`ARRIVED_WITHIN`
-    (before this check): a site that publishes the new addresses before it retires the
-    old ones moves its pages to URLs the monitor already watches."""
+    """Pages of the departures' sites announced as new in the last
+    :data:`ARRIVED_WITHIN` (before this check): a site that publishes the new addresses
+    before it retires the old ones moves its pages to URLs the monitor already watches."""
     if not departures:
         return []
     seen = {page.key for page in (*departures, *known)}

@@ -60,7 +60,7 @@ from monitor.storage.models import (
 )
 from monitor.storage.plans import write_plan
 from monitor.timefmt import utcnow
-from monitor.vocab import PageStatus, Role
+from monitor.vocab import EventKind, PageStatus, Role
 
 
 def rule_of(line: VolatileLine) -> Rule:
@@ -610,9 +610,10 @@ class Store:
     def recent_pages(
         self, hosts: Iterable[str], since: datetime
     ) -> list[tuple[int, str, str, int, str | None, str]]:
-        """Pages of ``hosts`` (``host[:port]``) first seen since ``since`` that are active,
-        have a version and came from no other URL: ``(page id, target name, url, last
-        version id, its title, its text)``, the newest first (at most 2,000)."""
+        """Pages of ``hosts`` (``host[:port]``) announced as new (an ``added`` event) and
+        first seen since ``since``, active, with a version, that came from no other URL:
+        ``(page id, target name, url, last version id, its title, its text)``, the newest
+        first (at most 2,000)."""
         prefixes = [
             f"{scheme}://{host}/" for host in sorted(set(hosts)) for scheme in ("http", "https")
         ]
@@ -628,6 +629,9 @@ class Store:
                     Page.state == PageStatus.ACTIVE,
                     Page.moved_from_id.is_(None),
                     Page.role.in_((Role.PAGE, Role.ARTICLE)),
+                    select(Change.id)
+                    .where(Change.page_id == Page.id, Change.kind == EventKind.ADDED)
+                    .exists(),
                     or_(*(Page.url.startswith(prefix, autoescape=True) for prefix in prefixes)),
                 )
                 .order_by(Page.created_at.desc())
