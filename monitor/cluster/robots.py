@@ -4,8 +4,9 @@ Every worker's crawls read a site's robots.txt from here while the copy is young
 than ``cluster.robots_ttl`` and write each one they fetch (:mod:`monitor.fetch.robots`
 does the reading and writing inside the crawl): the whole cluster fetches a site's
 robots.txt about once per ``robots_ttl``, whichever workers run the site's batches.
-Two workers that find no fresh copy at the same moment may both fetch it; the later
-write wins.
+Two workers that find no fresh copy at the same moment may both fetch it; one copy is
+kept (when both write a site new to the table at once, the second write is refused and
+logged as a warning, and its crawl goes on with what it fetched).
 """
 
 from __future__ import annotations
