@@ -931,6 +931,34 @@ class Urlwatch:
         )
 
 
+class ScrapyFloor:
+    """Not a peer: a process that only fetches the round's URLs with Scrapy
+    (``scrapy_floor.py``), the least any Scrapy-based check can take."""
+
+    name = "scrapy"
+
+    def __init__(self, args: argparse.Namespace, workdir: Path, port: int) -> None:
+        self.args, self.port = args, port
+        self.dir = workdir / "scrapy-floor"
+        self.dir.mkdir()
+
+    def version(self) -> str:
+        import scrapy
+
+        return f"Scrapy {scrapy.__version__} alone (benchmarks/scrapy_floor.py): the floor"
+
+    def prepare(self, jobs: list[tuple[str, str, str]]) -> list[str]:
+        urls = self.dir / "urls.txt"
+        urls.write_text("".join(f"http://{HOST}:{self.port}{path}\n" for _, path, _ in jobs))
+        script = Path(__file__).with_name("scrapy_floor.py")
+        return [sys.executable, str(script), str(self.args.concurrency), str(urls)]
+
+    @staticmethod
+    def outcome(stdout: str) -> Outcome:
+        line = next((ln for ln in stdout.splitlines() if ln.startswith("fetched ")), "")
+        return Outcome(text=line or stdout.strip()[-200:])
+
+
 def ensure_urlwatch(folder: Path, version: str) -> Path:
     """urlwatch ``version`` in its own virtualenv at ``folder`` (created once, reused)."""
     python = folder / "bin" / "python"
@@ -986,7 +1014,7 @@ class Row:
 
 
 def run_round(
-    tool: Monitor | Urlwatch,
+    tool: Monitor | Urlwatch | ScrapyFloor,
     server: SiteServer,
     site: SitePlan,
     round_number: int,
@@ -1021,6 +1049,8 @@ def print_rows(rows: Sequence[Row]) -> None:
         label = "warm" if row.round == 0 else str(row.round)
         o = row.outcome
         said = f"changed {o.changed}, new {o.new}, failing {o.error}"
+        if row.tool == ScrapyFloor.name:
+            said = o.text
         print(
             f"{label:<6} {row.tool:<9} {row.jobs:>5} {run.requests:>8} {run.wall:>7.2f} "
             f"{row.rate:>7.0f} {run.cpu:>6.2f} {1000 * run.cpu / row.jobs:>9.2f} "
@@ -1057,6 +1087,15 @@ def print_summary(rows: Sequence[Row], goal: float) -> None:
         f"\nratio ours / urlwatch: wall {ratio:.2f} ({verdict}), CPU "
         f"{ours['cpu'] / theirs['cpu']:.2f}, peak memory {ours['peak'] / theirs['peak']:.2f}"
     )
+    floor = [row.run.wall for row in measured if row.tool == ScrapyFloor.name]
+    if floor:
+        wall = statistics.median(floor)
+        print(
+            f"floor: Scrapy alone fetching the same pages (a process that starts, imports "
+            f"Scrapy and fetches; nothing parsed or stored) {wall:.2f} s = "
+            f"{wall / theirs['wall']:.2f} x urlwatch; monitor = {ours['wall'] / wall:.2f} x "
+            "the floor"
+        )
     problems = [row for row in rows if row.verdict() != "ok"]
     for row in problems:
         print(f"NOTE: round {row.round}, {row.tool}: {row.verdict()} (expected {row.expected})")
@@ -1103,7 +1142,12 @@ def orchestrate(args: argparse.Namespace) -> int:
     rows: list[Row] = []
     breakdown: list[str] = []
     try:
-        tools = [Monitor(args, workdir, port), Urlwatch(args, workdir, port)]
+        tools: list[Monitor | Urlwatch | ScrapyFloor] = [
+            Monitor(args, workdir, port),
+            Urlwatch(args, workdir, port),
+        ]
+        if args.floor:
+            tools.append(ScrapyFloor(args, workdir, port))
         sizes = [len((example_page(site, 0, statement_path(n)) or "").encode()) for n in (1, 2, 3)]
         print(f"peers benchmark: {args.pages} statements + {site.listing_pages} listing pages")
         print(
@@ -1130,6 +1174,8 @@ def orchestrate(args: argparse.Namespace) -> int:
         )
         print(f"  {tools[0].version()}; detect: {detect or 'defaults'}; SQLite, WARC on, outbox")
         print(f"  {tools[1].version()}; report: stdout to a file")
+        if args.floor:
+            print(f"  {tools[2].version()}")
         print(f"  Python {platform.python_version()}, {os.cpu_count()} CPUs; temp dir {workdir}")
         sys.stdout.flush()
         server = SiteServer(args, port)
@@ -1150,7 +1196,9 @@ def orchestrate(args: argparse.Namespace) -> int:
         if args.profile_monitor and args.cycles:
             print("  profiling monitor on round 1 again (untimed, from the state after warm-up)")
             server.set_round(1)
-            profiles = tools[0].profile(site.jobs(1), workdir / "monitor-after-warm-up", workdir)
+            monitor = tools[0]
+            assert isinstance(monitor, Monitor)
+            profiles = monitor.profile(site.jobs(1), workdir / "monitor-after-warm-up", workdir)
             breakdown = profile_breakdown(profiles, len(site.jobs(1)))
     finally:
         if server is not None:
@@ -1199,6 +1247,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--urlwatch-version", default=URLWATCH_VERSION)
     parser.add_argument("--peers-venv", default=str(PEERS_VENV), help="urlwatch's virtualenv")
     parser.add_argument("--goal", type=float, default=0.5, help="target wall ratio")
+    parser.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="leave out the floor: Scrapy alone fetching the same pages (scrapy_floor.py)",
+    )
     parser.add_argument("--tool-timeout", type=float, default=900, help="seconds per tool run")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     parser.add_argument(

@@ -352,3 +352,19 @@ def test_a_growing_or_shrinking_block_is_never_learned() -> None:
     growing = [[*STATEMENT, *paragraphs[:n]] for n in range(5)]
     assert _observe(growing)[0] == ["changed"] * 4
     assert _observe(list(reversed(growing)))[0] == ["changed"] * 4
+
+
+def test_builtin_patterns_are_blind_to_case() -> None:
+    """The patterns run on a line only when a case-sensitive probe of the lower-cased
+    line finds them: upper-case and mixed-case lines are masked as lower-case ones."""
+    for line, expected in [
+        ("VIEWS: 1,204", "VIEWS: #"),
+        ("Page Views 12 345", "Page Views #"),
+        ("1,204 Views", "# Views"),
+        ("Last Updated: 12 May 2024", "Last Updated: #"),
+        ("UPDATED ON 03.04.2024 AT 10:15", "UPDATED ON #"),
+        ("ПРОСМОТРОВ: 12", "ПРОСМОТРОВ: #"),
+        ("(C) 2024 Embassy", "(C) # Embassy"),
+        ("Walk-in visits are possible for 5 days", "Walk-in visits are possible for 5 days"),
+    ]:
+        assert volatility.apply_builtin(line) == expected

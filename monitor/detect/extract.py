@@ -12,6 +12,7 @@ already lives in :mod:`monitor.detect.boilerplate`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Collection, Iterable
@@ -101,8 +102,9 @@ class Extracted:
     # The images of the content, as (src, alt).
     images: list[tuple[str, str]] = field(default_factory=list)
     # With a selector: the whole page's visible text (page chrome left out), which the
-    # quality judge reads before the selected region.
-    page_lines: list[str] | None = None
+    # quality judge reads beside the selected region; read from the tree when asked for
+    # (a page whose region holds what it held last time is not judged on it).
+    whole_page: Callable[[], list[str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,7 +372,7 @@ def _selected(
 ) -> Extracted:
     """The regions a user's selector picks, with the whole page beside them."""
     extracted = _extracted(title, regions(root, rules, title), base_url, keyed=keyed)
-    extracted.page_lines = page_lines(root)
+    extracted.whole_page = functools.partial(page_lines, root)
     return extracted
 
 

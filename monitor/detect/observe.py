@@ -229,17 +229,61 @@ def _observe(
     lines, keys = normalize_keyed_lines(
         extracted.lines, extracted.keys or [""] * len(extracted.lines), ignore
     )
-    if extracted.page_lines is not None:
-        # A selector: the whole page first (a removal or a block page is judged on all
-        # of it), then the selected region (a "not found" message inside it).
-        page = normalize_lines(extracted.page_lines, ignore)
-        verdict = _judge(fetch, title, "\n".join(page), html)
-        if verdict.kind == QualityKind.OK:
-            verdict = _judge(fetch, title, "\n".join(lines), html)
-    else:
-        verdict = _judge(fetch, title, "\n".join(lines), html)
+    verdict = _judge(fetch, title, "\n".join(lines), html)
+    whole_page = extracted.whole_page
+    if whole_page is not None:
+        # A selector: the whole page's verdict comes first (a removal or a block page is
+        # judged on all of it), then the selected region's (a "not found" message inside
+        # it). A region that holds what the last version held needs no whole-page
+        # verdict (the statement is still there), so the whole page is read only for a
+        # capture that is not plainly unchanged.
+        def judged(observation: Observation) -> Observation:
+            if _same_content(observation, state):
+                return observation
+            page = normalize_lines(whole_page(), ignore)
+            first = _judge(fetch, title, "\n".join(page), html)
+            if first.kind != QualityKind.OK:
+                return _rejected(fetch, body_sha, first, encoding, title)
+            return observation
+
+        if verdict.kind != QualityKind.OK:
+            return judged(_rejected(fetch, body_sha, verdict, encoding, title))
+        return judged(
+            _content(fetch, rules, state, extracted, title, lines, keys, html, encoding, body_sha)
+        )
     if verdict.kind != QualityKind.OK:
         return _rejected(fetch, body_sha, verdict, encoding, title)
+    return _content(fetch, rules, state, extracted, title, lines, keys, html, encoding, body_sha)
+
+
+def _same_content(observation: Observation, state: PageState | None) -> bool:
+    """Whether a capture plainly shows the last version's content (a 2xx page whose
+    compare hash is the last version's)."""
+    status = observation.fetch.status
+    return (
+        observation.outcome_hint == "content"
+        and state is not None
+        and state.last_content_sha256 is not None
+        and status is not None
+        and 200 <= status < 300
+        and observation.content_sha256 == state.last_content_sha256
+    )
+
+
+def _content(
+    fetch: FetchResult,
+    rules: ProcessRules,
+    state: PageState | None,
+    extracted: extraction.Extracted,
+    title: str | None,
+    lines: list[str],
+    keys: list[str],
+    html: str,
+    encoding: str | None,
+    body_sha: str,
+) -> Observation:
+    """The observation of a page whose quality is judged fine: its content as compared
+    (or the listing's or the page's problem)."""
     links = [(canonical_url(url), normalize_line(text)) for url, text in extracted.links]
     if fetch.role == Role.LISTING:
         if not fetch.article_links:

@@ -16,6 +16,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from scrapy.settings import default_settings
+
 from monitor import __version__
 from monitor import config as cfg
 from monitor.fetch.options import PRIORITY as OPTIONS_PRIORITY
@@ -32,6 +34,29 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 #: runs), so CONCURRENT_REQUESTS_PER_DOMAIN does not hold: 12-14 in flight measured with
 #: a limit of 2. Any delay above 0 makes it take them one at a time and the limit holds.
 MIN_DELAY = 0.001
+
+#: Scrapy components a check never uses (switched off below as well): left out of
+#: Scrapy's base lists so that their modules are not imported.
+UNUSED_EXTENSIONS = frozenset(
+    {
+        "scrapy.extensions.remote_control.RemoteControl",
+        "scrapy.extensions.telnet.TelnetConsole",
+        "scrapy.extensions.memdebug.MemoryDebugger",
+        "scrapy.extensions.feedexport.FeedExporter",
+        "scrapy.extensions.spiderstate.SpiderState",
+    }
+)
+UNUSED_MIDDLEWARES = frozenset(
+    {
+        "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",
+        "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware",
+    }
+)
+
+
+def _without(base: dict[str, int], unused: frozenset[str]) -> dict[str, int]:
+    """``base`` without the ``unused`` components."""
+    return {name: order for name, order in base.items() if name not in unused}
 
 
 def scrapy_settings(
@@ -73,6 +98,14 @@ def scrapy_settings(
         "TELNETCONSOLE_ENABLED": False,
         # Scrapy 2.19 opens a remote-control port by default: never in a monitor.
         "REMOTE_CONTROL_ENABLED": False,
+        # Components that are off are left out of Scrapy's base lists, so they are not
+        # even imported (Scrapy imports every listed one, None or not): the remote
+        # control's module (aiohttp) and the cookie middleware's (tldextract) cost ~150 ms
+        # of every check's start-up. A target's cookies are a header (monitor.fetch.options).
+        "EXTENSIONS_BASE": _without(default_settings.EXTENSIONS_BASE, UNUSED_EXTENSIONS),
+        "DOWNLOADER_MIDDLEWARES_BASE": _without(
+            default_settings.DOWNLOADER_MIDDLEWARES_BASE, UNUSED_MIDDLEWARES
+        ),
         "AUTOTHROTTLE_ENABLED": fetch.autothrottle,
         "AUTOTHROTTLE_START_DELAY": max(fetch.delay, 1.0),
         "HTTPCACHE_ENABLED": False,
