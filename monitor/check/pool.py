@@ -17,6 +17,7 @@ observed in the parent instead, and so is everything after, when no worker is le
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -85,6 +86,8 @@ class _Worker:
         assert self.process.stdin is not None and self.process.stdout is not None
         self.stdin: IO[bytes] = self.process.stdin
         self.stdout: IO[bytes] = self.process.stdout
+        for pipe in (self.stdin, self.stdout):
+            _widen(pipe)
         self.lock = threading.Lock()
         self.waiting: deque[_Chunk] = deque()
         self.outstanding = 0  # fetches sent and not answered
@@ -160,6 +163,24 @@ class _Worker:
             self.process.kill()
             self.process.wait()
         self.stdout.close()
+
+
+#: Bytes a pipe to or from a worker holds (Linux's default is 64 KiB, less than one chunk
+#: of 8 pages of ~20 KB: the writer thread then waits in every send until the worker has
+#: read the chunk before, instead of taking the crawl's next fetches). Linux lets any
+#: process raise a pipe up to /proc/sys/fs/pipe-max-size (1 MiB by default).
+PIPE_BYTES = 1 << 20
+
+
+def _widen(pipe: IO[bytes]) -> None:
+    """Give ``pipe`` room for several chunks, where the system allows it."""
+    setting = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setting is None:
+        return
+    try:
+        fcntl.fcntl(pipe.fileno(), setting, PIPE_BYTES)
+    except OSError as exc:  # a lower pipe-max-size: the default size works, more slowly
+        logger.debug("could not widen a worker's pipe: %s", exc)
 
 
 def _observe_here(chunk: _Chunk) -> None:
