@@ -92,6 +92,12 @@ class Term:
     pattern: re.Pattern[str]
     folded: str = ""  # how it is matched: folded, Arabic article dropped
 
+    @property
+    def first(self) -> str:
+        """The first word of :attr:`folded`: in every text the term matches (a cheap
+        test that spares running the pattern over lines without it)."""
+        return self.folded.split(maxsplit=1)[0] if self.folded else ""
+
 
 def _most_specific(hits: Iterable[Term]) -> list[str]:
     """Reported names of the terms found, without one that another found term extends
@@ -182,9 +188,16 @@ def marked_lines(diff: TextDiff) -> list[Marked]:
 
 
 def find_changed(terms: Sequence[Term], lines: Iterable[Marked]) -> list[str]:
-    """Terms with an occurrence that overlaps a changed run, sorted."""
+    """Terms with an occurrence that overlaps a changed run, sorted.
+
+    A term's pattern runs only on the lines that hold its first word (a substring test:
+    running 130 patterns over every changed paragraph cost ~18 ms per changed page)."""
     lines = list(lines)
-    return _most_specific(term for term in terms if any(_overlaps(term, line) for line in lines))
+    return _most_specific(
+        term
+        for term in terms
+        if any(_overlaps(term, line) for line in lines if term.first in line.text)
+    )
 
 
 def _overlaps(term: Term, line: Marked) -> bool:
@@ -197,4 +210,6 @@ def _overlaps(term: Term, line: Marked) -> bool:
 def find(terms: Sequence[Term], text: str) -> list[str]:
     """Terms found anywhere in ``text`` (all of it is new: an added article), sorted."""
     folded = fold(text)
-    return _most_specific(term for term in terms if term.pattern.search(folded))
+    return _most_specific(
+        term for term in terms if term.first in folded and term.pattern.search(folded)
+    )
