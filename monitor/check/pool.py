@@ -22,6 +22,7 @@ import hashlib
 import logging
 import os
 import pickle
+import queue
 import subprocess
 import sys
 import threading
@@ -96,6 +97,14 @@ class _Worker:
             target=self._read, name=f"monitor-observe-{number}", daemon=True
         )
         self.reader.start()
+        # Chunks are written to the worker by a thread of their own: the writer thread
+        # that submits them goes on recording while the worker is busy (a send into a
+        # full pipe would hold it, and the crawl behind it, until the worker reads).
+        self.outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.sender = threading.Thread(
+            target=self._send, name=f"monitor-observe-send-{number}", daemon=True
+        )
+        self.sender.start()
 
     def send(self, chunk: _Chunk, payload: bytes) -> bool:
         """Send a chunk; False when the worker is gone (the caller observes it)."""
@@ -104,12 +113,16 @@ class _Worker:
                 return False
             self.waiting.append(chunk)
             self.outstanding += len(chunk.items)
-        try:
-            write_frame(self.stdin, payload)
-        except (BrokenPipeError, OSError, ValueError):
-            # The reader sees the end too and observes what was sent here itself.
-            return True
+        self.outbox.put(payload)
         return True
+
+    def _send(self) -> None:
+        while (payload := self.outbox.get()) is not None:
+            try:
+                write_frame(self.stdin, payload)
+            except (BrokenPipeError, OSError, ValueError):
+                # The reader sees the end too and observes what was sent itself.
+                return
 
     def _read(self) -> None:
         try:
@@ -154,6 +167,8 @@ class _Worker:
     def close(self) -> None:
         with self.lock:
             self.alive = False
+        self.outbox.put(None)  # what was sent goes out first
+        self.sender.join()
         with contextlib.suppress(OSError):
             self.stdin.close()
         self.reader.join()

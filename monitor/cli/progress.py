@@ -171,7 +171,8 @@ class CheckReporter:
         try:
             from monitor.detect.differ import diff_versions
 
-            versions = {v.seq: v for v in self.store.versions(item.page_id)}
+            wanted = (item.version_seq - 1, item.version_seq)
+            versions = {v.seq: v for v in self.store.versions(item.page_id, wanted)}
             before = versions.get(item.version_seq - 1)
             after = versions.get(item.version_seq)
             if before is None or after is None:

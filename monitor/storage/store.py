@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -697,14 +697,18 @@ class Store:
         pages = self.resolve(name_or_url)
         return next((page for page in pages if page.role in (Role.PAGE, Role.LISTING)), pages[0])
 
-    def versions(self, page_id: int) -> list[VersionView]:
+    def versions(self, page_id: int, seqs: Collection[int] | None = None) -> list[VersionView]:
+        """A page's versions in order (only those numbered ``seqs`` when given)."""
+        query = (
+            select(Version, Capture)
+            .join(Capture, Capture.id == Version.capture_id)
+            .where(Version.page_id == page_id)
+            .order_by(Version.seq)
+        )
+        if seqs is not None:
+            query = query.where(Version.seq.in_(list(seqs)))
         with self.session() as session:
-            rows = session.execute(
-                select(Version, Capture)
-                .join(Capture, Capture.id == Version.capture_id)
-                .where(Version.page_id == page_id)
-                .order_by(Version.seq)
-            ).all()
+            rows = session.execute(query).all()
         return [
             VersionView(
                 id=version.id,
