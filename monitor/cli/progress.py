@@ -74,6 +74,8 @@ class CheckReporter:
         self._last_plain = self.started
         self._progress: Progress | None = None
         self._task: TaskID | None = None
+        # Not a terminal and no colour: lines are written as plain text.
+        self._plain = not console.is_terminal and console.color_system is None
         if console.is_terminal:
             from rich.progress import (
                 BarColumn,
@@ -186,5 +188,10 @@ class CheckReporter:
         return first[:200] + ("…" if len(first) > 200 else "") if first else None
 
     def _print(self, text: Any) -> None:
+        if self._plain:
+            # Output to a file or a pipe without colour: plain lines, written as they are
+            # (rich's rendering costs milliseconds a line, in the check's writer thread).
+            self.console.file.write(f"{text}\n")
+            return
         target = self._progress.console if self._progress is not None else self.console
         target.print(text, highlight=False, markup=False, soft_wrap=True)
