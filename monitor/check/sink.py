@@ -40,7 +40,7 @@ class Sink:
         store: Store,
         listings: Listings,
         *,
-        high_water: int = 400,
+        high_water: int = 100,
         on_planned: Callable[[int], None] | None = None,
     ) -> None:
         self.writer = writer

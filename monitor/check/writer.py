@@ -76,13 +76,13 @@ class Writer:
         archive: WarcArchive | None = None,
         archive_all: bool = False,
         save_page_now: SavePageNow | None = None,
-        batch_size: int = 200,
+        batch_size: int = 100,
         batch_seconds: float = 2.0,
         on_recorded: Callable[[RecordedCapture, Observation], None] | None = None,
         site_pages: int = 0,
         site_share: float = 0.3,
         processor: Processor | None = None,
-        max_inflight: int = 256,
+        max_inflight: int = 64,
     ) -> None:
         self.store = store
         self.states = states
