@@ -1273,6 +1273,9 @@ class CallGraph:
         return total
 
 
+_WAITS = ("poll", "'acquire' of '_thread.lock'", "'get' of '_queue.SimpleQueue'")
+
+
 def stage_times(path: Path) -> tuple[float, float, dict[str, float]]:
     """(total, idle, seconds per stage) of a reactor-thread profile; 'fetch' is the busy
     time outside our code, so that the stages add up to the total."""
@@ -1285,8 +1288,12 @@ def stage_times(path: Path) -> tuple[float, float, dict[str, float]]:
         nested = sum(graph.inclusive(by_name[name].roots, inside) for name in stage.minus)
         within = graph.find(stage.within) if stage.within else ours
         times[stage.name] = max(0.0, graph.inclusive(stage.roots, within) - nested)
+    # Waiting: the reactor in epoll, the writer for a fetch (queue) or an observation
+    # (a future's lock): no CPU, and not Scrapy's either.
     idle = sum(
-        entry[2] for func, entry in graph.stats.items() if func[0] == "~" and "poll" in func[2]
+        entry[2]
+        for func, entry in graph.stats.items()
+        if func[0] == "~" and any(word in func[2] for word in _WAITS)
     )
     ours_total = graph.inclusive(OURS)
     times["sink, other"] = max(0.0, ours_total - sum(times.values()))
@@ -1324,7 +1331,7 @@ def print_stage_breakdown(path: Path, pages: int, title: str, cpu_per_page: floa
             f"{name:<20} {seconds:>8.3f} {1000 * seconds / pages:>8.3f} "
             f"{seconds / busy if busy else 0:>6.1%}  {what.get(name, '')}"
         )
-    print(f"{'idle (epoll wait)':<20} {idle:>8.3f} {1000 * idle / pages:>8.3f}")
+    print(f"{'idle (waits)':<20} {idle:>8.3f} {1000 * idle / pages:>8.3f}  epoll, queue, locks")
     print(f"{'total':<20} {total:>8.3f} {1000 * total / pages:>8.3f}  (share = of busy time)")
     measured = (
         f"; measured without the profiler: {cpu_per_page:.2f} ms CPU/page" if cpu_per_page else ""

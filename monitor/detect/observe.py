@@ -2,6 +2,11 @@
 
 Pure functions of plain data; no network, no database. The store then decides whether
 an observation is a new version.
+
+Why one module of this size: the order of the steps is the point (a removal or a block
+page is judged before the content is read, the whole page before the selected region,
+and only when the region does not plainly hold the last version's content), and that
+order is read in one place, for pages and documents alike.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from pydantic import Field
 from monitor.config import ChannelBase, register_channel, secret
 from monitor.notify.base import Notifier, Outcome, register
 from monitor.notify.deadline import Window
-from monitor.notify.render import render
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +50,8 @@ class AppriseNotifier(Notifier[AppriseChannel]):
         urls = (secret(self.channel.urls_env, f"channels.{self.name}.urls_env") or "").split()
         if not urls:
             return Outcome(False, f"{self.channel.urls_env} holds no Apprise URL", permanent=True)
+        from monitor.notify.render import render  # jinja2: loaded when a message is made
+
         parts = render(self.name, self.channel.templates, events, digest=digest)
         service = apprise.Apprise()
         bad = [url.split(":", 1)[0] for url in urls if not service.add(url)]

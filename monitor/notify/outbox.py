@@ -28,7 +28,8 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 
 from monitor import config as cfg
-from monitor.notify.base import Notifier, Outcome, notifier_for
+from monitor.notify.base import Notifier, Outcome
+from monitor.notify.channels import notifier_for
 from monitor.notify.deadline import Window
 from monitor.notify.payload import build
 from monitor.notify.routing import Rule, channels_for, rules_for

@@ -22,7 +22,6 @@ from pydantic import Field, field_validator
 from monitor.config import ChannelBase, register_channel, secret
 from monitor.notify.base import Notifier, Outcome, register
 from monitor.notify.deadline import Window
-from monitor.notify.render import render
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +78,8 @@ class EmailNotifier(Notifier[EmailChannel]):
 
     def message(self, events: list[dict[str, Any]], *, digest: bool) -> EmailMessage:
         zone = ZoneInfo(self.channel.timezone)
+        from monitor.notify.render import render  # jinja2: loaded when a message is made
+
         parts = render(self.name, self.channel.templates, events, digest=digest, zone=zone)
         message = EmailMessage(policy=policy.SMTP)
         message["Subject"] = parts["subject"]
