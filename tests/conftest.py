@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from monitor import config as cfg
+from monitor.records import FetchResult, PageKey
 from monitor.storage.store import Store
+from monitor.vocab import Role
 from tests.sites import LocalSite
 
 POSTGRES_ADMIN = os.environ.get(
@@ -89,6 +92,24 @@ def site() -> Iterator[LocalSite]:
         yield local
     finally:
         local.stop()
+
+
+def page_fetch(
+    url: str, body: bytes, *, status: int = 200, content_type: str = "text/html"
+) -> FetchResult:
+    """A page of target ``t`` fetched once, as a spider hands it over (for observing it
+    without a crawl)."""
+    return FetchResult(
+        key=PageKey("t", url),
+        role=Role.PAGE,
+        requested_url=url,
+        started_at=datetime(2026, 1, 1, tzinfo=UTC),
+        duration_ms=1.0,
+        final_url=url,
+        status=status,
+        headers={"content-type": content_type},
+        body=body,
+    )
 
 
 def make_config(database: str, targets: list[dict[str, Any]], **fetch: Any) -> cfg.Config:

@@ -154,6 +154,19 @@ def test_one_leader_and_a_fenced_epoch(cluster_db: str) -> None:
         store.close()
 
 
+def _dispatcher_with_all_due(
+    config: cfg.Config, store: Store, epoch: int, published: list[str]
+) -> Dispatcher:
+    """The leader's dispatcher (batches it sends go to ``published``), its targets
+    synced and every page due."""
+    dispatcher = Dispatcher(config, store, "s1", published.append)
+    dispatcher.sync(epoch)
+    with store.session() as session, session.begin():
+        for page in session.scalars(select(Page)):
+            page.next_due_at = utcnow() - timedelta(seconds=1)
+    return dispatcher
+
+
 @pytest.mark.postgres
 def test_dispatch_groups_by_site_moves_due_times_and_resends_lost_batches(
     cluster_db: str,
@@ -162,13 +175,10 @@ def test_dispatch_groups_by_site_moves_due_times_and_resends_lost_batches(
     leader = Leadership(store, "s1", timeout=30)
     try:
         assert leader.try_lead() and leader.epoch is not None
-        config = _cluster_config(cluster_db, resend_after="1s")
         published: list[str] = []
-        dispatcher = Dispatcher(config, store, "s1", published.append)
-        dispatcher.sync(leader.epoch)
-        with store.session() as session, session.begin():
-            for page in session.scalars(select(Page)):
-                page.next_due_at = utcnow() - timedelta(seconds=1)
+        dispatcher = _dispatcher_with_all_due(
+            _cluster_config(cluster_db, resend_after="1s"), store, leader.epoch, published
+        )
         before = utcnow()
         sent = dispatcher.tick(leader.epoch)
         assert (sent.batches, sent.targets) == (2, 5)
@@ -213,11 +223,7 @@ def test_a_batch_whose_check_fails_is_sent_again_then_given_up(
         assert leader.try_lead() and leader.epoch is not None
         config = _cluster_config(cluster_db)
         published: list[str] = []
-        dispatcher = Dispatcher(config, store, "s1", published.append)
-        dispatcher.sync(leader.epoch)
-        with store.session() as session, session.begin():
-            for page in session.scalars(select(Page)):
-                page.next_due_at = utcnow() - timedelta(seconds=1)
+        dispatcher = _dispatcher_with_all_due(config, store, leader.epoch, published)
         dispatcher.tick(leader.epoch)
         first = next(d for d in published if _site_of_dispatch(store, d) == "127.0.0.1")
         context = tasks.WorkerContext(config, store, "w1")

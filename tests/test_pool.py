@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +23,11 @@ from monitor.check.pool import WORKERS_VARIABLE, PoolProcessor, workers_for
 from monitor.check.processor import process
 from monitor.detect import extract
 from monitor.detect.observe import ProcessRules
-from monitor.records import FetchResult, PageKey, PageState
+from monitor.records import FetchResult, PageState
 from monitor.selector import Selector
 from monitor.storage.store import Store
 from monitor.vocab import Role
+from tests.conftest import page_fetch
 from tests.detection_site import ROUNDS, STATEMENTS, DetectionSite
 
 PAGE = (
@@ -39,17 +39,8 @@ PAGE = (
 
 
 def _fetch(n: int, body: bytes, status: int = 200, content_type: str = "text/html") -> FetchResult:
-    url = f"http://127.0.0.1:1/page/{n}.html"
-    return FetchResult(
-        key=PageKey("t", url),
-        role=Role.PAGE,
-        requested_url=url,
-        started_at=datetime(2026, 1, 1, tzinfo=UTC),
-        duration_ms=1.0,
-        final_url=url,
-        status=status,
-        headers={"content-type": content_type},
-        body=body,
+    return page_fetch(
+        f"http://127.0.0.1:1/page/{n}.html", body, status=status, content_type=content_type
     )
 
 

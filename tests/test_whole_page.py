@@ -5,16 +5,15 @@ common case."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import lxml.html
 import pytest
 
 from monitor.detect import extract
 from monitor.detect.observe import ProcessRules, observe
-from monitor.records import FetchResult, PageKey, PageState
+from monitor.records import FetchResult, PageState
 from monitor.selector import Selector
 from monitor.vocab import Quality, Role
+from tests.conftest import page_fetch
 
 URL = "http://127.0.0.1:1/statement.html"
 PAGE = (
@@ -26,18 +25,8 @@ PAGE = (
 RULES = ProcessRules(extract.Rules(selector=Selector.parse("css:article.statement")))
 
 
-def _fetch(body: str, status: int = 200) -> FetchResult:
-    return FetchResult(
-        key=PageKey("t", URL),
-        role=Role.PAGE,
-        requested_url=URL,
-        started_at=datetime(2026, 1, 1, tzinfo=UTC),
-        duration_ms=1.0,
-        final_url=URL,
-        status=status,
-        headers={"content-type": "text/html; charset=utf-8"},
-        body=body.encode(),
-    )
+def _fetch(body: str) -> FetchResult:
+    return page_fetch(URL, body.encode(), content_type="text/html; charset=utf-8")
 
 
 def _page(token: str, what: str = "visas are issued in 5 days", notice: str = "") -> str:
