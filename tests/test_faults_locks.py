@@ -5,6 +5,7 @@ check` beside the daemon, a full disk (issue 17, items 3, 4, 6 and 16)."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import random
 import re
@@ -447,7 +448,7 @@ def _observed(text_: str, key: Any, state: Any) -> Any:
 
 
 def test_a_write_conflict_is_planned_again_and_no_message_carries_the_text(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Two writers hold the same page state (the daemon and `monitor check`); the second
     to write collides (the version number is taken) and is planned again from what is
@@ -469,7 +470,11 @@ def test_a_write_conflict_is_planned_again_and_no_message_carries_the_text(
         record(store, [_observed("before", key, states[key])], states)
         mine, theirs = copy.deepcopy(states), copy.deepcopy(states)
         (first,) = record(store, [_observed("after", key, theirs[key])], theirs)
+        caplog.set_level(logging.INFO, logger="monitor.check.record")
         (second,) = record(store, [_observed("after", key, mine[key])], mine)
+        said = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+        assert any("planning them again" in message for message in said), said
+        assert not any("UNIQUE" in message for message in said), said
         assert first.event == "changed"
         assert second.event is None and second.version_id is None
         assert mine[key].last_version_seq == 2

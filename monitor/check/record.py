@@ -70,12 +70,15 @@ def record_batch(
         except WriteConflictError as exc:
             if attempt == ATTEMPTS:
                 raise
-            logger.warning(
+            # Routine beside a running daemon, and handled here: said in plain words
+            # (the driver's "UNIQUE constraint failed" reads as a failure; it is kept
+            # for debugging only).
+            logger.info(
                 "another process recorded some of these %d page(s) meanwhile; "
-                "planning them again from what is stored now (%s)",
+                "planning them again from what is stored now",
                 len({o.fetch.key for o in observations}),
-                exc,
             )
+            logger.debug("write conflict on attempt %d: %s", attempt, exc)
             _reread(store, observations, states)
             continue
         plan.settle(written)
